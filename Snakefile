@@ -1,0 +1,35 @@
+# rmeval: reward-model benchmarks as one DAG.
+#
+#   snakemake --cores 8                                        # default experiment (RMB release, CPU RMs)
+#   snakemake --cores 8 --config overrides='[experiment=smoke]' # whole DAG on generated data and models
+#   snakemake --cores 8 --config overrides='["rms.names=[random,length]"]'
+#   snakemake --cores 2 results/metrics/rmb/length.json         # build only what one file needs
+#
+# Snakemake owns paths, Hydra owns knobs: this file composes conf/ with the user's overrides (to learn the
+# benchmark and the RM list) and every rule calls `python -m rmeval.stages.<stage>` with the same overrides plus
+# its input/output paths as `++io.*` overrides. Each rule's params hold a hash of the resolved config it depends
+# on, so changing an override reruns exactly the jobs it affects.
+#
+# Output scheme (every wildcard in the path; logs mirror outputs under logs/):
+#   resources/fixtures/{benchmark}/            generated benchmark fixture (smoke)
+#   resources/rmb/RMB_dataset/                 the RMB release, downloaded when no local copy is configured
+#   resources/models/{rm}/                     generated tiny models (RM YAMLs with a build: section)
+#   results/data/{benchmark}/items.parquet     canonical items (pairwise + BoN)
+#   results/data/{benchmark}/texts.parquet     unique (conversation, response) texts
+#   results/data/{benchmark}/report.json       counts, missing files, oddities
+#   results/scores/{benchmark}/{rm}.parquet    one score per unique text
+#   results/cache/scores/{rm}/                 per-RM score cache by text_id (resume, reuse across benchmarks)
+#   results/metrics/{benchmark}/{rm}.json      accuracies per goal/format/task/scenario with CIs + provenance
+#   results/leaderboard/{benchmark}.csv|.md    one row per RM
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/score.smk"
+include: "workflow/rules/evaluate.smk"
+
+
+rule all:
+    input:
+        leaderboard_targets(),
+    default_target: True

@@ -1,0 +1,273 @@
+"""Compose and validate the Hydra config tree in ``conf/``.
+
+The Snakefile and every entry point compose the same tree with the same user overrides, so the DAG and the jobs
+agree on the RM list and every knob. Structured-config dataclasses validate each group at compose time: a typo in
+a YAML or an override fails the dry run with one line naming the group, the file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from rmeval.ids import stable_hash
+
+
+class ConfigError(ValueError):
+    """A config that does not validate; the message names the group, the file and the key."""
+
+
+# --------------------------------------------------------------------------------------------- schemas
+@dataclass
+class SampleConfig:
+    per_scenario: int | None = None  # at most this many items per (format, goal, scenario); null = all
+    seed: int = 0
+
+
+@dataclass
+class DownloadConfig:
+    repo: str = ""
+    commit: str = ""
+    url: str = ""
+    subdir: str = "RMB_dataset"
+    timeout_s: float = 60.0
+
+
+@dataclass
+class FixtureConfig:
+    kind: str = "smoke"
+    seed: int = 0
+    items_per_scenario: int = 4
+
+
+@dataclass
+class BenchmarkConfig:
+    name: str = "???"
+    loader: str = "rmb"  # rmb: the RMB release layout
+    root: str | None = None  # local folder; for rmb defaults to $RMB_ROOT, else resources/rmb/RMB_dataset
+    check_manifest: bool = True  # compare file list and record counts with the full public release
+    description: str = ""
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    download: DownloadConfig | None = None
+    fixture: FixtureConfig | None = None  # set: the project writes this benchmark itself (smoke)
+
+
+@dataclass
+class BaseRMConfig:
+    _target_: str = "???"
+    name: str = "???"
+    description: str = ""
+
+
+@dataclass
+class RandomRMConfig(BaseRMConfig):
+    seed: int = 0
+
+
+@dataclass
+class LengthRMConfig(BaseRMConfig):
+    unit: str = "chars"  # chars | words
+
+
+@dataclass
+class BuildConfig:
+    kind: str = "tiny_classifier"  # a generated model: built by a rule into resources/models/{rm}
+    seed: int = 0
+    hidden_size: int = 32
+    num_layers: int = 2
+    vocab_size: int = 512
+    pad_is_eos: bool = True  # the common pitfall, on purpose: the engine must still pool the real last token
+
+
+@dataclass
+class ClassifierRMConfig(BaseRMConfig):
+    model: str = "???"  # local folder or hub id
+    revision: str | None = None
+    tokenizer: str | None = None  # defaults to model
+    chat_template: str = "auto"  # auto: the tokenizer's own, else fallback_template; fallback: always fallback
+    fallback_template: str | None = None  # Jinja; null = rmeval's plain "role: content" template
+    max_length: int = 4096
+    truncation_side: str = "left"  # left keeps the response (end of the text); right keeps the start
+    dtype: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU) | float32 | bfloat16 | float16
+    device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
+    trust_remote_code: bool = False
+    score_index: int = 0  # which logit is the reward
+    token_budget: int = 16384  # padded tokens per batch
+    max_batch_size: int = 64
+    build: BuildConfig | None = None
+
+
+RM_SCHEMAS: dict[str, type] = {
+    "rmeval.rms.baselines.RandomRM": RandomRMConfig,
+    "rmeval.rms.baselines.LengthRM": LengthRMConfig,
+    "rmeval.rms.classifier.SequenceClassifierRM": ClassifierRMConfig,
+}
+
+
+@dataclass
+class RMListConfig:
+    names: list[str] = field(default_factory=list)
+    description: str = ""
+
+
+@dataclass
+class ScoringConfig:
+    flush_every_batches: int = 8  # write the score cache after this many batches (resume granularity)
+    progress: bool = True
+    threads: int | None = None  # torch CPU threads; null = Snakemake's threads for the job
+
+
+@dataclass
+class MetricsConfig:
+    n_boot: int = 1000
+    ci_level: float = 0.95
+    seed: int = 0
+
+
+# --------------------------------------------------------------------------------------------- compose
+def find_conf_dir() -> Path:
+    """``$RMEVAL_CONF_DIR``, else ``conf/`` in the working directory or above, else next to the source tree."""
+    env = os.environ.get("RMEVAL_CONF_DIR")
+    if env:
+        return Path(env).resolve()
+    for base in [Path.cwd(), *Path.cwd().parents]:
+        if (base / "conf" / "config.yaml").is_file():
+            return (base / "conf").resolve()
+    here = Path(__file__).resolve()
+    for base in here.parents:
+        if (base / "conf" / "config.yaml").is_file():
+            return (base / "conf").resolve()
+    raise ConfigError("conf/config.yaml not found: run from the project folder or set RMEVAL_CONF_DIR")
+
+
+def split_overrides(raw: Any) -> list[str]:
+    """User overrides from ``--config overrides=...``: a string ``"[a=1,b=2]"``/``"a=1"`` or a list.
+
+    Snakemake parses the value as YAML, which may split ``rms.names=[random,length]`` at its inner comma; the
+    pieces are re-joined and split again only at top-level commas (outside brackets and quotes).
+    """
+    if raw is None or raw == "" or raw == []:
+        return []
+    text = ",".join(str(x) for x in raw) if isinstance(raw, (list, tuple)) else str(raw).strip()
+    if text.startswith("[") and text.endswith("]") and _balanced(text[1:-1]):
+        text = text[1:-1]
+    parts, depth, quote, cur = [], 0, None, []
+    for ch in text:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{(":
+            depth += 1
+        elif ch in "]})":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append("".join(cur).strip())
+            cur = []
+            continue
+        cur.append(ch)
+    parts.append("".join(cur).strip())
+    return [p for p in parts if p]
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += ch in "[{("
+        depth -= ch in "]})"
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def compose(overrides: list[str] | None = None, conf_dir: Path | None = None) -> DictConfig:
+    """Compose ``conf/config.yaml`` with overrides (Hydra's compose API) and validate it."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    conf_dir = conf_dir or find_conf_dir()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
+            cfg = hydra_compose(config_name="config", overrides=list(overrides or []))
+    except Exception as err:  # hydra raises several types; all mean "this config does not compose"
+        raise ConfigError(f"{conf_dir}: cannot compose config with overrides {list(overrides or [])}: {_one_line(err)}") from None
+    finally:
+        GlobalHydra.instance().clear()
+    return validate(cfg, conf_dir)
+
+
+def _one_line(err: BaseException) -> str:
+    return re.sub(r"\s+", " ", str(err)).strip()
+
+
+def _check(schema: type, node: Any, where: str) -> DictConfig:
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(schema), node)
+        OmegaConf.to_container(merged, resolve=True, throw_on_missing=True)
+    except OmegaConfBaseException as err:
+        raise ConfigError(f"{where}: {_one_line(err)}") from None
+    return merged
+
+
+def validate(cfg: DictConfig, conf_dir: Path | None = None) -> DictConfig:
+    """Validate the composed groups; returns the same config (validation only, keys unchanged)."""
+    conf_dir = conf_dir or find_conf_dir()
+    _check(BenchmarkConfig, cfg.benchmark, f"{conf_dir}/benchmark/{cfg.benchmark.get('name', '?')}.yaml")
+    _check(RMListConfig, cfg.rms, f"{conf_dir}/rms (rms.names)")
+    _check(ScoringConfig, cfg.scoring, "config.yaml: scoring")
+    _check(MetricsConfig, cfg.metrics, "config.yaml: metrics")
+    available = available_rms(conf_dir)
+    for name in cfg.rms.names:
+        if name not in available:
+            raise ConfigError(f"{conf_dir}/rms: unknown RM {name!r} in rms.names; available: {', '.join(sorted(available))}")
+    if cfg.get("rm") is not None:
+        validate_rm(cfg.rm, f"{conf_dir}/rm/{cfg.rm.get('name', '?')}.yaml")
+    return cfg
+
+
+def validate_rm(node: DictConfig, where: str) -> DictConfig:
+    target = node.get("_target_")
+    schema = RM_SCHEMAS.get(target)
+    if schema is None:
+        raise ConfigError(f"{where}: field '_target_': unknown RM family {target!r}; known: {', '.join(sorted(RM_SCHEMAS))}")
+    return _check(schema, node, where)
+
+
+def available_rms(conf_dir: Path | None = None) -> list[str]:
+    conf_dir = conf_dir or find_conf_dir()
+    return sorted(p.stem for p in (conf_dir / "rm").glob("*.yaml"))
+
+
+def compose_rm(name: str, overrides: list[str] | None = None, conf_dir: Path | None = None) -> DictConfig:
+    """The full config with ``rm=<name>`` selected (the score job's view)."""
+    cfg = compose([*(overrides or []), f"rm={name}"], conf_dir)
+    if cfg.rm.name != name:
+        raise ConfigError(f"{conf_dir or find_conf_dir()}/rm/{name}.yaml: field 'name': {cfg.rm.name!r} differs from the file name {name!r}")
+    return cfg
+
+
+def to_plain(node: Any) -> Any:
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
+
+
+def fingerprint(*nodes: Any) -> str:
+    """Stable hash of resolved config nodes (Snakemake params: a change reruns exactly the affected jobs)."""
+    return stable_hash([to_plain(n) for n in nodes])
+
+
+def benchmark_root(cfg: DictConfig) -> str:
+    """Where the benchmark's raw files are read from."""
+    bench = cfg.benchmark
+    if bench.get("fixture") is not None:
+        return f"resources/fixtures/{bench.name}"
+    if bench.get("root"):
+        return str(bench.root)
+    return f"resources/{bench.name}/{(bench.download or {}).get('subdir', 'data')}"

@@ -1,0 +1,273 @@
+"""Load an RMB-layout release (``RMB_dataset/{Pairwise_set,BoN_set}/{Helpfulness,Harmlessness}/...json``).
+
+The loader turns the release into the canonical ``items`` and ``texts`` tables (see ``rmeval.data.schema``).
+It accepts records with or without the judge's per-response ``score`` (present at commit 94c5976 of the public
+repository, removed later). Every malformed record stops the load with one line naming the file, the record
+index and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from rmeval.data.schema import DataError, finalize_items, finalize_texts
+from rmeval.ids import prompt_id as make_prompt_id
+from rmeval.ids import text_id as make_text_id
+
+log = logging.getLogger(__name__)
+
+FORMAT_DIRS = {"Pairwise_set": "pairwise", "BoN_set": "bon"}
+GOALS = ("Helpfulness", "Harmlessness")
+ROLES = ("user", "assistant", "system")
+
+# Harmlessness scenario codes follow the Llama Guard 2 hazard taxonomy (BENCHMARKS.md).
+HARMLESSNESS_NAMES = {
+    "S1": "Violent Crimes",
+    "S2": "Non-Violent Crimes",
+    "S3": "Sex-Related Crimes",
+    "S4": "Child Sexual Exploitation",
+    "S5": "Specialized Advice",
+    "S6": "Privacy",
+    "S7": "Intellectual Property",
+    "S8": "Indiscriminate Weapons",
+    "S9": "Hate",
+    "S10": "Suicide & Self-Harm",
+    "S11": "Sexual Content",
+    "multi": "Multiple Hazards",
+}
+
+
+def release_manifest() -> dict[str, int]:
+    """Record count per file of the full public release (commit 94c5976)."""
+    text = resources.files("rmeval.data").joinpath("rmb_manifest.json").read_text(encoding="utf-8")
+    return json.loads(text)["files"]
+
+
+@dataclass
+class LoadReport:
+    """What the loader saw: counts, missing files and the oddities a user should know about."""
+
+    root: str
+    files: dict[str, int] = field(default_factory=dict)
+    missing_files: list[dict] = field(default_factory=list)
+    unexpected_files: list[str] = field(default_factory=list)
+    has_judge_scores: bool = False
+    identical_pairs: int = 0
+    whitespace_only_responses: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "root": self.root,
+            "n_files": len(self.files),
+            "files": self.files,
+            "missing_files": self.missing_files,
+            "unexpected_files": self.unexpected_files,
+            "has_judge_scores": self.has_judge_scores,
+            "identical_pairs": self.identical_pairs,
+            "whitespace_only_responses": self.whitespace_only_responses,
+        }
+
+
+def scenario_of(rel_path: str) -> tuple[str, str, str, str]:
+    """(format, goal, task, scenario) from a path relative to the release root, e.g.
+    ``Pairwise_set/Helpfulness/Code/Documentation.json`` or ``BoN_set/Harmlessness/S1.json``."""
+    parts = Path(rel_path).with_suffix("").parts
+    if len(parts) < 3 or parts[0] not in FORMAT_DIRS or parts[1] not in GOALS:
+        raise DataError(f"{rel_path}: not in the RMB layout {{Pairwise_set,BoN_set}}/{{Helpfulness,Harmlessness}}/...")
+    fmt, goal = FORMAT_DIRS[parts[0]], parts[1]
+    if goal == "Harmlessness":
+        code = parts[-1]
+        name = HARMLESSNESS_NAMES.get(code, code)
+        scenario = f"{code} {name}" if code in HARMLESSNESS_NAMES else code
+        # Harmlessness has no task level: each hazard category is its own task.
+        return fmt, goal, scenario, scenario
+    if len(parts) != 4:
+        raise DataError(f"{rel_path}: helpfulness files must sit at <format>/Helpfulness/<task>/<scenario>.json")
+    return fmt, goal, parts[2], parts[3]
+
+
+class _Record:
+    """Field access on one raw record that fails with file, record index and field named."""
+
+    def __init__(self, rel_path: str, index: int, record: object, uid_key: str):
+        self.rel_path, self.index = rel_path, index
+        if not isinstance(record, dict):
+            self.fail("<record>", f"expected a JSON object, got {type(record).__name__}")
+        self.record = record
+        self.uid = record.get(uid_key)
+
+    def fail(self, field_name: str, problem: str):
+        uid = f" (uid={self.uid})" if getattr(self, "uid", None) is not None else ""
+        raise DataError(f"{self.rel_path}: record {self.index}{uid}: field '{field_name}': {problem}")
+
+    def get(self, obj: dict, key: str, typ: type | tuple, where: str):
+        if key not in obj:
+            self.fail(where, "missing")
+        value = obj[key]
+        if not isinstance(value, typ) or isinstance(value, bool):
+            want = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
+            self.fail(where, f"expected {want}, got {type(value).__name__}")
+        return value
+
+    def conversation(self) -> list[dict]:
+        conv = self.get(self.record, "conversation_input", list, "conversation_input")
+        if not conv:
+            self.fail("conversation_input", "empty conversation")
+        turns = []
+        for j, turn in enumerate(conv):
+            where = f"conversation_input[{j}]"
+            if not isinstance(turn, dict):
+                self.fail(where, f"expected an object, got {type(turn).__name__}")
+            role = self.get(turn, "role", str, f"{where}.role")
+            if role not in ROLES:
+                self.fail(f"{where}.role", f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
+            content = self.get(turn, "content", str, f"{where}.content")
+            turns.append({"role": role, "content": content})
+        if turns[-1]["role"] != "user":
+            self.fail(f"conversation_input[{len(turns) - 1}].role", "the last turn must be the user's")
+        return turns
+
+    def response(self, key: str, obj: object | None = None) -> dict:
+        obj = self.record.get(key) if obj is None else obj
+        if obj is None and key in self.record:
+            self.fail(key, "null")
+        if obj is None:
+            self.fail(key, "missing")
+        if not isinstance(obj, dict):
+            self.fail(key, f"expected an object with llm_name and answer, got {type(obj).__name__}")
+        model = self.get(obj, "llm_name", str, f"{key}.llm_name")
+        answer = self.get(obj, "answer", str, f"{key}.answer")
+        if answer == "":
+            self.fail(f"{key}.answer", "empty answer")
+        score = obj.get("score")
+        if score is not None:
+            if isinstance(score, bool) or not isinstance(score, (int, float)) or math.isnan(score):
+                self.fail(f"{key}.score", f"expected a number, got {score!r}")
+            if not 0.0 <= float(score) <= 10.0:
+                self.fail(f"{key}.score", f"out of range: {score}")
+            score = float(score)
+        return {"model": model, "answer": answer, "score": score}
+
+
+def _read_json_list(path: Path, rel_path: str) -> list:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataError(f"{rel_path}: record ?: field '<json>': invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+    except UnicodeDecodeError as err:
+        raise DataError(f"{rel_path}: record ?: field '<file>': not UTF-8 ({err.reason})") from None
+    if not isinstance(data, list):
+        raise DataError(f"{rel_path}: record ?: field '<top level>': expected a JSON list of records, got {type(data).__name__}")
+    return data
+
+
+def load_rmb(root: str | Path, benchmark: str = "rmb", check_manifest: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, LoadReport]:
+    """Read every ``*.json`` under ``root`` and return (items, texts, report)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: RMB release folder not found; set benchmark.root (or RMB_ROOT) to a local RMB_dataset folder")
+    paths = sorted(p for p in root.rglob("*.json") if p.parent != root)
+    rel_paths = [p.relative_to(root).as_posix() for p in paths]
+    if not paths:
+        raise DataError(f"{root}: no *.json files in the RMB layout (Pairwise_set/ and BoN_set/)")
+    report = LoadReport(root=str(root))
+
+    items: list[dict] = []
+    texts: dict[str, dict] = {}
+    seen_uids: dict[tuple[str, str], str] = {}
+    n_scored = n_unscored = 0
+
+    for path, rel in tqdm(list(zip(paths, rel_paths)), desc=f"load {benchmark}", unit="file", leave=False):
+        fmt, goal, task, scenario = scenario_of(rel)
+        records = _read_json_list(path, rel)
+        report.files[rel] = len(records)
+        uid_key = "pair_uid" if fmt == "pairwise" else "bon_uid"
+        for index, raw in enumerate(records):
+            rec = _Record(rel, index, raw, uid_key)
+            uid = rec.get(rec.record, uid_key, (str, int), uid_key)
+            uid = str(uid)
+            if (fmt, uid) in seen_uids:
+                rec.fail(uid_key, f"duplicate {uid_key} {uid} (first seen in {seen_uids[(fmt, uid)]})")
+            seen_uids[(fmt, uid)] = f"{rel} record {index}"
+            conv = rec.conversation()
+            pid = make_prompt_id(conv)
+            if fmt == "pairwise":
+                best = rec.response("chosen")
+                losers = [rec.response("reject")]
+                if best["answer"] == losers[0]["answer"]:
+                    report.identical_pairs += 1
+            else:
+                best = rec.response("bon_best")
+                loser_list = rec.get(rec.record, "loser_list", list, "loser_list")
+                if not loser_list:
+                    rec.fail("loser_list", "empty list (a BoN group needs at least one loser)")
+                losers = [rec.response(f"loser_list[{k}]", obj) for k, obj in enumerate(loser_list)]
+            ids = []
+            for resp in [best, *losers]:
+                tid = make_text_id(conv, resp["answer"])
+                ids.append(tid)
+                if resp["score"] is None:
+                    n_unscored += 1
+                else:
+                    n_scored += 1
+                if not resp["answer"].strip():
+                    report.whitespace_only_responses += 1
+                if tid not in texts:
+                    texts[tid] = {
+                        "text_id": tid,
+                        "prompt_id": pid,
+                        "conversation": conv,
+                        "response": resp["answer"],
+                        "source_model": resp["model"],
+                        "judge_score": resp["score"],
+                    }
+            items.append(
+                {
+                    "item_id": f"{'pair' if fmt == 'pairwise' else 'bon'}-{uid}",
+                    "benchmark": benchmark,
+                    "format": fmt,
+                    "goal": goal,
+                    "task": task,
+                    "scenario": scenario,
+                    "prompt_id": pid,
+                    "chosen_id": ids[0],
+                    "rejected_ids": ids[1:],
+                    "chosen_model": best["model"],
+                    "rejected_models": [r["model"] for r in losers],
+                    "chosen_score": best["score"],
+                    "rejected_scores": [r["score"] for r in losers],
+                    "source_file": rel,
+                    "source_index": index,
+                }
+            )
+
+    if n_scored and n_unscored:
+        log.warning("%d of %d responses carry a judge score; the rest have none", n_scored, n_scored + n_unscored)
+    report.has_judge_scores = n_scored > 0 and n_unscored == 0
+    if check_manifest:
+        _compare_with_manifest(report)
+    return finalize_items(pd.DataFrame(items)), finalize_texts(pd.DataFrame(list(texts.values()))), report
+
+
+def _compare_with_manifest(report: LoadReport) -> None:
+    """Name the release files that are absent (never skip silently) and those the release does not have."""
+    manifest = release_manifest()
+    for rel, count in manifest.items():
+        if rel not in report.files:
+            fmt, goal, task, scenario = scenario_of(rel)
+            report.missing_files.append(
+                {"file": rel, "format": fmt, "goal": goal, "task": task, "scenario": scenario, "records": count}
+            )
+    report.unexpected_files = sorted(set(report.files) - set(manifest))
+    if report.missing_files and len(report.missing_files) < len(manifest):
+        lost = sum(m["records"] for m in report.missing_files)
+        names = "; ".join(f"{m['file']} ({m['records']} records)" for m in report.missing_files)
+        log.warning("RMB release incomplete: %d of %d files missing (%d records): %s", len(report.missing_files), len(manifest), lost, names)

@@ -1,0 +1,84 @@
+"""The canonical ``items`` and ``texts`` tables every benchmark is normalised into (DESIGN.md).
+
+items: one row per pairwise item or best-of-N group.
+    item_id, benchmark, format (pairwise|bon), goal, task, scenario, prompt_id,
+    chosen_id, rejected_ids (list), chosen_model, rejected_models (list),
+    chosen_score, rejected_scores (list; the judge's scores where the release carries them),
+    source_file, source_index
+texts: one row per unique (conversation, response).
+    text_id, prompt_id, conversation (list of {role, content}), response, source_model, judge_score
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+ITEM_COLUMNS = [
+    "item_id", "benchmark", "format", "goal", "task", "scenario", "prompt_id", "chosen_id", "rejected_ids",
+    "chosen_model", "rejected_models", "chosen_score", "rejected_scores", "source_file", "source_index",
+]
+TEXT_COLUMNS = ["text_id", "prompt_id", "conversation", "response", "source_model", "judge_score"]
+FORMATS = ("pairwise", "bon")
+
+
+class DataError(ValueError):
+    """A malformed input record; the message names the file, the record and the field."""
+
+
+def finalize_items(items: pd.DataFrame) -> pd.DataFrame:
+    if items.empty:
+        return pd.DataFrame(columns=ITEM_COLUMNS)
+    items = items[ITEM_COLUMNS].copy()
+    items["chosen_score"] = items["chosen_score"].astype("float64")
+    items["rejected_scores"] = [[np.nan if s is None else float(s) for s in row] for row in items["rejected_scores"]]
+    items["source_index"] = items["source_index"].astype("int64")
+    return items.sort_values(["format", "goal", "task", "scenario", "item_id"], kind="stable").reset_index(drop=True)
+
+
+def finalize_texts(texts: pd.DataFrame) -> pd.DataFrame:
+    if texts.empty:
+        return pd.DataFrame(columns=TEXT_COLUMNS)
+    texts = texts[TEXT_COLUMNS].copy()
+    texts["judge_score"] = texts["judge_score"].astype("float64")
+    return texts.sort_values("text_id", kind="stable").reset_index(drop=True)
+
+
+def check_references(items: pd.DataFrame, texts: pd.DataFrame, where: str) -> None:
+    """Every text an item references must exist; item ids must be unique."""
+    dup = items["item_id"][items["item_id"].duplicated()]
+    if len(dup):
+        raise DataError(f"{where}: record {dup.index[0]}: field 'item_id': duplicate item_id {dup.iloc[0]}")
+    known = set(texts["text_id"])
+    for idx, row in enumerate(items.itertuples(index=False)):
+        for tid in [row.chosen_id, *row.rejected_ids]:
+            if tid not in known:
+                raise DataError(f"{where}: record {idx} (item_id={row.item_id}): field 'text_id': {tid} not in texts")
+
+
+def subsample(items: pd.DataFrame, texts: pd.DataFrame, per_scenario: int | None, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seeded stratified subsample: at most ``per_scenario`` items per (format, goal, scenario)."""
+    if not per_scenario:
+        return items, texts
+    rng = np.random.default_rng(seed)
+    keep = []
+    for _, group in items.groupby(["format", "goal", "scenario"], sort=True):
+        if len(group) <= per_scenario:
+            keep.append(group)
+        else:
+            keep.append(group.iloc[np.sort(rng.choice(len(group), size=per_scenario, replace=False))])
+    items = pd.concat(keep).sort_index(kind="stable") if keep else items.iloc[:0]
+    used = set(items["chosen_id"]) | {t for ids in items["rejected_ids"] for t in ids}
+    texts = texts[texts["text_id"].isin(used)].reset_index(drop=True)
+    return items.reset_index(drop=True), texts
+
+
+def count_table(items: pd.DataFrame, texts: pd.DataFrame) -> dict:
+    """Counts per goal x format, plus slots (responses referenced) and unique texts."""
+    counts: dict = {"items": {}, "slots": 0, "unique_texts": int(len(texts))}
+    for (goal, fmt), group in items.groupby(["goal", "format"], sort=True):
+        counts["items"].setdefault(goal, {})[fmt] = int(len(group))
+    counts["slots"] = int(len(items) + sum(len(r) for r in items["rejected_ids"]))
+    bon = items[items["format"] == "bon"]
+    counts["bon_mean_losers"] = float(np.mean([len(r) for r in bon["rejected_ids"]])) if len(bon) else None
+    return counts

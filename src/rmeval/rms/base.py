@@ -1,0 +1,62 @@
+"""The interface every pointwise RM implements.
+
+The scoring engine (``rmeval.scoring``) owns caching, deduplication, ordering and batching; an RM only says how
+to encode one (conversation, response) and how to score a batch of encoded texts. ``fingerprint()`` names
+everything that changes a score, so the per-RM cache is keyed by it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Encoded:
+    """One text ready for a forward pass."""
+
+    payload: Any  # what score_batch consumes (token ids, a string, ...)
+    n_tokens: int  # tokens the RM processes for this text (0 for model-free baselines)
+    truncated: bool = False
+
+
+class PointwiseRM(ABC):
+    """A reward model that maps each (conversation, response) to a scalar."""
+
+    name: str
+    token_budget: int = 1 << 30  # padded tokens per batch
+    max_batch_size: int = 4096
+
+    def load(self) -> None:
+        """Load weights (called once, lazily, only when something needs scoring)."""
+
+    @abstractmethod
+    def fingerprint(self) -> dict:
+        """Everything that changes the scores (model id, revision, template hash, dtype, max_length, ...)."""
+
+    @abstractmethod
+    def encode(self, text_id: str, conversation: Sequence[dict], response: str) -> Encoded:
+        """Prepare one text."""
+
+    @abstractmethod
+    def score_batch(self, batch: Sequence[Encoded]) -> np.ndarray:
+        """Scores for a batch, in order (float64)."""
+
+    def batch_length(self, enc: Encoded) -> int:
+        """Length that counts against the token budget (padded to the batch's longest)."""
+        return max(enc.n_tokens, 1)
+
+
+def build_rm(cfg: Any) -> PointwiseRM:
+    """Instantiate an RM from its YAML (``_target_`` names the family class)."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.to_container(cfg, resolve=True) if not isinstance(cfg, dict) else dict(cfg)
+    node.pop("description", None)
+    node.pop("build", None)
+    return instantiate(node, _convert_="all")

@@ -1,0 +1,243 @@
+"""Sequence-classifier RMs (``AutoModelForSequenceClassification``): one logit per text is the reward.
+
+Pitfalls handled here (BENCHMARKS.md):
+- chat template: the tokenizer's own over the whole conversation plus the response; a configurable fall-back
+  only when the tokenizer has none (or when asked); the rendered text is tokenised without adding special tokens
+  a second time (no double BOS);
+- pad token: decoder classifiers pool the rightmost token that is not ``pad_token_id``; when pad = EOS and the
+  template ends with EOS, that would skip the real last token. The engine right-pads each batch with an id that
+  occurs in none of its texts, so pooling always lands on each text's real last token, batched or not;
+- truncation: ``max_length`` with a side (left keeps the response), counted per text;
+- dtype and device: explicit, recorded in the fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rmeval.rms.base import Encoded, PointwiseRM
+
+log = logging.getLogger(__name__)
+
+# Used when the tokenizer has no chat template (e.g. BERT-style encoders) or chat_template: fallback.
+DEFAULT_FALLBACK_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ message['role'] | capitalize }}: {{ message['content'] }}"
+    "{% if not loop.last %}\n\n{% endif %}"
+    "{% endfor %}"
+)
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+class RMLoadError(RuntimeError):
+    """An RM that cannot be loaded; the message says which YAML and how to fix it."""
+
+
+def pick_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def pick_dtype(dtype: str, device: str) -> torch.dtype:
+    if dtype == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    if dtype not in DTYPES:
+        raise RMLoadError(f"field 'dtype': {dtype!r} is not one of auto, {', '.join(DTYPES)}")
+    return DTYPES[dtype]
+
+
+def free_pad_id(batch_ids: Sequence[Sequence[int]], preferred: int | None, vocab_size: int) -> int:
+    """A token id that occurs in none of the batch's texts (the preferred pad id when it qualifies)."""
+    used = set()
+    for ids in batch_ids:
+        used.update(ids)
+    if preferred is not None and preferred not in used:
+        return int(preferred)
+    for candidate in range(vocab_size - 1, -1, -1):
+        if candidate not in used:
+            return candidate
+    raise RuntimeError("every vocabulary id occurs in the batch; cannot choose a pad id")
+
+
+class SequenceClassifierRM(PointwiseRM):
+    def __init__(
+        self,
+        name: str,
+        model: str,
+        revision: str | None = None,
+        tokenizer: str | None = None,
+        chat_template: str = "auto",
+        fallback_template: str | None = None,
+        max_length: int = 4096,
+        truncation_side: str = "left",
+        dtype: str = "auto",
+        device: str = "auto",
+        trust_remote_code: bool = False,
+        score_index: int = 0,
+        token_budget: int = 16384,
+        max_batch_size: int = 64,
+    ):
+        if truncation_side not in ("left", "right"):
+            raise RMLoadError(f"rm {name}: field 'truncation_side': expected left or right, got {truncation_side!r}")
+        if chat_template not in ("auto", "fallback"):
+            raise RMLoadError(f"rm {name}: field 'chat_template': expected auto or fallback, got {chat_template!r}")
+        self.name, self.model_id, self.revision = name, model, revision
+        self.tokenizer_id = tokenizer or model
+        self.chat_template_mode, self.fallback_template = chat_template, fallback_template or DEFAULT_FALLBACK_TEMPLATE
+        self.max_length, self.truncation_side = int(max_length), truncation_side
+        self.device = pick_device(device)
+        self.dtype = pick_dtype(dtype, self.device)
+        self.trust_remote_code, self.score_index = bool(trust_remote_code), int(score_index)
+        self.token_budget, self.max_batch_size = int(token_budget), int(max_batch_size)
+        self.tokenizer = None
+        self.model = None
+        self._template: str | None = None
+        self.double_bos_fixed = 0
+        self._load_tokenizer()
+
+    # ------------------------------------------------------------------ loading
+    def _source_kwargs(self, ident: str) -> dict:
+        local = Path(ident).exists()
+        kwargs = {"trust_remote_code": self.trust_remote_code, "local_files_only": local}
+        if self.revision and not local:
+            kwargs["revision"] = self.revision
+        return kwargs
+
+    def _refuse_remote_code(self, err: Exception) -> None:
+        text = str(err)
+        if "trust_remote_code" in text and not self.trust_remote_code:
+            raise RMLoadError(
+                f"rm {self.name}: {self.model_id} needs custom code from its repository; set trust_remote_code: true "
+                f"in conf/rm/{self.name}.yaml only if you trust that code"
+            ) from None
+
+    def _load_tokenizer(self) -> None:
+        from transformers import AutoTokenizer
+
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_id, **self._source_kwargs(self.tokenizer_id))
+        except Exception as err:
+            self._refuse_remote_code(err)
+            raise RMLoadError(
+                f"rm {self.name}: cannot load tokenizer {self.tokenizer_id!r} ({type(err).__name__}: {str(err).splitlines()[0]}); "
+                f"give a local folder in conf/rm/{self.name}.yaml (model/tokenizer) when the hub is unreachable"
+            ) from None
+        own = getattr(self.tokenizer, "chat_template", None)
+        self._template = own if (own and self.chat_template_mode == "auto") else self.fallback_template
+        self.template_source = "tokenizer" if self._template is own else "fallback"
+
+    def load(self) -> None:
+        if self.model is not None:
+            return
+        from transformers import AutoConfig, AutoModelForSequenceClassification
+
+        try:
+            AutoConfig.from_pretrained(self.model_id, **self._source_kwargs(self.model_id))
+            model = AutoModelForSequenceClassification.from_pretrained(
+                self.model_id, dtype=self.dtype, **self._source_kwargs(self.model_id)
+            )
+        except Exception as err:
+            self._refuse_remote_code(err)
+            raise RMLoadError(
+                f"rm {self.name}: cannot load model {self.model_id!r} ({type(err).__name__}: {str(err).splitlines()[0]}); "
+                f"give a local folder in conf/rm/{self.name}.yaml when the hub is unreachable"
+            ) from None
+        n_labels = model.config.num_labels
+        if not 0 <= self.score_index < n_labels:
+            raise RMLoadError(f"rm {self.name}: field 'score_index': {self.score_index} but the model has {n_labels} logits")
+        self.model = model.to(self.device).eval()
+        self._text_config = self.model.config.get_text_config()
+        self.vocab_size = int(getattr(self._text_config, "vocab_size", None) or len(self.tokenizer))
+
+    # ------------------------------------------------------------------ interface
+    def fingerprint(self) -> dict:
+        template_hash = hashlib.sha256(self._template.encode("utf-8")).hexdigest()[:16]
+        return {
+            "family": "sequence_classifier",
+            "model": self.model_id,
+            "revision": self.revision,
+            "tokenizer": self.tokenizer_id,
+            "chat_template_sha256": template_hash,
+            "chat_template_source": self.template_source,
+            "max_length": self.max_length,
+            "truncation_side": self.truncation_side,
+            "dtype": str(self.dtype).replace("torch.", ""),
+            "score_index": self.score_index,
+            "weights_sha256": _weights_digest(self.model_id),
+        }
+
+    def render(self, conversation: Sequence[dict], response: str) -> str:
+        messages = [{"role": t["role"], "content": t["content"]} for t in conversation]
+        messages.append({"role": "assistant", "content": response})
+        return self.tokenizer.apply_chat_template(messages, chat_template=self._template, tokenize=False)
+
+    def encode(self, text_id: str, conversation: Sequence[dict], response: str) -> Encoded:
+        tok = self.tokenizer
+        text = self.render(conversation, response)
+        bos = tok.bos_token
+        # A template that already writes BOS (or any special prefix) must not get a second one.
+        add_special = not (bos and text.startswith(bos))
+        ids = tok(text, add_special_tokens=add_special)["input_ids"]
+        if bos is not None and len(ids) > 1 and ids[0] == ids[1] == tok.bos_token_id:
+            ids = ids[1:]
+            self.double_bos_fixed += 1
+        truncated = len(ids) > self.max_length
+        if truncated:
+            ids = self._truncate(ids)
+        return Encoded(payload=ids, n_tokens=len(ids), truncated=truncated)
+
+    def _truncate(self, ids: list[int]) -> list[int]:
+        special = set(self.tokenizer.all_special_ids)
+        keep = self.max_length
+        if self.truncation_side == "left":
+            head = ids[:1] if ids[0] in special else []
+            return head + ids[len(ids) - (keep - len(head)):]
+        tail = ids[-1:] if ids[-1] in special else []
+        return ids[: keep - len(tail)] + tail
+
+    def batch_ids(self, batch: Sequence[Encoded]) -> tuple[torch.Tensor, torch.Tensor, int]:
+        seqs = [enc.payload for enc in batch]
+        pad = free_pad_id(seqs, self.tokenizer.pad_token_id, self.vocab_size)
+        width = max(len(s) for s in seqs)
+        input_ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+        attention = torch.zeros((len(seqs), width), dtype=torch.long)
+        for i, s in enumerate(seqs):  # right padding: positions of real tokens never shift
+            input_ids[i, : len(s)] = torch.as_tensor(s, dtype=torch.long)
+            attention[i, : len(s)] = 1
+        return input_ids, attention, pad
+
+    def score_batch(self, batch: Sequence[Encoded]) -> np.ndarray:
+        self.load()
+        input_ids, attention, pad = self.batch_ids(batch)
+        saved = self._text_config.pad_token_id
+        self._text_config.pad_token_id = pad
+        try:
+            with torch.inference_mode():
+                out = self.model(input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device))
+        finally:
+            self._text_config.pad_token_id = saved
+        return out.logits[:, self.score_index].float().cpu().numpy().astype(np.float64)
+
+
+def _weights_digest(model_id: str) -> str | None:
+    """Hash of a local model's weight files, so a changed checkpoint changes the cache key. Small files are hashed
+    whole; past 64 MiB in all, names and sizes stand in (hashing gigabytes per job would cost more than it saves)."""
+    path = Path(model_id)
+    if not path.is_dir():
+        return None
+    files = sorted(p for p in path.iterdir() if p.suffix in (".safetensors", ".bin", ".gguf"))
+    digest = hashlib.sha256()
+    whole = sum(p.stat().st_size for p in files) <= 64 << 20
+    for p in files:
+        digest.update(f"{p.name}:{p.stat().st_size}".encode())
+        if whole:
+            digest.update(p.read_bytes())
+    return digest.hexdigest()[:16]

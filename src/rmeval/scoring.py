@@ -1,0 +1,212 @@
+"""The scoring engine: every unique text scored once per RM, in length-sorted token-budget batches, with a
+per-RM cache keyed by text_id that survives an interrupted job.
+
+Cache layout: ``<cache_dir>/<fingerprint>/part-NNNNN.parquet`` (text_id, score, n_tokens, truncated). Each part is
+written atomically after ``flush_every`` batches and when the job stops for any reason (exception, Ctrl-C,
+SIGTERM), so a rerun scores only what is not there yet. The fingerprint hashes everything that changes a score
+(``PointwiseRM.fingerprint``), so a second benchmark or the downstream stage reuses the same cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from rmeval.ids import stable_hash
+from rmeval.io import atomic_path
+from rmeval.rms.base import Encoded, PointwiseRM
+
+log = logging.getLogger(__name__)
+
+SCORE_COLUMNS = ["text_id", "score", "n_tokens", "truncated"]
+
+
+@dataclass
+class ScoringStats:
+    """What a scoring run did. Token counts are forward-pass tokens of the texts scored in this run."""
+
+    n_texts: int = 0  # unique texts requested
+    n_cached: int = 0  # found in the cache
+    n_scored: int = 0  # scored in this run
+    n_batches: int = 0
+    real_tokens: int = 0  # sum of text lengths (the unique-token floor)
+    padded_tokens: int = 0  # batch rows x batch width, summed (what the forward passes processed)
+    n_truncated: int = 0
+    wall_s: float = 0.0
+    forward_s: float = 0.0
+
+    @property
+    def padding_efficiency(self) -> float:
+        return self.real_tokens / self.padded_tokens if self.padded_tokens else 1.0
+
+    def to_dict(self) -> dict:
+        out = dict(self.__dict__)
+        out["padding_efficiency"] = self.padding_efficiency
+        return out
+
+
+class ScoreCache:
+    """Append-only parquet parts of (text_id, score, n_tokens, truncated) for one RM fingerprint."""
+
+    def __init__(self, cache_dir: str | Path, fingerprint: dict):
+        self.key = stable_hash(fingerprint)
+        self.dir = Path(cache_dir) / self.key
+        self.fingerprint = fingerprint
+        self._rows: dict[str, tuple] = {}
+        self._pending: list[tuple] = []
+        self._load()
+
+    def _load(self) -> None:
+        if not self.dir.is_dir():
+            return
+        for part in sorted(self.dir.glob("part-*.parquet")):
+            try:
+                df = pd.read_parquet(part)
+            except Exception as err:  # a torn file from a crash mid-rename cannot happen, but never trust a cache
+                log.warning("score cache: ignoring unreadable %s (%s)", part, err)
+                continue
+            for row in df.itertuples(index=False):
+                self._rows[row.text_id] = (float(row.score), int(row.n_tokens), bool(row.truncated))
+
+    def __contains__(self, text_id: str) -> bool:
+        return text_id in self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def get(self, text_id: str) -> tuple:
+        return self._rows[text_id]
+
+    def add(self, text_ids: Sequence[str], scores: np.ndarray, batch: Sequence[Encoded]) -> None:
+        for tid, score, enc in zip(text_ids, scores, batch):
+            row = (float(score), int(enc.n_tokens), bool(enc.truncated))
+            self._rows[tid] = row
+            self._pending.append((tid, *row))
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        existing = sorted(self.dir.glob("part-*.parquet"))
+        index = int(existing[-1].stem.split("-")[1]) + 1 if existing else 0
+        df = pd.DataFrame(self._pending, columns=SCORE_COLUMNS)
+        with atomic_path(self.dir / f"part-{index:05d}.parquet") as tmp:
+            df.to_parquet(tmp, index=False)
+        self._pending = []
+
+
+def plan_batches(lengths: Sequence[int], token_budget: int, max_batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches, longest first, so that rows x longest row <= token_budget.
+
+    Sorting by length keeps padding small; a text longer than the budget gets a batch of its own.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    width = 0
+    for i in order:
+        w = max(width, lengths[i]) if current else lengths[i]
+        if current and (len(current) + 1 > max_batch_size or (len(current) + 1) * w > token_budget):
+            batches.append(current)
+            current, w = [], lengths[i]
+        current.append(i)
+        width = w
+    if current:
+        batches.append(current)
+    return batches
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM (Snakemake stopping a job, a cluster pre-emption) into an exception so caches flush."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def score_texts(
+    rm: PointwiseRM,
+    texts: pd.DataFrame,
+    cache: ScoreCache | None = None,
+    flush_every: int = 8,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, ScoringStats]:
+    """Scores for every row of ``texts`` (text_id, conversation, response), one per unique text_id."""
+    start = time.perf_counter()
+    unique = texts.drop_duplicates("text_id")
+    stats = ScoringStats(n_texts=len(unique))
+    todo = unique if cache is None else unique[~unique["text_id"].isin(list(cache._rows))]
+    stats.n_cached = stats.n_texts - len(todo)
+    fresh: dict[str, tuple] = {}
+    if len(todo):
+        if stats.n_cached:
+            log.info("%s: %d of %d texts already cached; scoring the other %d", rm.name, stats.n_cached, stats.n_texts, len(todo))
+        ids = todo["text_id"].tolist()
+        encoded = [
+            rm.encode(tid, list(conv), resp)
+            for tid, conv, resp in tqdm(
+                zip(ids, todo["conversation"], todo["response"]), total=len(ids),
+                desc=f"{rm.name}: encode", unit="text", disable=not progress, mininterval=2.0,
+            )
+        ]
+        lengths = [rm.batch_length(e) for e in encoded]
+        batches = plan_batches(lengths, rm.token_budget, rm.max_batch_size)
+        rm.load()
+        bar = tqdm(total=len(ids), desc=f"{rm.name}: score", unit="text", disable=not progress, mininterval=2.0)
+        try:
+            with _sigterm_raises():
+                for b, batch_idx in enumerate(batches, 1):
+                    batch = [encoded[i] for i in batch_idx]
+                    t0 = time.perf_counter()
+                    scores = np.asarray(rm.score_batch(batch), dtype=np.float64)
+                    stats.forward_s += time.perf_counter() - t0
+                    if scores.shape != (len(batch),):
+                        raise RuntimeError(f"rm {rm.name}: score_batch returned shape {scores.shape} for {len(batch)} texts")
+                    batch_ids = [ids[i] for i in batch_idx]
+                    if cache is not None:
+                        cache.add(batch_ids, scores, batch)
+                        if b % flush_every == 0:
+                            cache.flush()
+                    for tid, s, e in zip(batch_ids, scores, batch):
+                        fresh[tid] = (float(s), int(e.n_tokens), bool(e.truncated))
+                    stats.n_batches += 1
+                    stats.n_scored += len(batch)
+                    stats.real_tokens += sum(e.n_tokens for e in batch)
+                    stats.padded_tokens += len(batch) * max(e.n_tokens for e in batch)
+                    bar.update(len(batch))
+        finally:
+            bar.close()
+            if cache is not None:
+                cache.flush()
+    rows = []
+    for tid in unique["text_id"]:
+        score, n_tok, trunc = fresh[tid] if tid in fresh else cache.get(tid)
+        rows.append((tid, score, n_tok, trunc))
+    out = pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    out["n_tokens"] = out["n_tokens"].astype("int64")
+    out["truncated"] = out["truncated"].astype(bool)
+    stats.n_truncated = int(out["truncated"].sum())
+    stats.wall_s = time.perf_counter() - start
+    n_nan = int(out["score"].isna().sum())
+    if n_nan:
+        log.warning("%s: %d texts got a NaN score; metrics count them as invalid (not correct)", rm.name, n_nan)
+    return out, stats

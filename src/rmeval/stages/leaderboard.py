@@ -1,0 +1,45 @@
+"""Leaderboard across RMs: results/leaderboard/{benchmark}.csv and .md."""
+
+from rmeval.io import read_json, write_text
+from rmeval.metrics import leaderboard_frame, leaderboard_markdown
+from rmeval.stages._entry import entry, io_path
+
+
+def notes_for(metrics: list[dict]) -> list[str]:
+    """What a reader must know: missing scenario files, subsampling, chance levels."""
+    if not metrics:
+        return []
+    first = metrics[0]
+    notes = []
+    missing = first["data"].get("missing_files") or []
+    if missing:
+        lost = sum(m["records"] for m in missing)
+        names = "; ".join(f"{m['goal']} {m['format']} {m['scenario']} ({m['records']} items)" for m in missing)
+        notes.append(f"Missing from this copy of the release ({len(missing)} files, {lost:,} items): {names}.")
+    sample = first["data"].get("sample") or {}
+    if sample.get("per_scenario"):
+        notes.append(f"Seeded stratified subsample: at most {sample['per_scenario']} items per scenario (seed {sample.get('seed')}).")
+    chance = []
+    for goal in first["goals"]:
+        for fmt, node in first["goals"][goal].items():
+            if node.get("chance") is not None:
+                chance.append(f"{goal} {fmt} {node['chance']:.3f}")
+    if chance:
+        notes.append("Chance level (random scores, no ties): " + ", ".join(chance) + " (BoN: mean of 1/(losers+1)).")
+    if first["data"].get("identical_pairs"):
+        notes.append(f"{first['data']['identical_pairs']} pairs have byte-identical chosen and rejected text: no RM can get them right.")
+    return notes
+
+
+@entry
+def main(cfg):
+    io_path(cfg, "metrics")
+    paths = [str(p) for p in cfg.io.metrics]
+    metrics = [read_json(p) for p in paths]
+    frame = leaderboard_frame(metrics)
+    write_text(frame.to_csv(index=False, float_format="%.4f"), io_path(cfg, "csv"))
+    write_text(leaderboard_markdown(frame, cfg.benchmark.name, notes_for(metrics)), io_path(cfg, "md"))
+
+
+if __name__ == "__main__":
+    main()

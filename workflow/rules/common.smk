@@ -1,0 +1,112 @@
+# Config composition, helpers and input functions. Rules themselves hold no logic.
+import os
+import re
+import shlex
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+
+from rmeval.config import (
+    ConfigError,
+    available_rms,
+    benchmark_root,
+    compose,
+    compose_rm,
+    fingerprint,
+    split_overrides,
+)
+
+# The user's Hydra overrides: --config overrides='[a=1,b=2]' (a string or a YAML list).
+OVERRIDES = split_overrides(config.get("overrides"))
+# Handed to every entry point verbatim. It is a global rather than a param on purpose: a param would rerun
+# every job when any override changes; the per-rule `fp` params below rerun exactly the affected ones.
+OVERRIDE_ARGS = " ".join(shlex.quote(o) for o in OVERRIDES)
+PY = shlex.quote(sys.executable)
+
+try:
+    CFG = compose(OVERRIDES)
+except ConfigError as err:
+    raise WorkflowError(str(err))
+
+BENCHMARK = str(CFG.benchmark.name)
+RMS = [str(n) for n in CFG.rms.names]
+ALL_RMS = available_rms()
+SCORE_THREADS = max(1, min(workflow.cores or 1, os.cpu_count() or 1))
+_RM_CFGS = {}
+
+
+wildcard_constraints:
+    benchmark=re.escape(BENCHMARK),
+    rm="|".join(re.escape(n) for n in ALL_RMS),
+
+
+def rm_config(name):
+    """The composed config of one RM (with the user's overrides), validated; cached per name."""
+    if name not in _RM_CFGS:
+        try:
+            _RM_CFGS[name] = compose_rm(name, OVERRIDES).rm
+        except ConfigError as err:
+            raise WorkflowError(str(err))
+    return _RM_CFGS[name]
+
+
+# Validate every listed RM at DAG build, so a typo fails the dry run.
+for _name in RMS:
+    rm_config(_name)
+
+
+def leaderboard_targets():
+    return [f"results/leaderboard/{BENCHMARK}.csv", f"results/leaderboard/{BENCHMARK}.md"]
+
+
+def raw_benchmark_input(wildcards):
+    """Where the data stage reads the raw benchmark: a generated fixture, a configured folder or a download."""
+    root = benchmark_root(CFG)
+    bench = CFG.benchmark
+    if bench.get("fixture") is None and bench.get("root") and not Path(root).is_dir():
+        raise WorkflowError(
+            f"benchmark.root={root} does not exist: set RMB_ROOT (or benchmark.root) to a local RMB_dataset folder, "
+            "or unset it to download the release"
+        )
+    return root
+
+
+def data_fp(wildcards):
+    return fingerprint(CFG.benchmark)
+
+
+def fixture_fp(wildcards):
+    return fingerprint(CFG.benchmark.get("fixture"))
+
+
+def download_fp(wildcards):
+    return fingerprint(CFG.benchmark.get("download"))
+
+
+def score_inputs(wildcards):
+    inputs = {"texts": f"results/data/{wildcards.benchmark}/texts.parquet"}
+    if rm_config(wildcards.rm).get("build") is not None:
+        inputs["model"] = f"resources/models/{wildcards.rm}"
+    return inputs
+
+
+def score_fp(wildcards):
+    return fingerprint(rm_config(wildcards.rm))
+
+
+def model_fp(wildcards):
+    return fingerprint(rm_config(wildcards.model).get("build"))
+
+
+def metrics_fp(wildcards):
+    return fingerprint(CFG.metrics)
+
+
+def leaderboard_inputs(wildcards):
+    return [f"results/metrics/{wildcards.benchmark}/{rm}.json" for rm in RMS]
+
+
+def leaderboard_paths(wildcards, input):
+    """The metrics files as one Hydra list override value: [a,b,c]."""
+    return "[" + ",".join(str(p) for p in input) + "]"

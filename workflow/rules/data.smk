@@ -1,0 +1,45 @@
+# Data stage: raw benchmark -> canonical items + unique texts (rmeval.data, rmeval.stages.data).
+
+
+rule smoke_fixture:
+    output:
+        directory("resources/fixtures/{benchmark}"),
+    params:
+        fp=fixture_fp,
+    log:
+        "logs/data/{benchmark}.fixture.log",
+    message:
+        "Writing the generated {wildcards.benchmark} benchmark fixture"
+    shell:
+        "{PY} -m rmeval.stages.fixture {OVERRIDE_ARGS} ++io.out={output} > {log} 2>&1"
+
+
+rule download_rmb:
+    output:
+        directory("resources/rmb/RMB_dataset"),
+    params:
+        fp=download_fp,
+    log:
+        "logs/data/rmb.download.log",
+    message:
+        "Downloading the RMB release at its pinned commit (set RMB_ROOT to use a local copy instead)"
+    shell:
+        "{PY} -m rmeval.stages.download {OVERRIDE_ARGS} benchmark=rmb ++io.out={output} > {log} 2>&1"
+
+
+rule data:
+    input:
+        raw=raw_benchmark_input,
+    output:
+        items_file="results/data/{benchmark}/items.parquet",
+        texts_file="results/data/{benchmark}/texts.parquet",
+        report_file="results/data/{benchmark}/report.json",
+    params:
+        fp=data_fp,
+    log:
+        "logs/data/{benchmark}.log",
+    message:
+        "Normalising {wildcards.benchmark} into items and unique texts"
+    shell:
+        "{PY} -m rmeval.stages.data {OVERRIDE_ARGS} ++io.root={input.raw:q} ++io.items={output.items_file}"
+        " ++io.texts={output.texts_file} ++io.report={output.report_file} > {log} 2>&1"

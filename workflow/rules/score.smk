@@ -1,0 +1,32 @@
+# Score stage: one job per (benchmark, RM); each unique text scored once (rmeval.scoring, rmeval.stages.score).
+
+
+rule tiny_model:
+    output:
+        directory("resources/models/{model}"),
+    params:
+        fp=model_fp,
+    log:
+        "logs/models/{model}.log",
+    message:
+        "Generating the tiny model for RM {wildcards.model}"
+    shell:
+        "{PY} -m rmeval.stages.tiny_model {OVERRIDE_ARGS} rm={wildcards.model} ++io.out={output} > {log} 2>&1"
+
+
+rule score:
+    input:
+        unpack(score_inputs),
+    output:
+        "results/scores/{benchmark}/{rm}.parquet",
+    params:
+        fp=score_fp,
+        cache="results/cache/scores/{rm}",
+    threads: SCORE_THREADS
+    log:
+        "logs/score/{benchmark}/{rm}.log",
+    message:
+        "Scoring the unique texts of {wildcards.benchmark} with {wildcards.rm}"
+    shell:
+        "{PY} -m rmeval.stages.score {OVERRIDE_ARGS} rm={wildcards.rm} ++io.texts={input.texts}"
+        " ++io.cache_dir={params.cache} ++io.threads={threads} ++io.out={output} > {log} 2>&1"
