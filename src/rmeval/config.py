@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from rmeval.ids import stable_hash
@@ -229,8 +229,23 @@ def validate(cfg: DictConfig, conf_dir: Path | None = None) -> DictConfig:
         if name not in available:
             raise ConfigError(f"{conf_dir}/rms: unknown RM {name!r} in rms.names; available: {', '.join(sorted(available))}")
     if cfg.get("rm") is not None:
+        apply_rm_overrides(cfg)
         validate_rm(cfg.rm, f"{conf_dir}/rm/{cfg.rm.get('name', '?')}.yaml")
+    for name in (cfg.get("rm_overrides") or {}):
+        if name not in available:
+            raise ConfigError(f"rm_overrides.{name}: unknown RM {name!r}; available: {', '.join(sorted(available))}")
     return cfg
+
+
+def apply_rm_overrides(cfg: DictConfig) -> None:
+    """Merge ``rm_overrides.<name>`` into the selected RM (once; the entry is then emptied)."""
+    name = cfg.rm.get("name")
+    extra = (cfg.get("rm_overrides") or {}).get(name)
+    if not extra:
+        return
+    with open_dict(cfg):
+        cfg.rm = OmegaConf.merge(cfg.rm, extra)
+        cfg.rm_overrides[name] = {}
 
 
 def validate_rm(node: DictConfig, where: str) -> DictConfig:

@@ -17,6 +17,9 @@ from rmeval.config import (
     split_overrides,
 )
 
+# Entry points compose the same conf/ as this file, wherever the working directory (--directory) is.
+os.environ.setdefault("RMEVAL_CONF_DIR", str(Path(workflow.basedir) / "conf"))
+
 # The user's Hydra overrides: --config overrides='[a=1,b=2]' (a string or a YAML list).
 OVERRIDES = split_overrides(config.get("overrides"))
 # Handed to every entry point verbatim. It is a global rather than a param on purpose: a param would rerun

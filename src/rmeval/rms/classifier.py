@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 DEFAULT_FALLBACK_TEMPLATE = (
     "{% for message in messages %}"
     "{{ message['role'] | capitalize }}: {{ message['content'] }}"
-    "{% if not loop.last %}\n\n{% endif %}"
+    "{% if not loop.last %}{{ '\\n\\n' }}{% endif %}"
     "{% endfor %}"
 )
 
@@ -134,16 +134,38 @@ class SequenceClassifierRM(PointwiseRM):
         self._template = own if (own and self.chat_template_mode == "auto") else self.fallback_template
         self.template_source = "tokenizer" if self._template is own else "fallback"
 
+    def _check_custom_code(self) -> None:
+        """Refuse a model whose config maps the classifier to custom code unless the YAML trusts it.
+
+        Left alone, transformers would load the built-in class for the model_type instead and silently drop the
+        custom head (ArmoRM-style multi-objective RMs), giving meaningless scores.
+        """
+        from transformers import PretrainedConfig
+
+        kwargs = self._source_kwargs(self.model_id)
+        kwargs.pop("trust_remote_code")
+        config_dict, _ = PretrainedConfig.get_config_dict(self.model_id, **kwargs)
+        auto_map = config_dict.get("auto_map") or {}
+        if "AutoModelForSequenceClassification" in auto_map and not self.trust_remote_code:
+            raise RMLoadError(
+                f"rm {self.name}: {self.model_id} maps its classifier to custom code "
+                f"({auto_map['AutoModelForSequenceClassification']}); set trust_remote_code: true in "
+                f"conf/rm/{self.name}.yaml only if you trust that code"
+            )
+
     def load(self) -> None:
         if self.model is not None:
             return
         from transformers import AutoConfig, AutoModelForSequenceClassification
 
         try:
+            self._check_custom_code()
             AutoConfig.from_pretrained(self.model_id, **self._source_kwargs(self.model_id))
             model = AutoModelForSequenceClassification.from_pretrained(
                 self.model_id, dtype=self.dtype, **self._source_kwargs(self.model_id)
             )
+        except RMLoadError:
+            raise
         except Exception as err:
             self._refuse_remote_code(err)
             raise RMLoadError(

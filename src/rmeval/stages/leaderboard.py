@@ -27,7 +27,8 @@ def notes_for(metrics: list[dict]) -> list[str]:
     if chance:
         notes.append("Chance level (random scores, no ties): " + ", ".join(chance) + " (BoN: mean of 1/(losers+1)).")
     if first["data"].get("identical_pairs"):
-        notes.append(f"{first['data']['identical_pairs']} pairs have byte-identical chosen and rejected text: no RM can get them right.")
+        n = first["data"]["identical_pairs"]
+        notes.append(f"{n} pair{'s have' if n != 1 else ' has'} byte-identical chosen and rejected text: no RM can get {'them' if n != 1 else 'it'} right.")
     return notes
 
 

@@ -34,7 +34,7 @@ def main(cfg):
         "identical_pairs": report.get("identical_pairs"),
     }
     result["provenance"] = provenance(
-        to_plain(cfg.metrics), benchmark_config_sha256=report.get("provenance", {}).get("config_sha256"), scoring=score_meta,
+        to_plain(cfg.metrics), missing_files=report.get("missing_files", []), benchmark_config_sha256=report.get("provenance", {}).get("config_sha256"), scoring=score_meta,
     )
     write_json(result, io_path(cfg, "out"))
 

@@ -1,0 +1,89 @@
+"""The whole DAG on the smoke experiment in a temporary directory, targeting one file, and override reruns."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.e2e
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def snakemake(project_root: Path, workdir: Path, *args: str, overrides: str | None = "[experiment=smoke]") -> str:
+    cmd = [*SNAKEMAKE, "-s", str(project_root / "Snakefile"), "--directory", str(workdir), "--cores", "2", *args]
+    if overrides is not None:
+        cmd += ["--config", f"overrides={overrides}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    return out
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Rule -> count from a dry run's job-stats table."""
+    table = output.split("Job stats:")[1] if "Job stats:" in output else ""
+    jobs = {}
+    for line in table.splitlines():
+        m = re.match(r"^([A-Za-z_]\w*)\s+(\d+)$", line.strip())
+        if m and m.group(1) != "total":
+            jobs[m.group(1)] = int(m.group(2))
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def smoke_run(project_root, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("smoke_dag")
+    snakemake(project_root, workdir)
+    return workdir
+
+
+def test_smoke_dag_produces_the_leaderboard(smoke_run):
+    board = pd.read_csv(smoke_run / "results/leaderboard/smoke.csv")
+    assert set(board["rm"]) == {"random", "length", "tiny-classifier"}
+    assert board.iloc[0]["rm"] == "length"  # the fixture's better answers are longer
+    md = (smoke_run / "results/leaderboard/smoke.md").read_text()
+    assert "| 1 | length |" in md and "Chance level" in md
+    metrics = json.loads((smoke_run / "results/metrics/smoke/tiny-classifier.json").read_text())
+    assert metrics["overall"]["micro"]["accuracy"] is not None
+    assert metrics["provenance"]["scoring"]["fingerprint"]["dtype"] == "float32"
+    assert metrics["provenance"]["git_commit"] is None or len(metrics["provenance"]["git_commit"]) >= 40
+    scores = pd.read_parquet(smoke_run / "results/scores/smoke/tiny-classifier.parquet")
+    texts = pd.read_parquet(smoke_run / "results/data/smoke/texts.parquet")
+    assert len(scores) == len(texts) and scores["text_id"].is_unique
+    for log in ("logs/data/smoke.log", "logs/score/smoke/length.log", "logs/metrics/smoke/random.log"):
+        assert (smoke_run / log).exists()
+
+
+def test_nothing_to_do_on_a_second_run(project_root, smoke_run):
+    assert planned_jobs(snakemake(project_root, smoke_run, "-n")) == {}
+
+
+def test_override_changes_rerun_exactly_the_affected_jobs(project_root, smoke_run):
+    fewer = planned_jobs(snakemake(project_root, smoke_run, "-n", overrides='["experiment=smoke","rms.names=[random,length]"]'))
+    assert fewer == {"leaderboard": 1, "all": 1}
+    boot = planned_jobs(snakemake(project_root, smoke_run, "-n", overrides="[experiment=smoke,metrics.n_boot=300]"))
+    assert boot == {"metrics": 3, "leaderboard": 1, "all": 1}
+    rm_knob = planned_jobs(snakemake(project_root, smoke_run, "-n", overrides="[experiment=smoke,++rm_overrides.tiny-classifier.max_length=64]"))
+    assert rm_knob.get("score") == 1 and rm_knob.get("metrics") == 1 and "data" not in rm_knob
+
+
+def test_targeting_one_metrics_file_builds_only_what_it_needs(project_root, tmp_path):
+    snakemake(project_root, tmp_path, "results/metrics/smoke/length.json")
+    assert (tmp_path / "results/metrics/smoke/length.json").exists()
+    assert not (tmp_path / "results/scores/smoke/random.parquet").exists()
+    assert not (tmp_path / "resources/models/tiny-classifier").exists()
+    assert not (tmp_path / "results/leaderboard").exists()
+
+
+def test_a_typo_fails_the_dry_run_with_one_line(project_root, tmp_path):
+    cmd = [*SNAKEMAKE, "-s", str(project_root / "Snakefile"), "--directory", str(tmp_path), "-n",
+           "--config", "overrides=[experiment=smoke,rms.names=[random,lenght]]"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert "unknown RM 'lenght'" in proc.stdout + proc.stderr

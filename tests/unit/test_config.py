@@ -1,0 +1,153 @@
+"""Every YAML in conf/ composes and validates; typos fail with one line; overrides from Snakemake split right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rmeval.config import ConfigError, available_rms, compose, compose_rm, find_conf_dir, split_overrides
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+
+
+def stems(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def test_conf_dir_layout():
+    assert (CONF / "config.yaml").is_file()
+    assert stems("experiment") and stems("rm") and stems("rms") and stems("benchmark")
+    assert available_rms(CONF) == stems("rm")
+
+
+def test_find_conf_dir_from_project(monkeypatch):
+    monkeypatch.delenv("RMEVAL_CONF_DIR", raising=False)
+    monkeypatch.chdir(CONF.parent)
+    assert find_conf_dir() == CONF
+    monkeypatch.setenv("RMEVAL_CONF_DIR", str(CONF))
+    assert find_conf_dir() == CONF
+
+
+@pytest.mark.parametrize("name", stems("experiment"))
+def test_every_experiment_composes(name):
+    cfg = compose([f"experiment={name}"], conf_dir=CONF)
+    assert cfg.benchmark.name in stems("benchmark")
+    assert set(cfg.rms.names) <= set(stems("rm"))
+    assert cfg.get("rm") is None
+
+
+def test_smoke_experiment_values():
+    cfg = compose(["experiment=smoke"], conf_dir=CONF)
+    assert cfg.benchmark.name == "smoke"
+    assert list(cfg.rms.names) == ["random", "length", "tiny-classifier"]
+    assert cfg.metrics.n_boot == 200
+    assert cfg.benchmark.fixture.items_per_scenario == 4
+
+
+@pytest.mark.parametrize("name", stems("rm"))
+def test_every_rm_composes_and_name_matches_file(name):
+    cfg = compose_rm(name, conf_dir=CONF)
+    assert cfg.rm.name == name
+    import yaml
+
+    raw = yaml.safe_load((CONF / "rm" / f"{name}.yaml").read_text(encoding="utf-8"))
+    assert raw["name"] == name
+
+
+@pytest.mark.parametrize("name", stems("rms"))
+def test_every_rm_list_composes(name):
+    cfg = compose([f"rms={name}"], conf_dir=CONF)
+    assert len(cfg.rms.names) >= 1
+    assert set(cfg.rms.names) <= set(available_rms(CONF))
+
+
+@pytest.mark.parametrize("name", stems("benchmark"))
+def test_every_benchmark_composes(name):
+    cfg = compose([f"benchmark={name}"], conf_dir=CONF)
+    assert cfg.benchmark.name == name
+
+
+def _one_line_error(overrides, rm=None) -> str:
+    with pytest.raises(ConfigError) as exc:
+        if rm is None:
+            compose(overrides, conf_dir=CONF)
+        else:
+            compose_rm(rm, overrides, conf_dir=CONF)
+    msg = str(exc.value)
+    assert "\n" not in msg
+    return msg
+
+
+def test_typo_key_added_to_rm_fails():
+    msg = _one_line_error(["rm=tiny-classifier", "+rm.max_lenght=3"])
+    assert "max_lenght" in msg
+    assert "tiny-classifier.yaml" in msg
+
+
+def test_typo_key_added_via_compose_rm_fails():
+    msg = _one_line_error(["+rm.max_lenght=3"], rm="tiny-classifier")
+    assert "max_lenght" in msg
+
+
+def test_typo_key_override_without_plus_fails():
+    assert "max_lenght" in _one_line_error(["rm=tiny-classifier", "rm.max_lenght=3"])
+    assert "n_bot" in _one_line_error(["metrics.n_bot=5"])
+    assert "n_bot" in _one_line_error(["+metrics.n_bot=5"])
+
+
+def test_unknown_rm_name_fails():
+    msg = _one_line_error(["rms.names=[random,nope]"])
+    assert "'nope'" in msg
+    assert "random" in msg  # lists what is available
+
+
+def test_unknown_group_option_and_bad_type_fail():
+    assert "nope" in _one_line_error(["experiment=nope"])
+    assert "n_boot" in _one_line_error(["metrics.n_boot=many"])
+    assert "unit" in _one_line_error(["rm=length", "+rm.unit_typo=words"]) or True  # key named below
+    assert "unit_typo" in _one_line_error(["rm=length", "+rm.unit_typo=words"])
+
+
+def test_valid_override_applies():
+    cfg = compose(["rms.names=[random,length]", "metrics.n_boot=7"], conf_dir=CONF)
+    assert list(cfg.rms.names) == ["random", "length"]
+    assert cfg.metrics.n_boot == 7
+    cfg = compose_rm("tiny-classifier", ["rm.max_length=3"], conf_dir=CONF)
+    assert cfg.rm.max_length == 3
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        (None, []),
+        ("", []),
+        ([], []),
+        ("[rms=smoke]", ["rms=smoke"]),
+        ("experiment=smoke", ["experiment=smoke"]),
+        ("  experiment=smoke  ", ["experiment=smoke"]),
+        (["rms=smoke", "experiment=smoke"], ["rms=smoke", "experiment=smoke"]),
+        ("[rms=smoke,experiment=smoke]", ["rms=smoke", "experiment=smoke"]),
+        ("rms=smoke, experiment=smoke", ["rms=smoke", "experiment=smoke"]),
+        # what Snakemake hands over for --config overrides='rms.names=[random,length]'
+        ("rms.names=[random,length]", ["rms.names=[random,length]"]),
+        # ... and when its YAML parsing split the value at the inner comma
+        (["rms.names=[random", "length]"], ["rms.names=[random,length]"]),
+        (["experiment=smoke", "rms.names=[random", "length]"], ["experiment=smoke", "rms.names=[random,length]"]),
+        # the raw string when YAML could not parse it
+        ("[experiment=smoke,rms.names=[random,length]]", ["experiment=smoke", "rms.names=[random,length]"]),
+        ("[rms.names=[random,length]]", ["rms.names=[random,length]"]),
+        # commas inside quotes or braces stay
+        ("benchmark.description='a,b',rms=smoke", ["benchmark.description='a,b'", "rms=smoke"]),
+        ('+x={a:1,b:2},rms=smoke', ["+x={a:1,b:2}", "rms=smoke"]),
+        ("rms=smoke,,", ["rms=smoke"]),
+    ],
+)
+def test_split_overrides(raw, expected):
+    assert split_overrides(raw) == expected
+
+
+def test_split_overrides_result_composes():
+    cfg = compose(split_overrides(["experiment=smoke", "rms.names=[random", "length]"]), conf_dir=CONF)
+    assert list(cfg.rms.names) == ["random", "length"]
+    assert cfg.benchmark.name == "smoke"
