@@ -192,7 +192,7 @@ def compose(overrides: list[str] | None = None, conf_dir: Path | None = None) ->
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    conf_dir = conf_dir or find_conf_dir()
+    conf_dir = Path(conf_dir).resolve() if conf_dir else find_conf_dir()
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):

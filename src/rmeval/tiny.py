@@ -26,16 +26,18 @@ _CORPUS_WORDS = (
 ).split()
 
 
-def train_tokenizer(vocab_size: int = 512, seed: int = 0):
-    """A byte-level BPE tokenizer trained on a fixed in-process corpus (deterministic)."""
+def train_tokenizer(vocab_size: int = 512, seed: int = 0, corpus: list[str] | None = None):
+    """A byte-level BPE tokenizer trained in-process (deterministic): on a fixed synthetic corpus, or on the
+    texts given (e.g. a benchmark's, for realistic token lengths in throughput measurements)."""
     import random
 
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     rng = random.Random(seed)
-    corpus = [" ".join(rng.choice(_CORPUS_WORDS) for _ in range(24)) for _ in range(400)]
-    corpus += ["".join(chr(c) for c in range(32, 127))]
+    if corpus is None:
+        corpus = [" ".join(rng.choice(_CORPUS_WORDS) for _ in range(24)) for _ in range(400)]
+    corpus = [*corpus, "".join(chr(c) for c in range(32, 127))]
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -61,21 +63,24 @@ def build_tiny_classifier(
     vocab_size: int = 512,
     pad_is_eos: bool = True,
     max_positions: int = 2048,
+    num_heads: int = 4,
+    intermediate_size: int | None = None,
+    corpus: list[str] | None = None,
 ) -> Path:
     """Write a tiny ``LlamaForSequenceClassification`` (one logit) plus tokenizer to ``out_dir``."""
     from transformers import LlamaConfig, LlamaForSequenceClassification
 
     out_dir = Path(out_dir)
-    tok = train_tokenizer(vocab_size=vocab_size, seed=seed)
+    tok = train_tokenizer(vocab_size=vocab_size, seed=seed, corpus=corpus)
     if pad_is_eos:  # as many released RMs do; the engine must still pool the real last token
         tok.pad_token = tok.eos_token
     config = LlamaConfig(
         vocab_size=len(tok),
         hidden_size=hidden_size,
-        intermediate_size=hidden_size * 2,
+        intermediate_size=intermediate_size or hidden_size * 2,
         num_hidden_layers=num_layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        num_attention_heads=num_heads,
+        num_key_value_heads=max(1, num_heads // 2),
         max_position_embeddings=max_positions,
         num_labels=1,
         pad_token_id=tok.pad_token_id,

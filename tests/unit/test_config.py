@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from rmeval.config import ConfigError, available_rms, compose, compose_rm, find_conf_dir, split_overrides
 
@@ -49,8 +50,6 @@ def test_smoke_experiment_values():
 def test_every_rm_composes_and_name_matches_file(name):
     cfg = compose_rm(name, conf_dir=CONF)
     assert cfg.rm.name == name
-    import yaml
-
     raw = yaml.safe_load((CONF / "rm" / f"{name}.yaml").read_text(encoding="utf-8"))
     assert raw["name"] == name
 
@@ -105,7 +104,6 @@ def test_unknown_rm_name_fails():
 def test_unknown_group_option_and_bad_type_fail():
     assert "nope" in _one_line_error(["experiment=nope"])
     assert "n_boot" in _one_line_error(["metrics.n_boot=many"])
-    assert "unit" in _one_line_error(["rm=length", "+rm.unit_typo=words"]) or True  # key named below
     assert "unit_typo" in _one_line_error(["rm=length", "+rm.unit_typo=words"])
 
 
@@ -151,3 +149,23 @@ def test_split_overrides_result_composes():
     cfg = compose(split_overrides(["experiment=smoke", "rms.names=[random", "length]"]), conf_dir=CONF)
     assert list(cfg.rms.names) == ["random", "length"]
     assert cfg.benchmark.name == "smoke"
+
+
+def test_compose_accepts_relative_conf_dir(monkeypatch):
+    monkeypatch.chdir(CONF.parent)
+    cfg = compose(["experiment=smoke"], conf_dir=Path("conf"))
+    assert cfg.benchmark.name == "smoke"
+
+
+def test_rm_overrides_apply_only_to_their_rm():
+    over = ["++rm_overrides.tiny-classifier.max_length=256"]
+    assert compose_rm("tiny-classifier", over, conf_dir=CONF).rm.max_length == 256
+    assert compose_rm("tiny-classifier", conf_dir=CONF).rm.max_length == 512
+    assert "max_length" not in compose_rm("random", over, conf_dir=CONF).rm
+
+
+def test_rm_overrides_typo_and_unknown_rm_fail():
+    msg = _one_line_error(["++rm_overrides.tiny-classifier.max_lenght=3"], rm="tiny-classifier")
+    assert "max_lenght" in msg and "tiny-classifier.yaml" in msg
+    msg = _one_line_error(["++rm_overrides.nope.seed=3"])
+    assert msg.startswith("rm_overrides.nope: unknown RM 'nope'")

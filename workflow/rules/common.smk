@@ -25,7 +25,14 @@ OVERRIDES = split_overrides(config.get("overrides"))
 # Handed to every entry point verbatim. It is a global rather than a param on purpose: a param would rerun
 # every job when any override changes; the per-rule `fp` params below rerun exactly the affected ones.
 OVERRIDE_ARGS = " ".join(shlex.quote(o) for o in OVERRIDES)
-PY = shlex.quote(sys.executable)
+# The interpreter that runs Snakemake (the project's environment), so jobs never pick up another `python`;
+# under --sdm conda, the rule's conda environment's own python.
+_SDM = {str(m).lower() for m in getattr(getattr(workflow, "deployment_settings", None), "deployment_method", ()) or ()}
+PY = "python" if any("conda" in m for m in _SDM) else shlex.quote(sys.executable)
+# `snakemake --lint` flags PY and OVERRIDE_ARGS as "variables from outside of the rule": both are deliberate
+# (see above); every knob that changes a job's result is tracked through that rule's `fp` param instead.
+# Each rule names environment.yml (the pip route's mirror) as its conda env, used with --sdm conda.
+CONDA_ENV = "../../environment.yml"
 
 try:
     CFG = compose(OVERRIDES)

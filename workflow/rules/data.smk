@@ -6,6 +6,8 @@ rule smoke_fixture:
         directory("resources/fixtures/{benchmark}"),
     params:
         fp=fixture_fp,
+    conda:
+        CONDA_ENV
     log:
         "logs/data/{benchmark}.fixture.log",
     message:
@@ -19,6 +21,8 @@ rule download_rmb:
         directory("resources/rmb/RMB_dataset"),
     params:
         fp=download_fp,
+    conda:
+        CONDA_ENV
     log:
         "logs/data/rmb.download.log",
     message:
@@ -36,6 +40,8 @@ rule data:
         report_file="results/data/{benchmark}/report.json",
     params:
         fp=data_fp,
+    conda:
+        CONDA_ENV
     log:
         "logs/data/{benchmark}.log",
     message:

@@ -10,6 +10,8 @@ rule metrics:
         "results/metrics/{benchmark}/{rm}.json",
     params:
         fp=metrics_fp,
+    conda:
+        CONDA_ENV
     log:
         "logs/metrics/{benchmark}/{rm}.log",
     message:
@@ -28,6 +30,8 @@ rule leaderboard:
     params:
         fp=metrics_fp,
         paths=leaderboard_paths,
+    conda:
+        CONDA_ENV
     log:
         "logs/leaderboard/{benchmark}.log",
     message:

@@ -6,6 +6,8 @@ rule tiny_model:
         directory("resources/models/{model}"),
     params:
         fp=model_fp,
+    conda:
+        CONDA_ENV
     log:
         "logs/models/{model}.log",
     message:
@@ -23,6 +25,8 @@ rule score:
         fp=score_fp,
         cache="results/cache/scores/{rm}",
     threads: SCORE_THREADS
+    conda:
+        CONDA_ENV
     log:
         "logs/score/{benchmark}/{rm}.log",
     message:

@@ -62,6 +62,8 @@ class LoadReport:
     has_judge_scores: bool = False
     identical_pairs: int = 0
     whitespace_only_responses: int = 0
+    count_mismatches: list[dict] = field(default_factory=list)
+    judge_score_conflicts: int = 0  # texts that carry different judge scores in different records
 
     def to_dict(self) -> dict:
         return {
@@ -73,6 +75,8 @@ class LoadReport:
             "has_judge_scores": self.has_judge_scores,
             "identical_pairs": self.identical_pairs,
             "whitespace_only_responses": self.whitespace_only_responses,
+            "count_mismatches": self.count_mismatches,
+            "judge_score_conflicts": self.judge_score_conflicts,
         }
 
 
@@ -105,7 +109,7 @@ class _Record:
         self.uid = record.get(uid_key)
 
     def fail(self, field_name: str, problem: str):
-        uid = f" (uid={self.uid})" if getattr(self, "uid", None) is not None else ""
+        uid = f" (uid={self.uid!r})" if getattr(self, "uid", None) is not None else ""
         raise DataError(f"{self.rel_path}: record {self.index}{uid}: field '{field_name}': {problem}")
 
     def get(self, obj: dict, key: str, typ: type | tuple, where: str):
@@ -195,7 +199,7 @@ def load_rmb(root: str | Path, benchmark: str = "rmb", check_manifest: bool = Tr
             uid = rec.get(rec.record, uid_key, (str, int), uid_key)
             uid = str(uid)
             if (fmt, uid) in seen_uids:
-                rec.fail(uid_key, f"duplicate {uid_key} {uid} (first seen in {seen_uids[(fmt, uid)]})")
+                rec.fail(uid_key, f"duplicate {uid_key} {uid!r} (first seen in {seen_uids[(fmt, uid)]})")
             seen_uids[(fmt, uid)] = f"{rel} record {index}"
             conv = rec.conversation()
             pid = make_prompt_id(conv)
@@ -220,7 +224,11 @@ def load_rmb(root: str | Path, benchmark: str = "rmb", check_manifest: bool = Tr
                     n_scored += 1
                 if not resp["answer"].strip():
                     report.whitespace_only_responses += 1
-                if tid not in texts:
+                if tid in texts:
+                    known = texts[tid]["judge_score"]
+                    if known is not None and resp["score"] is not None and known != resp["score"]:
+                        report.judge_score_conflicts += 1
+                else:
                     texts[tid] = {
                         "text_id": tid,
                         "prompt_id": pid,
@@ -249,6 +257,11 @@ def load_rmb(root: str | Path, benchmark: str = "rmb", check_manifest: bool = Tr
                 }
             )
 
+    if report.judge_score_conflicts:
+        log.warning(
+            "%d responses appear in several records with different judge scores; texts.judge_score keeps the first, "
+            "items keep each record's own", report.judge_score_conflicts,
+        )
     if n_scored and n_unscored:
         log.warning("%d of %d responses carry a judge score; the rest have none", n_scored, n_scored + n_unscored)
     report.has_judge_scores = n_scored > 0 and n_unscored == 0
@@ -267,6 +280,14 @@ def _compare_with_manifest(report: LoadReport) -> None:
                 {"file": rel, "format": fmt, "goal": goal, "task": task, "scenario": scenario, "records": count}
             )
     report.unexpected_files = sorted(set(report.files) - set(manifest))
+    for rel, count in report.files.items():
+        if rel in manifest and manifest[rel] != count:
+            report.count_mismatches.append({"file": rel, "records": count, "expected": manifest[rel]})
+    if report.count_mismatches:
+        log.warning(
+            "RMB release differs from commit 94c5976 in record counts: %s",
+            "; ".join(f"{m['file']} has {m['records']}, expected {m['expected']}" for m in report.count_mismatches),
+        )
     if report.missing_files and len(report.missing_files) < len(manifest):
         lost = sum(m["records"] for m in report.missing_files)
         names = "; ".join(f"{m['file']} ({m['records']} records)" for m in report.missing_files)
