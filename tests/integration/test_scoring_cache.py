@@ -91,3 +91,22 @@ def test_classifier_resume_matches_uninterrupted(tiny_classifier_dir, smoke_text
     resumed, stats = score_texts(rm, smoke_texts, ScoreCache(tmp_path, rm.fingerprint()), progress=False)
     assert stats.n_cached > 0 and stats.n_scored > 0
     np.testing.assert_allclose(resumed["score"].to_numpy(), full["score"].to_numpy(), atol=1e-4)
+
+
+def test_sigterm_flushes_the_cache(smoke_texts, tmp_path):
+    """Snakemake (or a cluster) stopping the job with SIGTERM still leaves the finished batches in the cache."""
+    import os
+    import signal
+
+    class Terminated(CountingRM):
+        def score_batch(self, batch):
+            if self.calls == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return super().score_batch(batch)
+
+    fp = {"rm": "terminated"}
+    rm = Terminated()
+    with pytest.raises(KeyboardInterrupt):
+        score_texts(rm, smoke_texts, ScoreCache(tmp_path, fp), flush_every=100, progress=False)
+    assert len(ScoreCache(tmp_path, fp)) == len(rm.scored) >= 8
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or callable(signal.getsignal(signal.SIGTERM))
