@@ -62,7 +62,8 @@ def rewardbench_style(rm: SequenceClassifierRM, items, texts, batch_size: int) -
     for b in range(0, len(rows), batch_size):
         chunk = rows[b : b + batch_size]
         for side in ([r.chosen_id for r in chunk], [t for r in chunk for t in r.rejected_ids]):
-            encs = [rm.encode(tid, *by_id[tid]) for tid in side]  # tokenised per slot, as such loops do
+            # tokenised per batch of slots (in bulk, like a datasets.map over the batch): no dedup
+            encs = rm.encode_many(side, [by_id[t][0] for t in side], [by_id[t][1] for t in side])
             for start_row in range(0, len(encs), batch_size):
                 batch = encs[start_row : start_row + batch_size]
                 out = rm.score_batch(batch)

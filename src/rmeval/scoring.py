@@ -28,6 +28,7 @@ from rmeval.rms.base import Encoded, PointwiseRM
 log = logging.getLogger(__name__)
 
 SCORE_COLUMNS = ["text_id", "score", "n_tokens", "truncated"]
+ENCODE_CHUNK = 1024  # texts tokenised per call (bulk tokenisation, progress updates)
 
 
 @dataclass
@@ -161,13 +162,13 @@ def score_texts(
         if stats.n_cached:
             log.info("%s: %d of %d texts already cached; scoring the other %d", rm.name, stats.n_cached, stats.n_texts, len(todo))
         ids = todo["text_id"].tolist()
-        encoded = [
-            rm.encode(tid, list(conv), resp)
-            for tid, conv, resp in tqdm(
-                zip(ids, todo["conversation"], todo["response"]), total=len(ids),
-                desc=f"{rm.name}: encode", unit="text", disable=not progress, mininterval=2.0,
-            )
-        ]
+        encoded = []
+        convs, resps = todo["conversation"].tolist(), todo["response"].tolist()
+        with tqdm(total=len(ids), desc=f"{rm.name}: encode", unit="text", disable=not progress, mininterval=2.0) as bar:
+            for start in range(0, len(ids), ENCODE_CHUNK):
+                stop = start + ENCODE_CHUNK
+                encoded += rm.encode_many(ids[start:stop], convs[start:stop], resps[start:stop])
+                bar.update(len(ids[start:stop]))
         lengths = [rm.batch_length(e) for e in encoded]
         batches = plan_batches(lengths, rm.token_budget, rm.max_batch_size)
         rm.load()

@@ -42,6 +42,10 @@ class PointwiseRM(ABC):
     def encode(self, text_id: str, conversation: Sequence[dict], response: str) -> Encoded:
         """Prepare one text."""
 
+    def encode_many(self, text_ids: Sequence[str], conversations: Sequence, responses: Sequence[str]) -> list[Encoded]:
+        """Encode several texts (families override this to tokenise in bulk)."""
+        return [self.encode(t, list(c), r) for t, c, r in zip(text_ids, conversations, responses)]
+
     @abstractmethod
     def score_batch(self, batch: Sequence[Encoded]) -> np.ndarray:
         """Scores for a batch, in order (float64)."""

@@ -56,15 +56,15 @@ def pick_dtype(dtype: str, device: str) -> torch.dtype:
 
 def free_pad_id(batch_ids: Sequence[Sequence[int]], preferred: int | None, vocab_size: int) -> int:
     """A token id that occurs in none of the batch's texts (the preferred pad id when it qualifies)."""
-    used = set()
+    counts = np.zeros(vocab_size, dtype=np.int64)
     for ids in batch_ids:
-        used.update(ids)
-    if preferred is not None and preferred not in used:
+        counts += np.bincount(np.asarray(ids, dtype=np.int64), minlength=vocab_size)[:vocab_size]
+    if preferred is not None and 0 <= preferred < vocab_size and counts[preferred] == 0:
         return int(preferred)
-    for candidate in range(vocab_size - 1, -1, -1):
-        if candidate not in used:
-            return candidate
-    raise RuntimeError("every vocabulary id occurs in the batch; cannot choose a pad id")
+    free = np.flatnonzero(counts == 0)
+    if len(free) == 0:
+        raise RuntimeError("every vocabulary id occurs in the batch; cannot choose a pad id")
+    return int(free[-1])
 
 
 class SequenceClassifierRM(PointwiseRM):
@@ -202,19 +202,32 @@ class SequenceClassifierRM(PointwiseRM):
         return self.tokenizer.apply_chat_template(messages, chat_template=self._template, tokenize=False)
 
     def encode(self, text_id: str, conversation: Sequence[dict], response: str) -> Encoded:
+        return self.encode_many([text_id], [conversation], [response])[0]
+
+    def encode_many(self, text_ids: Sequence[str], conversations: Sequence, responses: Sequence[str]) -> list[Encoded]:
+        """Render every text with the chat template, then tokenise them in bulk (the fast tokenizer's batch path)."""
         tok = self.tokenizer
-        text = self.render(conversation, response)
         bos = tok.bos_token
+        rendered = [self.render(list(c), r) for c, r in zip(conversations, responses)]
         # A template that already writes BOS (or any special prefix) must not get a second one.
-        add_special = not (bos and text.startswith(bos))
-        ids = tok(text, add_special_tokens=add_special)["input_ids"]
-        if bos is not None and len(ids) > 1 and ids[0] == ids[1] == tok.bos_token_id:
-            ids = ids[1:]
-            self.double_bos_fixed += 1
-        truncated = len(ids) > self.max_length
-        if truncated:
-            ids = self._truncate(ids)
-        return Encoded(payload=ids, n_tokens=len(ids), truncated=truncated)
+        with_bos = [bool(bos) and t.startswith(bos) for t in rendered]
+        ids_all: list[list[int] | None] = [None] * len(rendered)
+        for add_special in (False, True):
+            idx = [i for i, wb in enumerate(with_bos) if wb != add_special]
+            if idx:
+                out = tok([rendered[i] for i in idx], add_special_tokens=add_special)["input_ids"]
+                for i, ids in zip(idx, out):
+                    ids_all[i] = ids
+        encoded = []
+        for ids in ids_all:
+            if bos is not None and len(ids) > 1 and ids[0] == ids[1] == tok.bos_token_id:
+                ids = ids[1:]
+                self.double_bos_fixed += 1
+            truncated = len(ids) > self.max_length
+            if truncated:
+                ids = self._truncate(ids)
+            encoded.append(Encoded(payload=ids, n_tokens=len(ids), truncated=truncated))
+        return encoded
 
     def _truncate(self, ids: list[int]) -> list[int]:
         special = set(self.tokenizer.all_special_ids)
@@ -229,12 +242,12 @@ class SequenceClassifierRM(PointwiseRM):
         seqs = [enc.payload for enc in batch]
         pad = free_pad_id(seqs, self.tokenizer.pad_token_id, self.vocab_size)
         width = max(len(s) for s in seqs)
-        input_ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-        attention = torch.zeros((len(seqs), width), dtype=torch.long)
+        input_ids = np.full((len(seqs), width), pad, dtype=np.int64)
+        attention = np.zeros((len(seqs), width), dtype=np.int64)
         for i, s in enumerate(seqs):  # right padding: positions of real tokens never shift
-            input_ids[i, : len(s)] = torch.as_tensor(s, dtype=torch.long)
+            input_ids[i, : len(s)] = s
             attention[i, : len(s)] = 1
-        return input_ids, attention, pad
+        return torch.from_numpy(input_ids), torch.from_numpy(attention), pad
 
     def score_batch(self, batch: Sequence[Encoded]) -> np.ndarray:
         self.load()
