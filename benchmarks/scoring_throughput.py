@@ -106,7 +106,7 @@ def main() -> int:
     parser.add_argument("--models", default="tiny,minilm-sized", help=f"comma list from {', '.join(MODELS)}")
     parser.add_argument("--max-length", type=int, default=1024)
     parser.add_argument("--vocab-size", type=int, default=8000, help="BPE tokenizer trained on the subset's texts")
-    parser.add_argument("--token-budget", type=int, default=16384, help="rmeval: padded tokens per batch")
+    parser.add_argument("--token-budget", type=int, default=None, help="rmeval: padded tokens per batch (default: 4096 on CPU, 65536 on CUDA)")
     parser.add_argument("--max-batch-size", type=int, default=64, help="rmeval: rows per batch at most")
     parser.add_argument("--baseline-batch-size", type=int, default=16, help="baseline: fixed batch size")
     parser.add_argument("--dtype", default="auto")
@@ -125,7 +125,10 @@ def main() -> int:
     device = "cuda" if (args.device == "auto" and torch.cuda.is_available()) else ("cpu" if args.device == "auto" else args.device)
     print(f"subset: {args.prompts} RMB prompts (seed {args.seed}): {len(items)} items, {slots} response slots, "
           f"{len(texts)} unique texts; max_length {args.max_length}; device {device}, torch threads {torch.get_num_threads()}")
-    print(f"rmeval: token budget {args.token_budget}/batch, <= {args.max_batch_size} rows; "
+    from rmeval.rms.classifier import default_token_budget
+
+    budget = args.token_budget or default_token_budget(device)
+    print(f"rmeval: token budget {budget}/batch, <= {args.max_batch_size} rows; "
           f"baseline: batch size {args.baseline_batch_size}, chosen then rejected, no dedup, no sorting")
     header = f"{'model':<14}{'side':<10}{'fwd tokens':>12}{'/ floor':>9}{'pad eff':>9}{'wall s':>9}"
     with tempfile.TemporaryDirectory() as tmp:

@@ -98,7 +98,7 @@ class ClassifierRMConfig(BaseRMConfig):
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
     trust_remote_code: bool = False
     score_index: int = 0  # which logit is the reward
-    token_budget: int = 16384  # padded tokens per batch
+    token_budget: int | None = None  # padded tokens per batch; null = 4096 on CPU, 65536 on CUDA
     max_batch_size: int = 64
     build: BuildConfig | None = None
 
