@@ -21,12 +21,20 @@
 #   results/cache/scores/{rm}/                 per-RM score cache by text_id (resume, reuse across benchmarks)
 #   results/metrics/{benchmark}/{rm}.json      accuracies per goal/format/task/scenario with CIs + provenance
 #   results/leaderboard/{benchmark}.csv|.md    one row per RM
+#   results/downstream/{benchmark}/{rm}.json   best-of-N on held-out prompts + metrics on the benchmark half
+#   results/correlation/{benchmark}.csv        metric x downstream measure: Pearson/Spearman/Kendall with CIs
+#   results/plots/{benchmark}/*.png|.pdf       figures; `snakemake --report results/report.html` collects them
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/score.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/downstream.smk"
+include: "workflow/rules/plots.smk"
+
+
+report: "workflow/report/workflow.rst"
 
 
 rule all:

@@ -130,6 +130,24 @@ class MetricsConfig:
     seed: int = 0
 
 
+@dataclass
+class DownstreamConfig:
+    enabled: bool = True
+    split_seed: int = 0
+    downstream_fraction: float = 0.5
+    n_draws: int = 20
+    seed: int = 0
+    min_prompts: int = 20
+
+
+@dataclass
+class CorrelationConfig:
+    n_boot: int = 1000
+    ci_level: float = 0.95
+    seed: int = 0
+    min_rms_for_ci: int = 5
+
+
 # --------------------------------------------------------------------------------------------- compose
 def find_conf_dir() -> Path:
     """``$RMEVAL_CONF_DIR``, else ``conf/`` in the working directory or above, else next to the source tree."""
@@ -224,6 +242,8 @@ def validate(cfg: DictConfig, conf_dir: Path | None = None) -> DictConfig:
     _check(RMListConfig, cfg.rms, f"{conf_dir}/rms (rms.names)")
     _check(ScoringConfig, cfg.scoring, "config.yaml: scoring")
     _check(MetricsConfig, cfg.metrics, "config.yaml: metrics")
+    _check(DownstreamConfig, cfg.downstream, "config.yaml: downstream")
+    _check(CorrelationConfig, cfg.correlation, "config.yaml: correlation")
     available = available_rms(conf_dir)
     for name in cfg.rms.names:
         if name not in available:

@@ -67,7 +67,11 @@ for _name in RMS:
 
 
 def leaderboard_targets():
-    return [f"results/leaderboard/{BENCHMARK}.csv", f"results/leaderboard/{BENCHMARK}.md"]
+    targets = [f"results/leaderboard/{BENCHMARK}.csv", f"results/leaderboard/{BENCHMARK}.md"]
+    if CFG.downstream.enabled:
+        targets += [f"results/correlation/{BENCHMARK}.csv"]
+        targets += [f"results/plots/{BENCHMARK}/{name}.png" for name in PLOT_NAMES]
+    return targets
 
 
 def raw_benchmark_input(wildcards):
@@ -117,6 +121,49 @@ def leaderboard_inputs(wildcards):
     return [f"results/metrics/{wildcards.benchmark}/{rm}.json" for rm in RMS]
 
 
-def leaderboard_paths(wildcards, input):
-    """The metrics files as one Hydra list override value: [a,b,c]."""
-    return "[" + ",".join(str(p) for p in input) + "]"
+def hydra_list(paths):
+    """Paths as one Hydra list override value: [a,b,c]."""
+    return "[" + ",".join(str(p) for p in paths) + "]"
+
+
+def list_override(wildcards, input):
+    return hydra_list(input)
+
+
+def downstream_inputs(wildcards):
+    return [f"results/downstream/{wildcards.benchmark}/{rm}.json" for rm in RMS]
+
+
+def downstream_fp(wildcards):
+    return fingerprint(CFG.downstream, CFG.metrics)
+
+
+def correlation_fp(wildcards):
+    return fingerprint(CFG.correlation)
+
+
+def metrics_list_override(wildcards, input):
+    return hydra_list(input.metrics)
+
+
+def downstream_list_override(wildcards, input):
+    return hydra_list(input.downstream)
+
+
+PLOT_NAMES = [
+    "leaderboard", "scenario_heatmap", "pairwise_vs_bon", "accuracy_by_gap",
+    "bon_curves", "correlation_scatter", "correlation_heatmap",
+]
+
+
+def plot_outputs():
+    """Every plot's PNG (in the Snakemake report, with its caption) and PDF."""
+    outputs = {}
+    for name in PLOT_NAMES:
+        outputs[f"{name}_png"] = report(
+            f"results/plots/{{benchmark}}/{name}.png",
+            caption=f"../report/{name}.rst",
+            category="Downstream" if name in ("bon_curves", "correlation_scatter", "correlation_heatmap") else "Benchmark",
+        )
+        outputs[f"{name}_pdf"] = f"results/plots/{{benchmark}}/{name}.pdf"
+    return outputs

@@ -29,7 +29,7 @@ rule leaderboard:
         md="results/leaderboard/{benchmark}.md",
     params:
         fp=metrics_fp,
-        paths=leaderboard_paths,
+        paths=list_override,
     conda:
         CONDA_ENV
     log:

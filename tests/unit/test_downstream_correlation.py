@@ -1,0 +1,162 @@
+"""Golden tests for best-of-N downstream measures and cross-RM correlations (hand-computed values)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rmeval.correlation import correlate, correlation_table, kendall, pearson, spearman
+from rmeval.downstream import (
+    DownstreamError,
+    _pick_stats,
+    best_of_n,
+    downstream_summary,
+    downstream_values,
+    metric_values,
+    oracle_pools,
+    split_prompts,
+)
+
+
+# ----------------------------------------------------------------------------------------- correlation
+def test_coefficients_without_ties():
+    x, y = [1, 2, 3, 4], [1, 3, 2, 4]
+    assert pearson(x, y) == pytest.approx(0.8)
+    assert spearman(x, y) == pytest.approx(0.8)
+    assert kendall(x, y) == pytest.approx(4 / 6)  # 5 concordant, 1 discordant pair
+
+
+def test_coefficients_with_ties():
+    x, y = [1, 1, 2, 3], [1, 2, 2, 3]
+    assert kendall(x, y) == pytest.approx(0.8)  # tau-b: 4 / sqrt(5 * 5)
+    assert spearman(x, y) == pytest.approx(3.75 / 4.5)  # average ranks [1.5,1.5,3,4] vs [1,2.5,2.5,4]
+
+
+def test_constant_input_gives_nan():
+    assert math.isnan(pearson([1, 1, 1], [1, 2, 3]))
+    assert math.isnan(kendall([1, 1, 1], [1, 2, 3]))
+
+
+def test_few_rms_give_nan_not_fake_certainty():
+    two = correlate([0.1, 0.2], [1.0, 2.0], n_boot=100, level=0.95, seed=0)
+    assert two["n_rms"] == 2 and math.isnan(two["pearson"]) and math.isnan(two["pearson_lo"])
+    three = correlate([0.1, 0.2, 0.3], [1.0, 3.0, 2.0], n_boot=100, level=0.95, seed=0)
+    assert three["spearman"] == pytest.approx(0.5) and math.isnan(three["spearman_lo"])  # no CI below 5 RMs
+
+
+def test_bootstrap_ci_brackets_the_estimate_and_is_seeded():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=12)
+    y = x + rng.normal(scale=0.5, size=12)
+    a = correlate(x, y, n_boot=300, level=0.95, seed=7)
+    b = correlate(x, y, n_boot=300, level=0.95, seed=7)
+    assert a == b
+    for m in ("pearson", "spearman", "kendall"):
+        assert a[f"{m}_lo"] <= a[m] <= a[f"{m}_hi"]
+    assert a["n_rms"] == 12
+
+
+def test_correlation_table_skips_nan_rms():
+    values = pd.DataFrame({"rm": list("abcdef"), "m": [0.1, 0.2, 0.3, 0.4, 0.5, np.nan], "d": [1, 2, 3, 4, 5, 6]})
+    table = correlation_table(values, ["m"], ["d"], n_boot=50, level=0.95, seed=0)
+    assert table.loc[0, "n_rms"] == 5 and table.loc[0, "pearson"] == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------------------------------- downstream
+def test_split_is_stable_per_prompt_and_respects_the_fraction():
+    prompts = [f"p{i}" for i in range(2000)]
+    half = split_prompts(prompts, seed=0, downstream_fraction=0.5)
+    assert half == split_prompts(list(reversed(prompts)), seed=0, downstream_fraction=0.5)
+    assert 900 < len(half) < 1100
+    assert split_prompts(prompts, 0, 0.0) == set() and split_prompts(prompts, 0, 1.0) == set(prompts)
+    assert half != split_prompts(prompts, seed=1, downstream_fraction=0.5)
+
+
+def test_pick_stats_golden():
+    assert _pick_stats(np.array([0.1, 0.9, 0.5]), np.array([1.0, 3.0, 5.0])) == pytest.approx((3.0, 3.0, 5.0, 0.5))
+    # RM tie between candidates 0 and 1: the pick is worth the mean of their oracle scores
+    pick, rand, best, win = _pick_stats(np.array([1.0, 1.0, 0.0]), np.array([2.0, 4.0, 3.0]))
+    assert (pick, rand, best) == pytest.approx((3.0, 3.0, 4.0))
+    assert win == pytest.approx(((0 + 0.5) / 3 + (2 + 0.5) / 3) / 2)
+
+
+def _items():
+    # prompt A: 3 candidates (scores 5, 3, 1), prompt B: 2 candidates (4, 2), one conflicting rating of "a2"
+    return pd.DataFrame({
+        "item_id": ["i1", "i2", "i3", "i4"],
+        "format": ["pairwise", "pairwise", "bon", "pairwise"],
+        "goal": ["Helpfulness", "Helpfulness", "Helpfulness", "Harmlessness"],
+        "task": ["t"] * 4, "scenario": ["s"] * 4,
+        "prompt_id": ["A", "A", "A", "B"],
+        "chosen_id": ["a1", "a2", "a1", "b1"],
+        "rejected_ids": [["a2"], ["a3"], ["a2", "a3"], ["b2"]],
+        "chosen_score": [5.0, 3.0, 5.0, 4.0],
+        "rejected_scores": [[3.0], [1.0], [2.0, 1.0], [2.0]],
+    })
+
+
+def test_oracle_pools_average_conflicting_ratings():
+    pools = oracle_pools(_items())
+    got = dict(zip(pools["text_id"], pools["oracle"]))
+    assert got == {"a1": 5.0, "a2": pytest.approx((3 + 3 + 2) / 3), "a3": 1.0, "b1": 4.0, "b2": 2.0}
+
+
+def test_oracle_pools_need_judge_scores():
+    items = _items().assign(chosen_score=np.nan, rejected_scores=[[np.nan]] * 3 + [[np.nan]])
+    with pytest.raises(DownstreamError, match="no judge scores"):
+        oracle_pools(items)
+
+
+def test_best_of_n_full_pool_golden():
+    pools = oracle_pools(_items())
+    oracle_rm = dict(zip(pools["text_id"], pools["oracle"]))
+    worst_rm = {k: -v for k, v in oracle_rm.items()}
+    good = best_of_n(pools, oracle_rm, n_draws=5, seed=0, min_prompts=1).set_index(["goal", "n"])
+    bad = best_of_n(pools, worst_rm, n_draws=5, seed=0, min_prompts=1).set_index(["goal", "n"])
+    row = good.loc[("all", "pool")]
+    assert row["n_prompts"] == 2
+    assert row["mean_oracle"] == pytest.approx((5 + 4) / 2) and row["regret"] == pytest.approx(0.0)
+    a_mean = (5 + 8 / 3 + 1) / 3
+    assert row["mean_random"] == pytest.approx((a_mean + 3) / 2)
+    assert row["win_rate"] == pytest.approx(((2 + 0.5) / 3 + (1 + 0.5) / 2) / 2)
+    worst = bad.loc[("all", "pool")]
+    assert worst["mean_oracle"] == pytest.approx((1 + 2) / 2) and worst["regret"] == pytest.approx((4 + 2) / 2)
+    # N = 2 subsets of prompt A (pool of 3) are the same for every RM: same random and best means
+    assert good.loc[("all", 2), "mean_random"] == pytest.approx(bad.loc[("all", 2), "mean_random"])
+    assert good.loc[("all", 2), "mean_best"] == pytest.approx(bad.loc[("all", 2), "mean_best"])
+    assert good.loc[("all", 2), "regret"] == pytest.approx(0.0)
+    assert set(good.index.get_level_values("goal")) == {"all", "Helpfulness", "Harmlessness"}
+
+
+def test_best_of_n_missing_score_names_the_text():
+    pools = oracle_pools(_items())
+    with pytest.raises(DownstreamError, match="a3"):
+        best_of_n(pools, {"a1": 1.0, "a2": 0.5, "b1": 1.0, "b2": 0.0}, n_draws=2, seed=0, min_prompts=1)
+
+
+def test_downstream_summary_keeps_the_halves_apart():
+    rng = np.random.default_rng(0)
+    rows = []
+    for p in range(40):
+        for k in range(2):
+            rows.append({
+                "item_id": f"i{p}-{k}", "format": "pairwise" if k == 0 else "bon",
+                "goal": "Helpfulness" if p % 2 else "Harmlessness", "task": "t", "scenario": "s", "prompt_id": f"P{p}",
+                "chosen_id": f"P{p}-c", "rejected_ids": [f"P{p}-r{j}" for j in range(1 + k)],
+                "chosen_score": 5.0, "rejected_scores": [3.0 - j for j in range(1 + k)],
+            })
+    items = pd.DataFrame(rows)
+    texts = sorted({t for r in rows for t in [r["chosen_id"], *r["rejected_ids"]]})
+    scores = pd.DataFrame({"text_id": texts, "score": rng.normal(size=len(texts))})
+    cfg = {"split_seed": 0, "downstream_fraction": 0.5, "n_draws": 3, "seed": 0, "min_prompts": 1}
+    summary = downstream_summary(items, scores, cfg, {"n_boot": 50, "ci_level": 0.95, "seed": 0})
+    split = summary["split"]
+    assert split["n_prompts_benchmark"] + split["n_prompts_downstream"] == 40
+    assert summary["pool"]["n_prompts"] == split["n_prompts_downstream"]
+    assert summary["benchmark_half"]["n_items"] == split["n_items_benchmark"] == 2 * split["n_prompts_benchmark"]
+    names = metric_values(summary)
+    assert set(names) >= {"Help-Pair micro", "Harm-BoN macro", "Overall micro"}
+    assert set(downstream_values(summary)) >= {"mean_oracle@pool all", "win_rate@pool Helpfulness", "regret@pool Harmlessness"}

@@ -1,0 +1,41 @@
+# Downstream stage: best-of-N on held-out prompts per RM, then correlation across RMs
+# (rmeval.downstream, rmeval.correlation).
+
+
+rule downstream:
+    input:
+        items_file="results/data/{benchmark}/items.parquet",
+        scores="results/scores/{benchmark}/{rm}.parquet",
+    output:
+        "results/downstream/{benchmark}/{rm}.json",
+    params:
+        fp=downstream_fp,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/downstream/{benchmark}/{rm}.log",
+    message:
+        "Best-of-N of {wildcards.rm} on the held-out prompts of {wildcards.benchmark}"
+    shell:
+        "{PY} -m rmeval.stages.downstream {OVERRIDE_ARGS} ++io.rm={wildcards.rm} ++io.items={input.items_file}"
+        " ++io.scores={input.scores} ++io.out={output} > {log} 2>&1"
+
+
+rule correlation:
+    input:
+        downstream_inputs,
+    output:
+        table="results/correlation/{benchmark}.csv",
+        points="results/correlation/{benchmark}.points.csv",
+    params:
+        fp=correlation_fp,
+        paths=list_override,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/correlation/{benchmark}.log",
+    message:
+        "Correlating benchmark metrics with best-of-N quality across RMs on {wildcards.benchmark}"
+    shell:
+        "{PY} -m rmeval.stages.correlation {OVERRIDE_ARGS} '++io.downstream={params.paths}'"
+        " ++io.out={output.table} ++io.points={output.points} > {log} 2>&1"
