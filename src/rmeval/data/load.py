@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from rmeval.data.rmb import load_rmb
-from rmeval.data.schema import DataError, check_references, count_table, subsample
+from rmeval.data.schema import DataError, assign_positions, check_references, count_table, subsample
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ def load_benchmark(bench: dict, root: str | Path) -> tuple[pd.DataFrame, pd.Data
     sample = bench.get("sample") or {}
     items, texts = subsample(items, texts, sample.get("per_scenario"), int(sample.get("seed", 0)))
     check_references(items, texts, f"{root}")
+    items = assign_positions(items, int(bench.get("position_seed", 0)))
     counts = count_table(items, texts)
     for goal, per_fmt in counts["items"].items():
         for fmt, n in per_fmt.items():

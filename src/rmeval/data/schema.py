@@ -29,7 +29,8 @@ class DataError(ValueError):
 def finalize_items(items: pd.DataFrame) -> pd.DataFrame:
     if items.empty:
         return pd.DataFrame(columns=ITEM_COLUMNS)
-    items = items[ITEM_COLUMNS].copy()
+    extra = [c for c in items.columns if c not in ITEM_COLUMNS]  # benchmark-specific columns are kept after these
+    items = items[ITEM_COLUMNS + extra].copy()
     items["chosen_score"] = items["chosen_score"].astype("float64")
     items["rejected_scores"] = [[np.nan if s is None else float(s) for s in row] for row in items["rejected_scores"]]
     items["source_index"] = items["source_index"].astype("int64")
@@ -54,6 +55,23 @@ def check_references(items: pd.DataFrame, texts: pd.DataFrame, where: str) -> No
         for tid in [row.chosen_id, *row.rejected_ids]:
             if tid not in known:
                 raise DataError(f"{where}: record {idx} (item_id={row.item_id}): field 'text_id': {tid} not in texts")
+
+
+def assign_positions(items: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Where a pairwise judge is shown the chosen response ("A" or "B"), one per rejected response.
+
+    Drawn once, when the items are built, from an RNG seeded by (seed, item_id): stable under subsampling and
+    reordering, stored in the data, never drawn at inference time.
+    """
+    from rmeval.ids import stable_hash
+
+    positions = []
+    for item_id, rejected in zip(items["item_id"], items["rejected_ids"]):
+        rng = np.random.default_rng(int(stable_hash(["positions", seed, item_id]), 16))
+        positions.append(["A" if b else "B" for b in rng.random(len(rejected)) < 0.5])
+    items = items.copy()
+    items["chosen_positions"] = positions
+    return items
 
 
 def subsample(items: pd.DataFrame, texts: pd.DataFrame, per_scenario: int | None, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

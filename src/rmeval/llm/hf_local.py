@@ -1,0 +1,114 @@
+"""Local generation with HF transformers: chat template, left padding, batched greedy decoding, seeded sampling.
+
+Greedy requests (temperature 0) are batched. Sampled requests are generated one at a time under their own seed
+(``torch.manual_seed(seed)``), so a sample depends only on its (prompt, seed), never on what else was in the
+batch: a resumed run reproduces exactly what an uninterrupted one would have produced.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult
+
+
+class HFLocalBackend(ChatBackend):
+    def __init__(
+        self,
+        model: str,
+        revision: str | None = None,
+        gguf_file: str | None = None,
+        dtype: str = "auto",
+        device: str = "auto",
+        batch_size: int = 8,
+        trust_remote_code: bool = False,
+        name: str = "hf",
+    ):
+        from rmeval.rms.classifier import pick_device, pick_dtype
+
+        self.name, self.model_id, self.revision, self.gguf_file = name, model, revision, gguf_file
+        self.device = pick_device(device)
+        self.dtype = pick_dtype(dtype, self.device)
+        self.batch_size, self.trust_remote_code = int(batch_size), bool(trust_remote_code)
+        self.model = self.tokenizer = None
+
+    def fingerprint(self) -> dict:
+        return {"backend": "hf_local", "model": self.model_id, "revision": self.revision, "gguf_file": self.gguf_file,
+                "dtype": str(self.dtype).replace("torch.", "")}
+
+    def load(self) -> None:
+        if self.model is not None:
+            return
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        local = Path(self.model_id).exists()
+        kwargs = {"trust_remote_code": self.trust_remote_code, "local_files_only": local}
+        if self.revision and not local:
+            kwargs["revision"] = self.revision
+        if self.gguf_file:
+            kwargs["gguf_file"] = self.gguf_file
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_id, **kwargs)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model = AutoModelForCausalLM.from_pretrained(self.model_id, dtype=self.dtype, **kwargs).to(self.device).eval()
+
+    def _prompts(self, requests: Sequence[ChatRequest]) -> list[str]:
+        return [self.tokenizer.apply_chat_template(r.messages, tokenize=False, add_generation_prompt=True) for r in requests]
+
+    def _run(self, requests: Sequence[ChatRequest], sample: bool) -> list[ChatResult]:
+        start = time.perf_counter()
+        texts = self._prompts(requests)
+        bos = self.tokenizer.bos_token
+        add_special = not (bos and texts[0].startswith(bos))
+        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=add_special).to(self.device)
+        req = requests[0]
+        kwargs = {"max_new_tokens": max(r.max_tokens for r in requests), "pad_token_id": self.tokenizer.pad_token_id}
+        if sample:
+            torch.manual_seed(req.seed)
+            kwargs.update(do_sample=True, temperature=req.temperature, top_p=req.top_p)
+        else:
+            kwargs.update(do_sample=False)
+        with torch.inference_mode():
+            out = self.model.generate(**enc, **kwargs)
+        new = out[:, enc["input_ids"].shape[1]:]
+        eos = self.tokenizer.eos_token_id
+        results = []
+        for i, r in enumerate(requests):
+            ids = new[i].tolist()
+            ids = ids[: r.max_tokens]
+            finish = "length"
+            stops = {eos} if isinstance(eos, int) else set(eos or [])
+            for j, t in enumerate(ids):
+                if t in stops or t == self.tokenizer.pad_token_id and j > 0 and ids[j - 1] in stops:
+                    ids, finish = ids[:j], "stop"
+                    break
+            text = self.tokenizer.decode(ids, skip_special_tokens=True)
+            results.append(ChatResult(
+                key=r.key, text=text, finish_reason=finish, prompt_tokens=int(enc["attention_mask"][i].sum()),
+                completion_tokens=len(ids), latency_s=(time.perf_counter() - start) / len(requests),
+            ))
+        return results
+
+    def generate(
+        self, requests: Sequence[ChatRequest], progress: bool = True, on_result: Callable[[int, ChatResult], None] | None = None
+    ) -> list[ChatResult]:
+        self.load()
+        results: list[ChatResult | None] = [None] * len(requests)
+        greedy = [i for i, r in enumerate(requests) if r.temperature == 0]
+        sampled = [i for i, r in enumerate(requests) if r.temperature != 0]
+        groups = [greedy[k : k + self.batch_size] for k in range(0, len(greedy), self.batch_size)] + [[i] for i in sampled]
+        with tqdm(total=len(requests), desc=f"{self.name}: generate", unit="req", disable=not progress) as bar:
+            for group in groups:
+                outs = self._run([requests[i] for i in group], sample=bool(group) and requests[group[0]].temperature != 0)
+                for i, res in zip(group, outs):
+                    results[i] = res
+                    if on_result is not None:
+                        on_result(i, res)
+                bar.update(len(group))
+        return results  # type: ignore[return-value]

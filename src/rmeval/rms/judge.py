@@ -1,0 +1,183 @@
+"""Generative judges as RMs, over any ``rmeval.llm`` backend.
+
+- ``PairwiseJudgeRM``: for each item, the chosen response against each rejected one (a BoN group is n−1
+  comparisons, correct only if all are won). Which response is shown as A is read from the items
+  (``chosen_positions``, drawn from a seeded RNG when the items were built), never drawn at inference time.
+  ``both_orders: true`` also runs every comparison swapped: a comparison then counts as won only when the chosen
+  response wins in both orders, and the consistency rate is reported. Tie and invalid verdicts are counted and
+  scored as not correct.
+- ``RatingJudgeRM``: a 1–10 rating per response (a scalar RM for the usual engine; an unparseable rating is NaN,
+  counted invalid by the metrics).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rmeval.ids import stable_hash
+from rmeval.llm.base import ChatBackend, ChatRequest
+from rmeval.llm.cache import GenerationCache, generate_cached
+from rmeval.rms.base import Encoded, PointwiseRM
+
+VERDICT = re.compile(r"\[\[\s*([ABC])\s*\]\]")
+RATING = re.compile(r"\[\[\s*(10|[1-9](?:\.\d+)?)\s*\]\]")
+COMPARISON_COLUMNS = ["item_id", "loser_index", "a_id", "b_id", "chosen_is_a", "order", "verdict", "chosen_won", "raw", "error"]
+
+
+def load_template(name_or_path: str) -> str:
+    """A template shipped with rmeval (``pairwise_v1``, ``rating_v1``) or a file path."""
+    path = Path(name_or_path)
+    if path.suffix and path.exists():
+        return path.read_text(encoding="utf-8")
+    return resources.files("rmeval.templates").joinpath(f"{name_or_path}.txt").read_text(encoding="utf-8")
+
+
+def render_conversation(conversation: Sequence[dict]) -> str:
+    return "\n\n".join(f"{t['role'].capitalize()}: {t['content']}" for t in conversation)
+
+
+def parse_verdict(text: str | None) -> str:
+    """'A', 'B', 'tie' or 'invalid': the last [[A]]/[[B]]/[[C]] in the output."""
+    if not text:
+        return "invalid"
+    found = VERDICT.findall(text)
+    if not found:
+        return "invalid"
+    return {"A": "A", "B": "B", "C": "tie"}[found[-1]]
+
+
+def parse_rating(text: str | None) -> float:
+    """The last [[n]] with 1 <= n <= 10; NaN when absent or out of range."""
+    if not text:
+        return float("nan")
+    found = RATING.findall(text)
+    return float(found[-1]) if found else float("nan")
+
+
+def _backend(backend) -> ChatBackend:
+    if isinstance(backend, ChatBackend):
+        return backend
+    from hydra.utils import instantiate
+
+    return instantiate(backend, _convert_="all")
+
+
+class PairwiseJudgeRM:
+    """Not a PointwiseRM: its artifact is a comparisons table (DESIGN.md)."""
+
+    kind = "pairwise"
+
+    def __init__(self, name: str, backend, template: str = "pairwise_v1", both_orders: bool = False,
+                 max_tokens: int = 512, temperature: float = 0.0, seed: int = 0):
+        self.name, self.backend = name, _backend(backend)
+        self.template_name, self.template = template, load_template(template)
+        self.both_orders, self.max_tokens, self.temperature, self.seed = bool(both_orders), int(max_tokens), float(temperature), int(seed)
+
+    def fingerprint(self) -> dict:
+        return {"family": "pairwise_judge", **self.backend.fingerprint(), "template_sha256": stable_hash(self.template),
+                "max_tokens": self.max_tokens, "temperature": self.temperature, "seed": self.seed}
+
+    def plan(self, items: pd.DataFrame, texts: pd.DataFrame) -> tuple[list[dict], list[ChatRequest]]:
+        by_id = {t.text_id: t for t in texts.itertuples(index=False)}
+        rows, requests = [], []
+        for item in items.itertuples(index=False):
+            positions = list(getattr(item, "chosen_positions", None) or ["A"] * len(item.rejected_ids))
+            conv = render_conversation(list(by_id[item.chosen_id].conversation))
+            for k, (loser, pos) in enumerate(zip(item.rejected_ids, positions)):
+                orders = [("original", pos == "A")]
+                if self.both_orders:
+                    orders.append(("swapped", pos != "A"))
+                for order, chosen_is_a in orders:
+                    a, b = (item.chosen_id, loser) if chosen_is_a else (loser, item.chosen_id)
+                    prompt = self.template.format(conversation=conv, response_a=by_id[a].response, response_b=by_id[b].response)
+                    rows.append({"item_id": item.item_id, "loser_index": k, "a_id": a, "b_id": b, "chosen_is_a": chosen_is_a, "order": order})
+                    requests.append(ChatRequest(key=f"{item.item_id}/{k}/{order}", messages=[{"role": "user", "content": prompt}],
+                                                max_tokens=self.max_tokens, temperature=self.temperature, seed=self.seed))
+        return rows, requests
+
+    def compare(self, items: pd.DataFrame, texts: pd.DataFrame, cache: GenerationCache | None = None, progress: bool = True) -> pd.DataFrame:
+        rows, requests = self.plan(items, texts)
+        results = generate_cached(self.backend, requests, cache, progress=progress)
+        for row, res in zip(rows, results):
+            verdict = parse_verdict(res.text) if res.ok else "invalid"
+            row.update(verdict=verdict, raw=res.text, error=res.error,
+                       chosen_won=(verdict == "A" and row["chosen_is_a"]) or (verdict == "B" and not row["chosen_is_a"]))
+        return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def comparison_outcomes(items: pd.DataFrame, comparisons: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Per-item outcomes in the shape of ``metrics.item_outcomes`` plus position-bias statistics.
+
+    A (chosen, loser) comparison is won when the chosen wins in every order that was run; an item is correct when
+    all its comparisons are won. An item with any invalid verdict (and no lost comparison) is invalid; one with a
+    tie (and nothing lost or invalid) is a tie.
+    """
+    per_pair = comparisons.groupby(["item_id", "loser_index"], sort=False).agg(
+        won=("chosen_won", "all"), any_invalid=("verdict", lambda v: (v == "invalid").any()),
+        any_tie=("verdict", lambda v: (v == "tie").any()), n_orders=("order", "nunique"),
+        consistent=("chosen_won", lambda v: v.nunique() == 1),
+    ).reset_index()
+    per_item = per_pair.groupby("item_id", sort=False).agg(
+        correct=("won", "all"), invalid=("any_invalid", "any"), tie=("any_tie", "any"), n_losers=("loser_index", "count"),
+    )
+    missing = set(items["item_id"]) - set(per_item.index)
+    if missing:
+        raise KeyError(f"comparisons: field 'item_id': no comparison for item {sorted(missing)[0]} ({len(missing)} items in all)")
+    out = items[[c for c in ("item_id", "format", "goal", "task", "scenario") if c in items.columns]].copy()
+    joined = per_item.loc[out["item_id"]]
+    out["n_losers"] = joined["n_losers"].to_numpy()
+    out["correct"] = joined["correct"].to_numpy(dtype=bool)
+    out["invalid"] = joined["invalid"].to_numpy(dtype=bool) & ~out["correct"]
+    out["tie"] = joined["tie"].to_numpy(dtype=bool) & ~out["correct"] & ~out["invalid"]
+    out["margin"] = np.where(out["correct"], 1.0, np.where(out["tie"], 0.0, -1.0))
+    valid = comparisons[comparisons["verdict"].isin(["A", "B"])]
+    both = per_pair[per_pair["n_orders"] > 1]
+    stats = {
+        "n_comparisons": int(len(comparisons)),
+        "verdicts": {v: int((comparisons["verdict"] == v).sum()) for v in ("A", "B", "tie", "invalid")},
+        "share_A_among_valid": float((valid["verdict"] == "A").mean()) if len(valid) else None,
+        "win_rate_chosen_shown_as_A": _rate(comparisons[comparisons["chosen_is_a"]]["chosen_won"]),
+        "win_rate_chosen_shown_as_B": _rate(comparisons[~comparisons["chosen_is_a"]]["chosen_won"]),
+        "consistency_rate": float(both["consistent"].mean()) if len(both) else None,
+        "n_pairs_both_orders": int(len(both)),
+    }
+    return out.reset_index(drop=True), stats
+
+
+def _rate(series: pd.Series) -> float | None:
+    return float(series.mean()) if len(series) else None
+
+
+class RatingJudgeRM(PointwiseRM):
+    """A 1–10 rating per (conversation, response), parsed strictly; NaN when the output has no valid rating."""
+
+    def __init__(self, name: str, backend, template: str = "rating_v1", max_tokens: int = 512,
+                 temperature: float = 0.0, seed: int = 0, cache_path: str | None = None):
+        self.name, self.backend = name, _backend(backend)
+        self.template_name, self.template = template, load_template(template)
+        self.max_tokens, self.temperature, self.seed = int(max_tokens), float(temperature), int(seed)
+        self.token_budget, self.max_batch_size = 1 << 30, 256
+        self.cache = GenerationCache(cache_path) if cache_path else None
+        self.raw: dict[str, str | None] = {}
+
+    def fingerprint(self) -> dict:
+        return {"family": "rating_judge", **self.backend.fingerprint(), "template_sha256": stable_hash(self.template),
+                "max_tokens": self.max_tokens, "temperature": self.temperature, "seed": self.seed}
+
+    def encode(self, text_id: str, conversation: Sequence[dict], response: str) -> Encoded:
+        prompt = self.template.format(conversation=render_conversation(conversation), response=response)
+        return Encoded(payload=(text_id, prompt), n_tokens=0)
+
+    def score_batch(self, batch: Sequence[Encoded]) -> np.ndarray:
+        requests = [ChatRequest(key=e.payload[0], messages=[{"role": "user", "content": e.payload[1]}],
+                                max_tokens=self.max_tokens, temperature=self.temperature, seed=self.seed) for e in batch]
+        results = generate_cached(self.backend, requests, self.cache, progress=False)
+        for r in results:
+            self.raw[r.key] = r.text
+        return np.array([parse_rating(r.text) if r.ok else np.nan for r in results], dtype=np.float64)
