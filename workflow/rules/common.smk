@@ -65,10 +65,27 @@ def rm_config(name):
 for _name in RMS:
     rm_config(_name)
 
+PAIRWISE_TARGETS = {"rmeval.rms.judge.PairwiseJudgeRM"}
+
+
+def is_pairwise(name):
+    """Pairwise generative judges write comparisons, not scores (DESIGN.md)."""
+    return rm_config(name).get("_target_") in PAIRWISE_TARGETS
+
+
+def _alternation(names):
+    return "|".join(re.escape(n) for n in names) or "(?!x)x"
+
+
+POINTWISE_RE = _alternation([n for n in ALL_RMS if not is_pairwise(n)])
+PAIRWISE_RE = _alternation([n for n in ALL_RMS if is_pairwise(n)])
+# Downstream best-of-N needs a scalar per candidate; pairwise judges are left out of it (and of correlation).
+DOWNSTREAM_RMS = [n for n in RMS if not is_pairwise(n)]
+
 
 def leaderboard_targets():
     targets = [f"results/leaderboard/{BENCHMARK}.csv", f"results/leaderboard/{BENCHMARK}.md"]
-    if CFG.downstream.enabled:
+    if CFG.downstream.enabled and CFG.benchmark.judge_scores:
         targets += [f"results/correlation/{BENCHMARK}.csv"]
         targets += [f"results/plots/{BENCHMARK}/{name}.png" for name in PLOT_NAMES]
     return targets
@@ -78,11 +95,13 @@ def raw_benchmark_input(wildcards):
     """Where the data stage reads the raw benchmark: a generated fixture, a configured folder or a download."""
     root = benchmark_root(CFG)
     bench = CFG.benchmark
-    if bench.get("fixture") is None and bench.get("root") and not Path(root).is_dir():
+    if bench.get("fixture") is None and bench.get("root") and not Path(root).exists():
         raise WorkflowError(
-            f"benchmark.root={root} does not exist: set RMB_ROOT (or benchmark.root) to a local RMB_dataset folder, "
-            "or unset it to download the release"
+            f"benchmark.root={root} does not exist: point benchmark.root (for rmb: RMB_ROOT) at a local copy of "
+            f"{bench.name}" + (", or unset it to download the release" if bench.get("download") else "")
         )
+    if bench.get("fixture") is None and not bench.get("root") and not bench.get("download"):
+        raise WorkflowError(f"benchmark {bench.name}: set benchmark.root to a local copy (the hub is not used by the DAG)")
     return root
 
 
@@ -131,7 +150,24 @@ def list_override(wildcards, input):
 
 
 def downstream_inputs(wildcards):
-    return [f"results/downstream/{wildcards.benchmark}/{rm}.json" for rm in RMS]
+    return [f"results/downstream/{wildcards.benchmark}/{rm}.json" for rm in DOWNSTREAM_RMS]
+
+
+def metrics_inputs(wildcards):
+    inputs = {
+        "items_file": f"results/data/{wildcards.benchmark}/items.parquet",
+        "report_file": f"results/data/{wildcards.benchmark}/report.json",
+    }
+    if is_pairwise(wildcards.rm):
+        inputs["result"] = f"results/scores/{wildcards.benchmark}/{wildcards.rm}.comparisons.parquet"
+    else:
+        inputs["result"] = f"results/scores/{wildcards.benchmark}/{wildcards.rm}.parquet"
+    return inputs
+
+
+def metrics_result_arg(wildcards, input):
+    key = "comparisons" if is_pairwise(wildcards.rm) else "scores"
+    return f"++io.{key}={input.result}"
 
 
 def downstream_fp(wildcards):

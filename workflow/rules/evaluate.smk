@@ -3,13 +3,12 @@
 
 rule metrics:
     input:
-        items_file="results/data/{benchmark}/items.parquet",
-        report_file="results/data/{benchmark}/report.json",
-        scores="results/scores/{benchmark}/{rm}.parquet",
+        unpack(metrics_inputs),
     output:
         "results/metrics/{benchmark}/{rm}.json",
     params:
         fp=metrics_fp,
+        result=metrics_result_arg,
     conda:
         CONDA_ENV
     log:
@@ -18,7 +17,7 @@ rule metrics:
         "Computing metrics of {wildcards.rm} on {wildcards.benchmark}"
     shell:
         "{PY} -m rmeval.stages.metrics {OVERRIDE_ARGS} ++io.rm={wildcards.rm} ++io.items={input.items_file}"
-        " ++io.scores={input.scores} ++io.data_report={input.report_file} ++io.out={output} > {log} 2>&1"
+        " {params.result} ++io.data_report={input.report_file} ++io.out={output} > {log} 2>&1"
 
 
 rule leaderboard:

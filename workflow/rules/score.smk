@@ -17,6 +17,8 @@ rule tiny_model:
 
 
 rule score:
+    wildcard_constraints:
+        rm=POINTWISE_RE,
     input:
         unpack(score_inputs),
     output:
@@ -34,3 +36,25 @@ rule score:
     shell:
         "{PY} -m rmeval.stages.score {OVERRIDE_ARGS} rm={wildcards.rm} ++io.texts={input.texts}"
         " ++io.cache_dir={params.cache} ++io.threads={threads} ++io.out={output} > {log} 2>&1"
+
+
+rule compare:
+    wildcard_constraints:
+        rm=PAIRWISE_RE,
+    input:
+        items_file="results/data/{benchmark}/items.parquet",
+        texts_file="results/data/{benchmark}/texts.parquet",
+    output:
+        "results/scores/{benchmark}/{rm}.comparisons.parquet",
+    params:
+        fp=score_fp,
+        cache="results/cache/generations/{rm}",
+    conda:
+        CONDA_ENV
+    log:
+        "logs/score/{benchmark}/{rm}.comparisons.log",
+    message:
+        "Judging the pairs and best-of-N groups of {wildcards.benchmark} with {wildcards.rm}"
+    shell:
+        "{PY} -m rmeval.stages.compare {OVERRIDE_ARGS} rm={wildcards.rm} ++io.items={input.items_file}"
+        " ++io.texts={input.texts_file} ++io.cache_dir={params.cache} ++io.out={output} > {log} 2>&1"

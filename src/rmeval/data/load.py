@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from rmeval.data.rewardbench import load_rewardbench, load_rewardbench2
 from rmeval.data.rmb import load_rmb
 from rmeval.data.schema import DataError, assign_positions, check_references, count_table, subsample
 
 log = logging.getLogger(__name__)
 
-LOADERS = {"rmb": load_rmb}
+LOADERS = {"rmb": load_rmb, "rewardbench": load_rewardbench, "rewardbench2": load_rewardbench2}
 
 
 def load_benchmark(bench: dict, root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:

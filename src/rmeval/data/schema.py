@@ -74,6 +74,14 @@ def assign_positions(items: pd.DataFrame, seed: int) -> pd.DataFrame:
     return items
 
 
+def referenced_texts(items: pd.DataFrame) -> set[str]:
+    """Every text an item references (chosen, rejected, and RewardBench 2 Ties' other correct answers)."""
+    used = set(items["chosen_id"]) | {t for ids in items["rejected_ids"] for t in ids}
+    if "chosen_ids" in items.columns:
+        used |= {t for ids in items["chosen_ids"] if ids is not None for t in ids}
+    return used
+
+
 def subsample(items: pd.DataFrame, texts: pd.DataFrame, per_scenario: int | None, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Seeded stratified subsample: at most ``per_scenario`` items per (format, goal, scenario)."""
     if not per_scenario:
@@ -86,8 +94,7 @@ def subsample(items: pd.DataFrame, texts: pd.DataFrame, per_scenario: int | None
         else:
             keep.append(group.iloc[np.sort(rng.choice(len(group), size=per_scenario, replace=False))])
     items = pd.concat(keep).sort_index(kind="stable") if keep else items.iloc[:0]
-    used = set(items["chosen_id"]) | {t for ids in items["rejected_ids"] for t in ids}
-    texts = texts[texts["text_id"].isin(used)].reset_index(drop=True)
+    texts = texts[texts["text_id"].isin(referenced_texts(items))].reset_index(drop=True)
     return items.reset_index(drop=True), texts
 
 

@@ -11,6 +11,12 @@ def notes_for(metrics: list[dict]) -> list[str]:
         return []
     first = metrics[0]
     notes = []
+    if "rewardbench" in first:
+        rb = first["rewardbench"]
+        missing = rb.get("subsets_missing") or rb.get("domains_missing") or []
+        if missing:
+            notes.append(f"Absent from this run (left out of numerator and denominator): {', '.join(missing)}.")
+        return notes
     missing = first["data"].get("missing_files") or []
     if missing:
         lost = sum(m["records"] for m in missing)

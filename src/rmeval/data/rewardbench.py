@@ -1,0 +1,520 @@
+"""Load RewardBench v1 and RewardBench 2 from local files in the hub schemas.
+
+Both loaders return ``(items, texts, report)`` like :func:`rmeval.data.rmb.load_rmb`: the canonical tables of
+``rmeval.data.schema`` plus a report object with ``to_dict()``.
+
+RewardBench v1 (``allenai/reward-bench``, split ``filtered``; the prior sets in the same schema)
+    Columns ``prompt``, ``chosen``, ``rejected``, ``chosen_model``, ``rejected_model``, ``subset``, ``id``.
+    One pairwise item per row, ``item_id = "rb1-<id>"``. goal = task = the section (Chat, Chat Hard, Safety,
+    Reasoning, or Prior Sets for anthropic_helpful / anthropic_hhh / shp / summarize); scenario = the subset.
+    ``prompt`` is a string (one user turn); a list of ``{role, content}`` turns ending with the user's is also
+    accepted (the prior-sets release stores multi-turn prompts that way). ``chosen_model`` / ``rejected_model``
+    may be absent or null (the prior sets lack them). Prior-set rows number their ids per subset, so their
+    item_id is ``"rb1-<subset>-<id>"`` and their ids only need to be unique within a subset.
+
+RewardBench 2 (``allenai/reward-bench-2``, split ``test``)
+    Columns ``id``, ``prompt``, ``chosen`` (list of str), ``rejected`` (list of str), ``num_correct``,
+    ``num_incorrect``, ``total_completions``, ``models``, ``subset``. ``item_id = "rb2-<id>"``;
+    goal = task = scenario = the subset (Factuality, Precise IF, Math, Safety, Focus, Ties).
+
+    * Non-Ties rows: one item with ``format = "bon"``, ``chosen_id`` = the single chosen completion,
+      ``rejected_ids`` = the rejected ones (3 in the release).
+    * Ties rows: one item per prompt with ``format = "ties"``. ``chosen_ids`` (list) holds every correct
+      completion, ``chosen_id`` its first, ``rejected_ids`` the incorrect ones. The row id has the form
+      ``ref:<n>`` (a reference prompt with one correct answer) or ``tied:<n>`` (the matching prompt with several
+      correct answers); ``ties_kind`` ("ref" / "tied") and ``ties_group`` (n) carry it, so the Ties composite
+      of ``rmeval.rewardbench_metrics`` can pair them.
+
+    The RewardBench 2 items frame has three columns beyond the canonical ones: ``chosen_ids`` (list of text ids,
+    ``[chosen_id]`` for non-Ties items), ``ties_kind`` and ``ties_group`` (null for non-Ties items).
+
+Texts are deduplicated by ``rmeval.ids.text_id(conversation, response)``: the same answer to the same prompt is
+stored (and scored) once however many rows use it.
+
+A malformed record stops the load with one line naming the file, the record index and the field. With
+``root=None`` the loaders try the hub through ``datasets`` (absent or offline here: a one-line DataError).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from rmeval.data.schema import DataError, finalize_items, finalize_texts
+from rmeval.ids import prompt_id as make_prompt_id
+from rmeval.ids import text_id as make_text_id
+
+log = logging.getLogger(__name__)
+
+# ------------------------------------------------------------------------------------------- constants
+HUB_V1 = ("allenai/reward-bench", "filtered")
+HUB_V2 = ("allenai/reward-bench-2", "test")
+FILE_SUFFIXES = (".jsonl", ".json", ".parquet")
+ROLES = ("user", "assistant", "system")
+
+# RewardBench v1: section -> subsets, and each subset's row count in the filtered split (2,985 rows in all).
+# These are row counts; the section weights (math-prm 984) live in rmeval.rewardbench_metrics.
+V1_SECTIONS: dict[str, tuple[str, ...]] = {
+    "Chat": ("alpacaeval-easy", "alpacaeval-length", "alpacaeval-hard", "mt-bench-easy", "mt-bench-med"),
+    "Chat Hard": (
+        "mt-bench-hard", "llmbar-natural", "llmbar-adver-neighbor", "llmbar-adver-GPTInst",
+        "llmbar-adver-GPTOut", "llmbar-adver-manual",
+    ),
+    "Safety": ("refusals-dangerous", "refusals-offensive", "xstest-should-refuse", "xstest-should-respond", "donotanswer"),
+    "Reasoning": ("math-prm", "hep-cpp", "hep-go", "hep-java", "hep-js", "hep-python", "hep-rust"),
+}
+PRIOR_SECTION = "Prior Sets"
+PRIOR_SUBSETS: tuple[str, ...] = ("anthropic_helpful", "anthropic_hhh", "shp", "summarize")
+V1_ROW_COUNTS: dict[str, int] = {
+    "alpacaeval-easy": 100, "alpacaeval-length": 95, "alpacaeval-hard": 95, "mt-bench-easy": 28, "mt-bench-med": 40,
+    "mt-bench-hard": 37, "llmbar-natural": 100, "llmbar-adver-neighbor": 134, "llmbar-adver-GPTInst": 92,
+    "llmbar-adver-GPTOut": 47, "llmbar-adver-manual": 46,
+    "refusals-dangerous": 100, "refusals-offensive": 100, "xstest-should-refuse": 154, "xstest-should-respond": 250,
+    "donotanswer": 136,
+    "math-prm": 447, "hep-cpp": 164, "hep-go": 164, "hep-java": 164, "hep-js": 164, "hep-python": 164, "hep-rust": 164,
+}
+V1_SECTION_OF: dict[str, str] = {s: sec for sec, subs in V1_SECTIONS.items() for s in subs}
+V1_SECTION_OF.update({s: PRIOR_SECTION for s in PRIOR_SUBSETS})
+
+# RewardBench 2: domain -> prompt count in the release (1,865 in all).
+V2_DOMAINS: dict[str, int] = {"Factuality": 475, "Precise IF": 160, "Math": 183, "Safety": 450, "Focus": 495, "Ties": 102}
+V2_CANONICAL = {name.lower(): name for name in V2_DOMAINS}
+TIES = "Ties"
+TIES_ID = re.compile(r"^(ref|tied):(\d+)$")
+
+V2_EXTRA_COLUMNS = ("chosen_ids", "ties_kind", "ties_group")
+
+
+# ------------------------------------------------------------------------------------------- report
+@dataclass
+class RewardBenchLoadReport:
+    """What the loader read: files, counts per subset, absent subsets and oddities a user should know about."""
+
+    root: str
+    version: int
+    source: str = "file"  # file | hub
+    files: dict[str, int] = field(default_factory=dict)
+    subsets: dict[str, int] = field(default_factory=dict)
+    missing_subsets: list[dict] = field(default_factory=list)
+    count_mismatches: list[dict] = field(default_factory=list)
+    identical_pairs: int = 0  # items whose chosen text equals one of its rejected texts
+    whitespace_only_responses: int = 0
+    nonstandard_groups: int = 0  # v2 non-Ties items without exactly 3 rejected completions
+    ties: dict = field(default_factory=dict)  # v2: ref / tied prompt counts, pairs, unpaired ids
+
+    def to_dict(self) -> dict:
+        return {
+            "root": self.root,
+            "version": self.version,
+            "source": self.source,
+            "n_files": len(self.files),
+            "files": self.files,
+            "subsets": self.subsets,
+            "missing_subsets": self.missing_subsets,
+            "count_mismatches": self.count_mismatches,
+            "identical_pairs": self.identical_pairs,
+            "whitespace_only_responses": self.whitespace_only_responses,
+            "nonstandard_groups": self.nonstandard_groups,
+            "ties": self.ties,
+        }
+
+
+# ------------------------------------------------------------------------------------------- record access
+class _Record:
+    """Field access on one raw record that fails with the file, the record index and the field named."""
+
+    def __init__(self, where: str, index: int, record: object):
+        self.where, self.index, self.uid = where, index, None
+        if not isinstance(record, dict):
+            self.fail("<record>", f"expected an object, got {type(record).__name__}")
+        self.record = record
+        uid = record.get("id")
+        self.uid = uid if isinstance(uid, (str, int)) and not isinstance(uid, bool) else None
+
+    def fail(self, field_name: str, problem: str):
+        uid = f" (id={self.uid!r})" if self.uid is not None else ""
+        problem = " ".join(str(problem).split())  # one line
+        raise DataError(f"{self.where}: record {self.index}{uid}: field '{field_name}': {problem}")
+
+    def get(self, key: str, typ: type | tuple, *, optional: bool = False):
+        if key not in self.record:
+            if optional:
+                return None
+            self.fail(key, "missing")
+        value = self.record[key]
+        if value is None and optional:
+            return None
+        if value is None:
+            self.fail(key, "null")
+        if not isinstance(value, typ) or isinstance(value, bool):
+            want = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
+            self.fail(key, f"expected {want}, got {type(value).__name__}")
+        return value
+
+    def uid_str(self) -> str:
+        uid = self.get("id", (str, int))
+        uid = str(uid).strip()
+        if not uid:
+            self.fail("id", "empty id")
+        return uid
+
+    def response(self, value: object, where: str, report: RewardBenchLoadReport) -> str:
+        if value is None:
+            self.fail(where, "null")
+        if not isinstance(value, str):
+            self.fail(where, f"expected str, got {type(value).__name__}")
+        if value == "":
+            self.fail(where, "empty response")
+        if not value.strip():
+            report.whitespace_only_responses += 1
+        return value
+
+    def conversation(self) -> list[dict]:
+        prompt = self.get("prompt", (str, list))
+        if isinstance(prompt, str):
+            if not prompt.strip():
+                self.fail("prompt", "empty prompt")
+            return [{"role": "user", "content": prompt}]
+        if not prompt:
+            self.fail("prompt", "empty conversation")
+        turns = []
+        for j, turn in enumerate(prompt):
+            where = f"prompt[{j}]"
+            if not isinstance(turn, dict):
+                self.fail(where, f"expected an object with role and content, got {type(turn).__name__}")
+            role, content = turn.get("role"), turn.get("content")
+            if not isinstance(role, str) or role not in ROLES:
+                self.fail(f"{where}.role", f"expected one of {', '.join(ROLES)}, got {role!r}")
+            if not isinstance(content, str):
+                self.fail(f"{where}.content", f"expected str, got {type(content).__name__}")
+            turns.append({"role": role, "content": content})
+        if turns[-1]["role"] != "user":
+            self.fail(f"prompt[{len(turns) - 1}].role", "the last turn must be the user's")
+        return turns
+
+    def str_list(self, key: str, report: RewardBenchLoadReport) -> list[str]:
+        values = self.get(key, list)
+        if not values:
+            self.fail(key, "empty list")
+        return [self.response(v, f"{key}[{k}]", report) for k, v in enumerate(values)]
+
+    def count(self, key: str, expected: int, what: str) -> None:
+        value = self.get(key, int)
+        if value != expected:
+            self.fail(key, f"{value} does not match {what} ({expected})")
+
+
+# ------------------------------------------------------------------------------------------- file reading
+def _plain(value):
+    """numpy scalars / arrays (from parquet through pandas) to plain Python values."""
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return _plain(value.tolist())
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _read_records(path: Path, where: str) -> list:
+    """Records of one .jsonl / .json / .parquet file (a .json file may hold a list or JSON lines)."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+
+            return [_plain(r) for r in pq.read_table(path).to_pylist()]
+        except Exception as err:  # noqa: BLE001 - any unreadable parquet is a data error
+            raise DataError(f"{where}: record ?: field '<file>': unreadable parquet ({type(err).__name__}: {' '.join(str(err).split())})") from None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(f"{where}: record ?: field '<file>': not UTF-8 ({err.reason})") from None
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            if err.msg != "Extra data":  # anything but "several JSON values": not JSON lines either
+                raise DataError(f"{where}: record ?: field '<json>': invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+        else:
+            if isinstance(data, list):
+                return data
+            if isinstance(data, dict) and isinstance(data.get("rows"), list):
+                return data["rows"]
+            if isinstance(data, dict):
+                return [data]
+            raise DataError(f"{where}: record ?: field '<top level>': expected a JSON list of records, got {type(data).__name__}")
+    records = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise DataError(f"{where}: record {len(records)}: field '<json>': invalid JSON at line {lineno} column {err.colno}: {err.msg}") from None
+    return records
+
+
+def _sources(root: str | Path | None, hub: tuple[str, str]) -> tuple[list[tuple[str, list]], str, str]:
+    """[(name shown in errors, records)], the root as a string, and the source kind."""
+    if root is None:
+        records = load_hub(*hub)
+        name = f"hub:{hub[0]}[{hub[1]}]"
+        return [(name, records)], name, "hub"
+    root = Path(root)
+    if root.is_file():
+        if root.suffix.lower() not in FILE_SUFFIXES:
+            raise DataError(f"{root}: record ?: field '<file>': unsupported file type {root.suffix!r} (expected {', '.join(FILE_SUFFIXES)})")
+        return [(str(root), _read_records(root, str(root)))], str(root), "file"
+    if root.is_dir():
+        paths = sorted(
+            p for p in root.rglob("*")
+            if p.is_file() and p.suffix.lower() in FILE_SUFFIXES
+            and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        )
+        if not paths:
+            raise DataError(f"{root}: no {', '.join('*' + s for s in FILE_SUFFIXES)} files in this folder")
+        out = []
+        for p in paths:
+            rel = p.relative_to(root).as_posix()
+            out.append((rel, _read_records(p, rel)))
+        return out, str(root), "file"
+    raise DataError(f"{root}: not found; set benchmark.root to a local file (.jsonl, .json or .parquet) or a folder of them")
+
+
+def load_hub(dataset_id: str, split: str) -> list[dict]:
+    """Records of a hub dataset split through ``datasets`` (imported here, so the package stays optional).
+
+    Any failure (package absent, no network, unknown dataset) is one DataError line telling the user to fetch
+    the file elsewhere and point ``benchmark.root`` at it.
+    """
+    advice = "the hub is unreachable here; download the file elsewhere and point benchmark.root at it"
+    try:
+        import datasets  # noqa: PLC0415 - optional dependency
+    except Exception as err:  # noqa: BLE001 - ImportError or a broken install read the same
+        raise DataError(f"{dataset_id} [{split}]: {advice} (the 'datasets' package cannot be imported: {type(err).__name__})") from None
+    try:
+        data = datasets.load_dataset(dataset_id, split=split)
+        return [_plain(dict(row)) for row in data]
+    except Exception as err:  # noqa: BLE001 - network, auth, missing split: all the same advice
+        reason = " ".join(f"{type(err).__name__}: {err}".split())[:300]
+        raise DataError(f"{dataset_id} [{split}]: {advice} ({reason})") from None
+
+
+# ------------------------------------------------------------------------------------------- shared helpers
+def _add_text(texts: dict, conv: list[dict], pid: str, response: str, model: str | None) -> str:
+    tid = make_text_id(conv, response)
+    if tid not in texts:
+        texts[tid] = {
+            "text_id": tid, "prompt_id": pid, "conversation": conv, "response": response,
+            "source_model": model, "judge_score": None,
+        }
+    return tid
+
+
+def _optional_model(rec: _Record, key: str) -> str | None:
+    return rec.get(key, str, optional=True)
+
+
+def _compare_counts(report: RewardBenchLoadReport, expected: dict[str, int], group_of: dict[str, str], check: bool, label: str) -> None:
+    """Name the subsets absent from the load (always) and, with ``check``, count differences from the release."""
+    for subset, n in expected.items():
+        if subset not in report.subsets:
+            report.missing_subsets.append({"subset": subset, label: group_of[subset], "expected": n})
+        elif check and report.subsets[subset] != n:
+            report.count_mismatches.append({"subset": subset, "records": report.subsets[subset], "expected": n})
+    if report.missing_subsets and len(report.missing_subsets) < len(expected):
+        log.warning(
+            "%s: %d of %d subsets absent: %s", report.root, len(report.missing_subsets), len(expected),
+            ", ".join(m["subset"] for m in report.missing_subsets),
+        )
+    if report.count_mismatches:
+        log.warning(
+            "%s: record counts differ from the release: %s", report.root,
+            "; ".join(f"{m['subset']} has {m['records']}, expected {m['expected']}" for m in report.count_mismatches),
+        )
+
+
+def _finalize(items: list[dict], texts: dict, extra: Iterable[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    frame = finalize_items(pd.DataFrame(items))
+    extra = list(extra)
+    if extra and len(frame):
+        by_id = {row["item_id"]: row for row in items}
+        for col in extra:
+            values = [by_id[i][col] for i in frame["item_id"]]
+            frame[col] = pd.array(values, dtype="Int64") if col == "ties_group" else values
+    elif extra:
+        for col in extra:
+            frame[col] = pd.Series(dtype="object")
+    return frame, finalize_texts(pd.DataFrame(list(texts.values())))
+
+
+# ------------------------------------------------------------------------------------------- v1
+def load_rewardbench(
+    root: str | Path | None, benchmark: str = "rewardbench", check_manifest: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame, RewardBenchLoadReport]:
+    """RewardBench v1 from a file or a folder of files in the ``allenai/reward-bench`` schema.
+
+    ``root=None`` reads ``allenai/reward-bench`` split ``filtered`` from the hub (fails with one line here).
+    ``check_manifest`` compares each core subset's row count with the release's (2,985 rows).
+    """
+    sources, root_name, kind = _sources(root, HUB_V1)
+    report = RewardBenchLoadReport(root=root_name, version=1, source=kind)
+    items: list[dict] = []
+    texts: dict[str, dict] = {}
+    seen: dict[tuple[str, str], str] = {}
+
+    for where, records in sources:
+        report.files[where] = len(records)
+        for index, raw in enumerate(records):
+            rec = _Record(where, index, raw)
+            uid = rec.uid_str()
+            subset = rec.get("subset", str)
+            section = V1_SECTION_OF.get(subset)
+            if section is None:
+                rec.fail("subset", f"unknown subset {subset!r} (expected a RewardBench v1 subset or one of {', '.join(PRIOR_SUBSETS)})")
+            key = (subset, uid) if section == PRIOR_SECTION else ("core", uid)
+            if key in seen:
+                rec.fail("id", f"duplicate id {uid!r} (first seen in {seen[key]})")
+            seen[key] = f"{where} record {index}"
+            conv = rec.conversation()
+            chosen = rec.response(rec.get("chosen", str), "chosen", report)
+            rejected = rec.response(rec.get("rejected", str), "rejected", report)
+            chosen_model = _optional_model(rec, "chosen_model")
+            rejected_model = _optional_model(rec, "rejected_model")
+            if chosen == rejected:
+                report.identical_pairs += 1
+            pid = make_prompt_id(conv)
+            cid = _add_text(texts, conv, pid, chosen, chosen_model)
+            rid = _add_text(texts, conv, pid, rejected, rejected_model)
+            report.subsets[subset] = report.subsets.get(subset, 0) + 1
+            items.append({
+                "item_id": f"rb1-{subset}-{uid}" if section == PRIOR_SECTION else f"rb1-{uid}",
+                "benchmark": benchmark,
+                "format": "pairwise",
+                "goal": section,
+                "task": section,
+                "scenario": subset,
+                "prompt_id": pid,
+                "chosen_id": cid,
+                "rejected_ids": [rid],
+                "chosen_model": chosen_model,
+                "rejected_models": [rejected_model],
+                "chosen_score": None,
+                "rejected_scores": [None],
+                "source_file": where,
+                "source_index": index,
+            })
+
+    _compare_counts(report, V1_ROW_COUNTS, V1_SECTION_OF, check_manifest, "section")
+    if report.identical_pairs:
+        log.warning("%s: %d pairs have identical chosen and rejected text (they can never be scored correct)", root_name, report.identical_pairs)
+    items_df, texts_df = _finalize(items, texts)
+    return items_df, texts_df, report
+
+
+# ------------------------------------------------------------------------------------------- v2
+def load_rewardbench2(
+    root: str | Path | None, benchmark: str = "rewardbench2", check_manifest: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame, RewardBenchLoadReport]:
+    """RewardBench 2 from a file or a folder of files in the ``allenai/reward-bench-2`` schema.
+
+    ``root=None`` reads ``allenai/reward-bench-2`` split ``test`` from the hub (fails with one line here).
+    ``check_manifest`` compares each domain's prompt count with the release's (1,865 prompts).
+    """
+    sources, root_name, kind = _sources(root, HUB_V2)
+    report = RewardBenchLoadReport(root=root_name, version=2, source=kind)
+    items: list[dict] = []
+    texts: dict[str, dict] = {}
+    seen: dict[str, str] = {}
+    ties_seen: dict[str, set[int]] = {"ref": set(), "tied": set()}
+
+    for where, records in sources:
+        report.files[where] = len(records)
+        for index, raw in enumerate(records):
+            rec = _Record(where, index, raw)
+            uid = rec.uid_str()
+            if uid in seen:
+                rec.fail("id", f"duplicate id {uid!r} (first seen in {seen[uid]})")
+            seen[uid] = f"{where} record {index}"
+            raw_subset = rec.get("subset", str)
+            subset = V2_CANONICAL.get(raw_subset.strip().lower())
+            if subset is None:
+                rec.fail("subset", f"unknown subset {raw_subset!r} (expected one of {', '.join(V2_DOMAINS)})")
+            conv = rec.conversation()
+            chosen = rec.str_list("chosen", report)
+            rejected = rec.str_list("rejected", report)
+            rec.count("num_correct", len(chosen), "the number of chosen completions")
+            rec.count("num_incorrect", len(rejected), "the number of rejected completions")
+            rec.count("total_completions", len(chosen) + len(rejected), "chosen + rejected")
+            models = rec.get("models", list, optional=True)
+            if models is not None and any(m is not None and not isinstance(m, str) for m in models):
+                rec.fail("models", "expected a list of str")
+            if models is None or len(models) != len(chosen) + len(rejected):
+                models = [None] * (len(chosen) + len(rejected))
+
+            ties_kind = ties_group = None
+            if subset == TIES:
+                match = TIES_ID.match(uid)
+                if match is None:
+                    rec.fail("id", f"a Ties id must look like 'ref:<n>' or 'tied:<n>', got {uid!r}")
+                ties_kind, ties_group = match.group(1), int(match.group(2))
+                ties_seen[ties_kind].add(ties_group)
+                fmt = "ties"
+            else:
+                if len(chosen) != 1:
+                    rec.fail("chosen", f"a {subset} prompt has exactly one chosen completion, got {len(chosen)}")
+                if len(rejected) != 3:
+                    report.nonstandard_groups += 1
+                fmt = "bon"
+
+            pid = make_prompt_id(conv)
+            chosen_ids = [_add_text(texts, conv, pid, r, m) for r, m in zip(chosen, models[: len(chosen)])]
+            rejected_ids = [_add_text(texts, conv, pid, r, m) for r, m in zip(rejected, models[len(chosen):])]
+            if set(chosen_ids) & set(rejected_ids):
+                report.identical_pairs += 1
+            report.subsets[subset] = report.subsets.get(subset, 0) + 1
+            items.append({
+                "item_id": f"rb2-{uid}",
+                "benchmark": benchmark,
+                "format": fmt,
+                "goal": subset,
+                "task": subset,
+                "scenario": subset,
+                "prompt_id": pid,
+                "chosen_id": chosen_ids[0],
+                "rejected_ids": rejected_ids,
+                "chosen_model": models[0],
+                "rejected_models": list(models[len(chosen):]),
+                "chosen_score": None,
+                "rejected_scores": [None] * len(rejected_ids),
+                "source_file": where,
+                "source_index": index,
+                "chosen_ids": chosen_ids,
+                "ties_kind": ties_kind,
+                "ties_group": ties_group,
+            })
+
+    paired = ties_seen["ref"] & ties_seen["tied"]
+    report.ties = {
+        "ref_prompts": len(ties_seen["ref"]),
+        "tied_prompts": len(ties_seen["tied"]),
+        "pairs": len(paired),
+        "unpaired": sorted(f"ref:{n}" for n in ties_seen["ref"] - paired) + sorted(f"tied:{n}" for n in ties_seen["tied"] - paired),
+    }
+    if report.ties["unpaired"]:
+        log.warning("%s: Ties prompts without their ref/tied partner (left out of the margin terms): %s", root_name, ", ".join(report.ties["unpaired"]))
+    if report.nonstandard_groups:
+        log.warning("%s: %d non-Ties prompts do not have exactly 3 rejected completions", root_name, report.nonstandard_groups)
+    _compare_counts(report, V2_DOMAINS, {d: d for d in V2_DOMAINS}, check_manifest, "domain")
+    items_df, texts_df = _finalize(items, texts, V2_EXTRA_COLUMNS)
+    return items_df, texts_df, report
+
+
+LOADERS = {"rewardbench": load_rewardbench, "rewardbench2": load_rewardbench2}

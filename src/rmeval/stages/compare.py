@@ -1,0 +1,31 @@
+"""Pairwise generative judge on a benchmark's items: results/scores/{benchmark}/{rm}.comparisons.parquet."""
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from rmeval.io import write_parquet
+from rmeval.llm.cache import GenerationCache
+from rmeval.rms import build_rm
+from rmeval.stages._entry import entry, io_path
+
+log = logging.getLogger("rmeval.compare")
+
+
+@entry
+def main(cfg):
+    judge = build_rm(cfg.rm)
+    items = pd.read_parquet(io_path(cfg, "items"))
+    texts = pd.read_parquet(io_path(cfg, "texts"))
+    from rmeval.ids import stable_hash
+
+    cache = GenerationCache(Path(io_path(cfg, "cache_dir")) / f"{stable_hash(judge.fingerprint())}.jsonl")
+    comparisons = judge.compare(items, texts, cache=cache, progress=cfg.scoring.progress)
+    counts = comparisons["verdict"].value_counts().to_dict()
+    log.info("%s: %d comparisons for %d items; verdicts %s", judge.name, len(comparisons), len(items), counts)
+    write_parquet(comparisons, io_path(cfg, "out"))
+
+
+if __name__ == "__main__":
+    main()
