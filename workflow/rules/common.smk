@@ -85,7 +85,7 @@ DOWNSTREAM_RMS = [n for n in RMS if not is_pairwise(n)]
 
 def leaderboard_targets():
     targets = [f"results/leaderboard/{BENCHMARK}.csv", f"results/leaderboard/{BENCHMARK}.md"]
-    if CFG.downstream.enabled and CFG.benchmark.judge_scores:
+    if CFG.downstream.enabled and CFG.benchmark.get("judge_scores", True):
         targets += [f"results/correlation/{BENCHMARK}.csv"]
         targets += [f"results/plots/{BENCHMARK}/{name}.png" for name in PLOT_NAMES]
     return targets
