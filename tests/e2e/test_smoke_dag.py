@@ -60,17 +60,40 @@ def test_smoke_dag_produces_the_leaderboard(smoke_run):
         assert (smoke_run / log).exists()
 
 
+def test_smoke_dag_produces_downstream_correlation_and_every_plot(smoke_run):
+    down = json.loads((smoke_run / "results/downstream/smoke/length.json").read_text())
+    split = down["split"]
+    assert split["n_prompts_benchmark"] > 0 and split["n_prompts_downstream"] > 0
+    assert any(row["n"] == "pool" and row["goal"] == "all" for row in down["bon"])
+    table = pd.read_csv(smoke_run / "results/correlation/smoke.csv")
+    assert 3 in set(table["n_rms"]) and set(table["n_rms"]) <= {0, 3}  # 0: a component empty in the benchmark half
+    assert {"pearson", "spearman", "kendall"} <= set(table.columns)
+    for name in ("leaderboard", "scenario_heatmap", "pairwise_vs_bon", "accuracy_by_gap", "bon_curves",
+                 "correlation_scatter", "correlation_heatmap"):
+        for ext in ("png", "pdf"):
+            assert (smoke_run / f"results/plots/smoke/{name}.{ext}").stat().st_size > 1000, name
+
+
+def test_report_collects_the_plots(project_root, smoke_run):
+    snakemake(project_root, smoke_run, "--report", "results/report.html")
+    report = smoke_run / "results/report.html"
+    html = report.read_text(errors="replace")
+    # the report embeds the 7 PNGs and the leaderboard (compressed), so it is far larger than an empty one
+    assert html.lstrip().lower().startswith("<!doctype html") and report.stat().st_size > 300_000
+
+
 def test_nothing_to_do_on_a_second_run(project_root, smoke_run):
     assert planned_jobs(snakemake(project_root, smoke_run, "-n")) == {}
 
 
 def test_override_changes_rerun_exactly_the_affected_jobs(project_root, smoke_run):
     fewer = planned_jobs(snakemake(project_root, smoke_run, "-n", overrides='["experiment=smoke","rms.names=[random,length]"]'))
-    assert fewer == {"leaderboard": 1, "all": 1}
+    assert fewer == {"leaderboard": 1, "correlation": 1, "plots": 1, "all": 1}
     boot = planned_jobs(snakemake(project_root, smoke_run, "-n", overrides="[experiment=smoke,metrics.n_boot=300]"))
-    assert boot == {"metrics": 3, "leaderboard": 1, "all": 1}
+    assert boot == {"metrics": 3, "leaderboard": 1, "downstream": 3, "correlation": 1, "plots": 1, "all": 1}
     rm_knob = planned_jobs(snakemake(project_root, smoke_run, "-n", overrides="[experiment=smoke,++rm_overrides.tiny-classifier.max_length=64]"))
-    assert rm_knob.get("score") == 1 and rm_knob.get("metrics") == 1 and "data" not in rm_knob
+    assert rm_knob.get("score") == 1 and rm_knob.get("metrics") == 1 and rm_knob.get("downstream") == 1
+    assert "data" not in rm_knob
 
 
 def test_targeting_one_metrics_file_builds_only_what_it_needs(project_root, tmp_path):

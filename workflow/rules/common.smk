@@ -42,7 +42,11 @@ except ConfigError as err:
 BENCHMARK = str(CFG.benchmark.name)
 RMS = [str(n) for n in CFG.rms.names]
 ALL_RMS = available_rms()
-SCORE_THREADS = max(1, min(workflow.cores or 1, os.cpu_count() or 1))
+try:
+    _CORES = workflow.cores
+except Exception:  # no --cores (e.g. `snakemake --report`): nothing runs, any value will do
+    _CORES = None
+SCORE_THREADS = max(1, min(_CORES or os.cpu_count() or 1, os.cpu_count() or 1))
 _RM_CFGS = {}
 
 
@@ -122,6 +126,10 @@ def score_inputs(wildcards):
     if rm_config(wildcards.rm).get("build") is not None:
         inputs["model"] = f"resources/models/{wildcards.rm}"
     return inputs
+
+
+def compare_inputs(wildcards):
+    return {"items_file": f"results/data/{wildcards.benchmark}/items.parquet", **score_inputs(wildcards)}
 
 
 def score_fp(wildcards):

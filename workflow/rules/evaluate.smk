@@ -24,7 +24,11 @@ rule leaderboard:
     input:
         leaderboard_inputs,
     output:
-        csv="results/leaderboard/{benchmark}.csv",
+        csv=report(
+            "results/leaderboard/{benchmark}.csv",
+            caption="../report/leaderboard_table.rst",
+            category="Leaderboard",
+        ),
         md="results/leaderboard/{benchmark}.md",
     params:
         fp=metrics_fp,

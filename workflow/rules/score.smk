@@ -11,7 +11,7 @@ rule tiny_model:
     log:
         "logs/models/{model}.log",
     message:
-        "Generating the tiny model for RM {wildcards.model}"
+        "Making the model folder of RM {wildcards.model} (generated tiny model or a model shipped in a PyPI wheel)"
     shell:
         "{PY} -m rmeval.stages.tiny_model {OVERRIDE_ARGS} rm={wildcards.model} ++io.out={output} > {log} 2>&1"
 
@@ -42,8 +42,7 @@ rule compare:
     wildcard_constraints:
         rm=PAIRWISE_RE,
     input:
-        items_file="results/data/{benchmark}/items.parquet",
-        texts_file="results/data/{benchmark}/texts.parquet",
+        unpack(compare_inputs),
     output:
         "results/scores/{benchmark}/{rm}.comparisons.parquet",
     params:
@@ -57,4 +56,4 @@ rule compare:
         "Judging the pairs and best-of-N groups of {wildcards.benchmark} with {wildcards.rm}"
     shell:
         "{PY} -m rmeval.stages.compare {OVERRIDE_ARGS} rm={wildcards.rm} ++io.items={input.items_file}"
-        " ++io.texts={input.texts_file} ++io.cache_dir={params.cache} ++io.out={output} > {log} 2>&1"
+        " ++io.texts={input.texts} ++io.cache_dir={params.cache} ++io.out={output} > {log} 2>&1"

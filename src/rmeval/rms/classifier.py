@@ -88,6 +88,7 @@ class SequenceClassifierRM(PointwiseRM):
         device: str = "auto",
         trust_remote_code: bool = False,
         score_index: int = 0,
+        output_field: str = "logits",
         token_budget: int | None = None,
         max_batch_size: int = 64,
     ):
@@ -102,6 +103,7 @@ class SequenceClassifierRM(PointwiseRM):
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
         self.trust_remote_code, self.score_index = bool(trust_remote_code), int(score_index)
+        self.output_field = output_field
         self.token_budget = int(token_budget) if token_budget else default_token_budget(self.device)
         self.max_batch_size = int(max_batch_size)
         self.tokenizer = None
@@ -180,7 +182,7 @@ class SequenceClassifierRM(PointwiseRM):
                 f"give a local folder in conf/rm/{self.name}.yaml when the hub is unreachable"
             ) from None
         n_labels = model.config.num_labels
-        if not 0 <= self.score_index < n_labels:
+        if self.output_field == "logits" and not 0 <= self.score_index < n_labels:
             raise RMLoadError(f"rm {self.name}: field 'score_index': {self.score_index} but the model has {n_labels} logits")
         self.model = model.to(self.device).eval()
         self._text_config = self.model.config.get_text_config()
@@ -200,6 +202,7 @@ class SequenceClassifierRM(PointwiseRM):
             "truncation_side": self.truncation_side,
             "dtype": str(self.dtype).replace("torch.", ""),
             "score_index": self.score_index,
+            "output_field": self.output_field,
             "weights_sha256": _weights_digest(self.model_id),
         }
 
@@ -266,7 +269,11 @@ class SequenceClassifierRM(PointwiseRM):
                 out = self.model(input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device))
         finally:
             self._text_config.pad_token_id = saved
-        return out.logits[:, self.score_index].float().cpu().numpy().astype(np.float64)
+        values = getattr(out, self.output_field, None)
+        if values is None:
+            raise RMLoadError(f"rm {self.name}: the model output has no field {self.output_field!r}; set output_field in conf/rm/{self.name}.yaml")
+        values = values if values.dim() > 1 else values.unsqueeze(-1)
+        return values[:, self.score_index].float().cpu().numpy().astype(np.float64)
 
 
 def _weights_digest(model_id: str) -> str | None:

@@ -87,7 +87,8 @@ class PairwiseJudgeRM:
         by_id = {t.text_id: t for t in texts.itertuples(index=False)}
         rows, requests = [], []
         for item in items.itertuples(index=False):
-            positions = list(getattr(item, "chosen_positions", None) or ["A"] * len(item.rejected_ids))
+            stored = getattr(item, "chosen_positions", None)
+            positions = list(stored) if stored is not None else ["A"] * len(item.rejected_ids)
             conv = render_conversation(list(by_id[item.chosen_id].conversation))
             for k, (loser, pos) in enumerate(zip(item.rejected_ids, positions)):
                 orders = [("original", pos == "A")]
@@ -122,7 +123,9 @@ def comparison_outcomes(items: pd.DataFrame, comparisons: pd.DataFrame) -> tuple
         won=("chosen_won", "all"), any_invalid=("verdict", lambda v: (v == "invalid").any()),
         any_tie=("verdict", lambda v: (v == "tie").any()), n_orders=("order", "nunique"),
         consistent=("chosen_won", lambda v: v.nunique() == 1),
+        same_verdict_kind=("verdict", lambda v: (v == "tie").nunique() == 1),
     ).reset_index()
+    per_pair["consistent"] = per_pair["consistent"] & per_pair["same_verdict_kind"]
     per_item = per_pair.groupby("item_id", sort=False).agg(
         correct=("won", "all"), invalid=("any_invalid", "any"), tie=("any_tie", "any"), n_losers=("loser_index", "count"),
     )
@@ -137,7 +140,7 @@ def comparison_outcomes(items: pd.DataFrame, comparisons: pd.DataFrame) -> tuple
     out["tie"] = joined["tie"].to_numpy(dtype=bool) & ~out["correct"] & ~out["invalid"]
     out["margin"] = np.where(out["correct"], 1.0, np.where(out["tie"], 0.0, -1.0))
     valid = comparisons[comparisons["verdict"].isin(["A", "B"])]
-    both = per_pair[per_pair["n_orders"] > 1]
+    both = per_pair[(per_pair["n_orders"] > 1) & ~per_pair["any_invalid"]]  # consistency over valid verdicts only
     stats = {
         "n_comparisons": int(len(comparisons)),
         "verdicts": {v: int((comparisons["verdict"] == v).sum()) for v in ("A", "B", "tie", "invalid")},

@@ -21,9 +21,13 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from rmeval.data.download import DownloadError
     from rmeval.data.schema import DataError
     from rmeval.metrics import ScoreMissingError
+    from rmeval.downstream import DownstreamError
+    from rmeval.llm.openai_compat import BackendConfigError
     from rmeval.rms.classifier import RMLoadError
+    from rmeval.rms.packaged import PackagedModelError
 
-    return (*EXPECTED_ERRORS, DataError, DownloadError, RMLoadError, ScoreMissingError)
+    return (*EXPECTED_ERRORS, DataError, DownloadError, RMLoadError, ScoreMissingError, DownstreamError,
+            BackendConfigError, PackagedModelError)
 
 
 def io_path(cfg: DictConfig, key: str) -> str:

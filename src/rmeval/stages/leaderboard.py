@@ -32,6 +32,18 @@ def notes_for(metrics: list[dict]) -> list[str]:
                 chance.append(f"{goal} {fmt} {node['chance']:.3f}")
     if chance:
         notes.append("Chance level (random scores, no ties): " + ", ".join(chance) + " (BoN: mean of 1/(losers+1)).")
+    for m in metrics:
+        judge = m.get("judge")
+        if judge:
+            v = judge["verdicts"]
+            share = judge.get("share_A_among_valid")
+            cons = judge.get("consistency_rate")
+            notes.append(
+                f"{m['rm']} (pairwise judge): {judge['n_comparisons']:,} comparisons; verdicts A {v['A']}, B {v['B']}, "
+                f"tie {v['tie']}, invalid {v['invalid']} (ties and invalid count as wrong)"
+                + (f"; A chosen in {share:.1%} of valid verdicts" if share is not None else "")
+                + (f"; consistent across both orders in {cons:.1%} of pairs" if cons is not None else "") + "."
+            )
     if first["data"].get("identical_pairs"):
         n = first["data"]["identical_pairs"]
         notes.append(f"{n} pair{'s have' if n != 1 else ' has'} byte-identical chosen and rejected text: no RM can get {'them' if n != 1 else 'it'} right.")
