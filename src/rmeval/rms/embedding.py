@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from rmeval.rms.base import Encoded, PointwiseRM
-from rmeval.rms.classifier import RMLoadError, _weights_digest, default_token_budget, pick_device, pick_dtype
+from rmeval.rms.classifier import RMLoadError, _weights_digest, hf_source_kwargs, init_runtime
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +93,7 @@ class EmbeddingRelevanceRM(PointwiseRM):
         self.max_length = int(max_length)
         if self.max_length < 3:
             raise RMLoadError(f"rm {name}: field 'max_length': must be at least 3, got {max_length}")
-        self.device = pick_device(device)
-        self.dtype = pick_dtype(dtype, self.device)
-        self.trust_remote_code = bool(trust_remote_code)
-        self.token_budget = int(token_budget) if token_budget else default_token_budget(self.device)
-        self.max_batch_size = int(max_batch_size)
+        init_runtime(self, device, dtype, trust_remote_code, token_budget, max_batch_size)
         self.tokenizer = None
         self.model = None
         self.prompt_truncated = 0
@@ -107,11 +103,7 @@ class EmbeddingRelevanceRM(PointwiseRM):
 
     # ------------------------------------------------------------------ loading
     def _source_kwargs(self, ident: str) -> dict:
-        local = Path(ident).exists()
-        kwargs = {"trust_remote_code": self.trust_remote_code, "local_files_only": local}
-        if self.revision and not local:
-            kwargs["revision"] = self.revision
-        return kwargs
+        return hf_source_kwargs(ident, self.revision, self.trust_remote_code)
 
     def _error(self, what: str, ident: str, err: Exception) -> RMLoadError:
         if "trust_remote_code" in str(err) and not self.trust_remote_code:

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from rmeval.rms.base import Encoded, PointwiseRM
-from rmeval.rms.classifier import RMLoadError, _weights_digest, default_token_budget, pick_device, pick_dtype
+from rmeval.rms.classifier import RMLoadError, _weights_digest, hf_source_kwargs, init_runtime
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +89,7 @@ class ImplicitRewardRM(PointwiseRM):
         self.fallback_template = fallback_template or DEFAULT_CAUSAL_FALLBACK_TEMPLATE
         self.beta, self.length_normalize = float(beta), bool(length_normalize)
         self.max_length = int(max_length)
-        self.device = pick_device(device)
-        self.dtype = pick_dtype(dtype, self.device)
-        self.trust_remote_code = bool(trust_remote_code)
-        self.token_budget = int(token_budget) if token_budget else default_token_budget(self.device)
-        self.max_batch_size = int(max_batch_size)
+        init_runtime(self, device, dtype, trust_remote_code, token_budget, max_batch_size)
         self.tokenizer = None
         self.policy = None
         self.reference = None
@@ -107,13 +103,7 @@ class ImplicitRewardRM(PointwiseRM):
 
     # ------------------------------------------------------------------ loading
     def _source_kwargs(self, ident: str, revision: str | None, gguf_file: str | None) -> dict:
-        local = Path(ident).exists()
-        kwargs = {"trust_remote_code": self.trust_remote_code, "local_files_only": local}
-        if revision and not local:
-            kwargs["revision"] = revision
-        if gguf_file:
-            kwargs["gguf_file"] = gguf_file
-        return kwargs
+        return hf_source_kwargs(ident, revision, self.trust_remote_code, gguf_file)
 
     def _refuse_remote_code(self, err: Exception, ident: str) -> None:
         if "trust_remote_code" in str(err) and not self.trust_remote_code:
