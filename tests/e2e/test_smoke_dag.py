@@ -45,13 +45,17 @@ def smoke_run(project_root, tmp_path_factory):
 
 def test_smoke_dag_produces_the_leaderboard(smoke_run):
     board = pd.read_csv(smoke_run / "results/leaderboard/smoke.csv")
-    assert set(board["rm"]) == {"random", "length", "tiny-classifier"}
+    assert set(board["rm"]) == {"random", "length", "tiny-classifier", "tiny-dpo", "tiny-judge"}
     assert board.iloc[0]["rm"] == "length"  # the fixture's better answers are longer
     md = (smoke_run / "results/leaderboard/smoke.md").read_text()
     assert "| 1 | length |" in md and "Chance level" in md
     metrics = json.loads((smoke_run / "results/metrics/smoke/tiny-classifier.json").read_text())
     assert metrics["overall"]["micro"]["accuracy"] is not None
     assert metrics["provenance"]["scoring"]["fingerprint"]["dtype"] == "float32"
+    judge = json.loads((smoke_run / "results/metrics/smoke/tiny-judge.json").read_text())
+    comparisons = pd.read_parquet(smoke_run / "results/scores/smoke/tiny-judge.comparisons.parquet")
+    assert judge["judge"]["n_comparisons"] == len(comparisons) == 2 * 45  # both orders, one per (item, loser)
+    assert sum(judge["judge"]["verdicts"].values()) == len(comparisons)
     assert metrics["provenance"]["git_commit"] is None or len(metrics["provenance"]["git_commit"]) >= 40
     scores = pd.read_parquet(smoke_run / "results/scores/smoke/tiny-classifier.parquet")
     texts = pd.read_parquet(smoke_run / "results/data/smoke/texts.parquet")
@@ -66,7 +70,8 @@ def test_smoke_dag_produces_downstream_correlation_and_every_plot(smoke_run):
     assert split["n_prompts_benchmark"] > 0 and split["n_prompts_downstream"] > 0
     assert any(row["n"] == "pool" and row["goal"] == "all" for row in down["bon"])
     table = pd.read_csv(smoke_run / "results/correlation/smoke.csv")
-    assert 3 in set(table["n_rms"]) and set(table["n_rms"]) <= {0, 3}  # 0: a component empty in the benchmark half
+    # 4 scalar RMs (the pairwise judge is left out of best-of-N); 0 where a component is empty in the benchmark half
+    assert 4 in set(table["n_rms"]) and set(table["n_rms"]) <= {0, 4}
     assert {"pearson", "spearman", "kendall"} <= set(table.columns)
     for name in ("leaderboard", "scenario_heatmap", "pairwise_vs_bon", "accuracy_by_gap", "bon_curves",
                  "correlation_scatter", "correlation_heatmap"):
@@ -90,7 +95,7 @@ def test_override_changes_rerun_exactly_the_affected_jobs(project_root, smoke_ru
     fewer = planned_jobs(snakemake(project_root, smoke_run, "-n", overrides='["experiment=smoke","rms.names=[random,length]"]'))
     assert fewer == {"leaderboard": 1, "correlation": 1, "plots": 1, "all": 1}
     boot = planned_jobs(snakemake(project_root, smoke_run, "-n", overrides="[experiment=smoke,metrics.n_boot=300]"))
-    assert boot == {"metrics": 3, "leaderboard": 1, "downstream": 3, "correlation": 1, "plots": 1, "all": 1}
+    assert boot == {"metrics": 5, "leaderboard": 1, "downstream": 4, "correlation": 1, "plots": 1, "all": 1}
     rm_knob = planned_jobs(snakemake(project_root, smoke_run, "-n", overrides="[experiment=smoke,++rm_overrides.tiny-classifier.max_length=64]"))
     assert rm_knob.get("score") == 1 and rm_knob.get("metrics") == 1 and rm_knob.get("downstream") == 1
     assert "data" not in rm_knob

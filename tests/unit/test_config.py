@@ -41,7 +41,7 @@ def test_every_experiment_composes(name):
 def test_smoke_experiment_values():
     cfg = compose(["experiment=smoke"], conf_dir=CONF)
     assert cfg.benchmark.name == "smoke"
-    assert list(cfg.rms.names) == ["random", "length", "tiny-classifier"]
+    assert list(cfg.rms.names) == ["random", "length", "tiny-classifier", "tiny-dpo", "tiny-judge"]
     assert cfg.metrics.n_boot == 200
     assert cfg.benchmark.fixture.items_per_scenario == 4
 
