@@ -88,7 +88,11 @@ def best_of_n(pools: pd.DataFrame, scores: dict[str, float], n_draws: int, seed:
             rng = np.random.default_rng([seed, _unit_hash("bon", pid) % 2**32, n])
             draws = [_pick_stats(rm[idx], oracle[idx]) for idx in (rng.choice(size, size=n, replace=False) for _ in range(n_draws))]
             per_prompt.append((goal, n, *np.mean(draws, axis=0)))
-    frame = pd.DataFrame(per_prompt, columns=["goal", "n", "pick", "random", "best", "win"])
+    return aggregate_picks(pd.DataFrame(per_prompt, columns=["goal", "n", "pick", "random", "best", "win"]), ns, min_prompts)
+
+
+def aggregate_picks(frame: pd.DataFrame, ns: list[int], min_prompts: int) -> pd.DataFrame:
+    """Per-prompt pick statistics (goal, n, pick, random, best, win) -> rows per (goal, n)."""
     rows = []
     for goal in ["all", *sorted(frame["goal"].unique())] if len(frame) else []:
         part = frame if goal == "all" else frame[frame["goal"] == goal]
@@ -105,16 +109,91 @@ def best_of_n(pools: pd.DataFrame, scores: dict[str, float], n_draws: int, seed:
     return pd.DataFrame(rows)
 
 
-def downstream_summary(items: pd.DataFrame, scores: pd.DataFrame, cfg: dict, metrics_cfg: dict) -> dict:
-    """Everything the downstream JSON holds for one RM (without provenance)."""
+def split_items(items: pd.DataFrame, cfg: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(benchmark-half items, downstream-half items), split by prompt."""
     downstream_prompts = split_prompts(items["prompt_id"], cfg["split_seed"], cfg["downstream_fraction"])
     in_down = items["prompt_id"].isin(downstream_prompts)
-    bench_items, down_items = items[~in_down].reset_index(drop=True), items[in_down].reset_index(drop=True)
+    return items[~in_down].reset_index(drop=True), items[in_down].reset_index(drop=True)
+
+
+def downstream_summary(items: pd.DataFrame, scores: pd.DataFrame, cfg: dict, metrics_cfg: dict) -> dict:
+    """Everything the downstream JSON holds for one pointwise RM (without provenance)."""
+    bench_items, down_items = split_items(items, cfg)
     lookup = dict(zip(scores["text_id"], scores["score"].astype(float)))
     pools = oracle_pools(down_items)
     bon = best_of_n(pools, lookup, cfg["n_draws"], cfg["seed"], cfg["min_prompts"])
     bench = evaluate(bench_items, scores, n_boot=metrics_cfg["n_boot"], level=metrics_cfg["ci_level"], seed=metrics_cfg["seed"])
+    return _summary(bench_items, down_items, pools, bon, bench, cfg, selection="argmax of the RM's score; ties: mean oracle of the tied")
+
+
+def knockout_picks(pools: pd.DataFrame, texts: pd.DataFrame, judge, seed: int, cache=None, progress: bool = True) -> tuple[dict, dict]:
+    """A pairwise judge's pick per prompt by a knockout: candidates in a seeded order, the champion meets each
+    challenger once (n−1 comparisons), the challenger takes over only on a clear win (a tie or an invalid verdict
+    keeps the champion). A/B positions are seeded per (prompt, round). Rounds are batched across prompts.
+
+    Returns ({prompt_id: picked text_id}, verdict counts).
+    """
+    from rmeval.llm.cache import generate_cached
+    from rmeval.rms.judge import parse_verdict, render_conversation
+
+    by_id = {t.text_id: t for t in texts.itertuples(index=False)}
+    order = {}
+    for pid, group in pools.groupby("prompt_id", sort=True):
+        ids = list(group["text_id"])
+        rng = np.random.default_rng([seed, _unit_hash("knockout", pid) % 2**32])
+        order[pid] = [ids[i] for i in rng.permutation(len(ids))]
+    champion = {pid: ids[0] for pid, ids in order.items()}
+    counts = {"A": 0, "B": 0, "tie": 0, "invalid": 0}
+    rounds = max((len(ids) for ids in order.values()), default=1) - 1
+    for r in range(1, rounds + 1):
+        live = [pid for pid, ids in order.items() if len(ids) > r]
+        requests, meta = [], []
+        for pid in live:
+            challenger = order[pid][r]
+            rng = np.random.default_rng([seed, _unit_hash("knockout-pos", pid) % 2**32, r])
+            champ_is_a = bool(rng.random() < 0.5)
+            a, b = (champion[pid], challenger) if champ_is_a else (challenger, champion[pid])
+            conv = render_conversation(list(by_id[a].conversation))
+            requests.append(judge.request(f"knockout/{pid}/{r}", conv, by_id[a].response, by_id[b].response))
+            meta.append((pid, challenger, champ_is_a))
+        results = generate_cached(judge.backend, requests, cache, progress=progress)
+        for (pid, challenger, champ_is_a), res in zip(meta, results):
+            verdict = parse_verdict(res.text) if res.ok else "invalid"
+            counts[verdict] += 1
+            if (verdict == "A" and not champ_is_a) or (verdict == "B" and champ_is_a):
+                champion[pid] = challenger
+    return champion, counts
+
+
+def downstream_summary_judge(items: pd.DataFrame, texts: pd.DataFrame, comparisons: pd.DataFrame, judge, cfg: dict,
+                             metrics_cfg: dict, cache=None, progress: bool = True) -> dict:
+    """Downstream for a pairwise judge: knockout picks on the full pools; benchmark-half metrics from its
+    comparisons. Subsampled N curves are not run for judges (each N would need its own knockouts)."""
+    from rmeval.metrics import evaluate_outcomes
+    from rmeval.rms.judge import comparison_outcomes
+
+    bench_items, down_items = split_items(items, cfg)
+    pools = oracle_pools(down_items)
+    picks, counts = knockout_picks(pools, texts, judge, cfg["seed"], cache, progress)
+    per_prompt = []
+    for pid, group in pools.groupby("prompt_id", sort=True):
+        if len(group) < 2:
+            continue
+        chosen = (group["text_id"] == picks[pid]).to_numpy(dtype=float)
+        per_prompt.append((group["goal"].iloc[0], "pool", *_pick_stats(chosen, group["oracle"].to_numpy(dtype=float))))
+    bon = aggregate_picks(pd.DataFrame(per_prompt, columns=["goal", "n", "pick", "random", "best", "win"]), [], cfg["min_prompts"])
+    bench_comparisons = comparisons[comparisons["item_id"].isin(set(bench_items["item_id"]))]
+    outcomes, _ = comparison_outcomes(bench_items, bench_comparisons)
+    bench = evaluate_outcomes(bench_items, outcomes, n_boot=metrics_cfg["n_boot"], level=metrics_cfg["ci_level"], seed=metrics_cfg["seed"])
+    out = _summary(bench_items, down_items, pools, bon, bench, cfg,
+                   selection="knockout: seeded candidate order, n-1 comparisons, the champion keeps ties and invalid verdicts")
+    out["knockout_verdicts"] = counts
+    return out
+
+
+def _summary(bench_items, down_items, pools, bon, bench, cfg, selection: str) -> dict:
     return {
+        "selection": selection,
         "split": {
             "seed": cfg["split_seed"], "downstream_fraction": cfg["downstream_fraction"],
             "n_prompts_benchmark": int(bench_items["prompt_id"].nunique()),

@@ -70,8 +70,10 @@ def test_smoke_dag_produces_downstream_correlation_and_every_plot(smoke_run):
     assert split["n_prompts_benchmark"] > 0 and split["n_prompts_downstream"] > 0
     assert any(row["n"] == "pool" and row["goal"] == "all" for row in down["bon"])
     table = pd.read_csv(smoke_run / "results/correlation/smoke.csv")
-    # 4 scalar RMs (the pairwise judge is left out of best-of-N); 0 where a component is empty in the benchmark half
-    assert 4 in set(table["n_rms"]) and set(table["n_rms"]) <= {0, 4}
+    # 5 RMs (the pairwise judge picks by knockout); 0 where a component is empty in the benchmark half
+    assert 5 in set(table["n_rms"]) and set(table["n_rms"]) <= {0, 5}
+    knockout = json.loads((smoke_run / "results/downstream/smoke/tiny-judge.json").read_text())
+    assert knockout["selection"].startswith("knockout") and sum(knockout["knockout_verdicts"].values()) > 0
     assert {"pearson", "spearman", "kendall"} <= set(table.columns)
     for name in ("leaderboard", "scenario_heatmap", "pairwise_vs_bon", "accuracy_by_gap", "bon_curves",
                  "correlation_scatter", "correlation_heatmap"):
@@ -95,7 +97,7 @@ def test_override_changes_rerun_exactly_the_affected_jobs(project_root, smoke_ru
     fewer = planned_jobs(snakemake(project_root, smoke_run, "-n", overrides='["experiment=smoke","rms.names=[random,length]"]'))
     assert fewer == {"leaderboard": 1, "correlation": 1, "plots": 1, "all": 1}
     boot = planned_jobs(snakemake(project_root, smoke_run, "-n", overrides="[experiment=smoke,metrics.n_boot=300]"))
-    assert boot == {"metrics": 5, "leaderboard": 1, "downstream": 4, "correlation": 1, "plots": 1, "all": 1}
+    assert boot == {"metrics": 5, "leaderboard": 1, "downstream": 5, "correlation": 1, "plots": 1, "all": 1}
     rm_knob = planned_jobs(snakemake(project_root, smoke_run, "-n", overrides="[experiment=smoke,++rm_overrides.tiny-classifier.max_length=64]"))
     assert rm_knob.get("score") == 1 and rm_knob.get("metrics") == 1 and rm_knob.get("downstream") == 1
     assert "data" not in rm_knob

@@ -159,3 +159,17 @@ def test_pairwise_judge_against_a_local_openai_server(smoke, tmp_path):
         assert not outcomes["correct"].any()
     finally:
         server.close()
+
+
+def test_knockout_picks_the_judges_favourite_in_every_pool(smoke):
+    """A judge preferring longer answers must crown each pool's longest response, whatever the seeded order."""
+    from rmeval.downstream import knockout_picks, oracle_pools
+
+    items, texts = smoke
+    pools = oracle_pools(items)
+    judge = PairwiseJudgeRM(name="j", backend=LongerWins())
+    picks, counts = knockout_picks(pools, texts, judge, seed=3, progress=False)
+    length = dict(zip(texts["text_id"], texts["response"].str.len()))
+    for pid, group in pools.groupby("prompt_id"):
+        assert length[picks[pid]] == max(length[t] for t in group["text_id"])
+    assert sum(counts.values()) == sum(len(g) - 1 for _, g in pools.groupby("prompt_id")) and counts["invalid"] == 0

@@ -83,8 +83,8 @@ def _alternation(names):
 
 POINTWISE_RE = _alternation([n for n in ALL_RMS if not is_pairwise(n)])
 PAIRWISE_RE = _alternation([n for n in ALL_RMS if is_pairwise(n)])
-# Downstream best-of-N needs a scalar per candidate; pairwise judges are left out of it (and of correlation).
-DOWNSTREAM_RMS = [n for n in RMS if not is_pairwise(n)]
+# Pointwise RMs pick their best-of-N candidate by score; pairwise judges by a knockout (more judge calls).
+DOWNSTREAM_RMS = list(RMS)
 
 
 def leaderboard_targets():
@@ -171,6 +171,22 @@ def metrics_inputs(wildcards):
     else:
         inputs["result"] = f"results/scores/{wildcards.benchmark}/{wildcards.rm}.parquet"
     return inputs
+
+
+def downstream_inputs_for(wildcards):
+    inputs = metrics_inputs(wildcards)
+    inputs.pop("report_file")
+    if is_pairwise(wildcards.rm):
+        inputs.update(score_inputs(wildcards))  # texts (and the model folder) for the knockout comparisons
+    return inputs
+
+
+def downstream_args(wildcards, input):
+    """The score file, or for a pairwise judge its comparisons plus texts and generation cache."""
+    if is_pairwise(wildcards.rm):
+        return (f"++io.comparisons={input.result} ++io.texts={input.texts}"
+                f" ++io.cache_dir=results/cache/generations/{wildcards.rm} rm={wildcards.rm}")
+    return f"++io.scores={input.result}"
 
 
 def metrics_result_arg(wildcards, input):

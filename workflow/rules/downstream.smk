@@ -4,12 +4,12 @@
 
 rule downstream:
     input:
-        items_file="results/data/{benchmark}/items.parquet",
-        scores="results/scores/{benchmark}/{rm}.parquet",
+        unpack(downstream_inputs_for),
     output:
         "results/downstream/{benchmark}/{rm}.json",
     params:
         fp=downstream_fp,
+        args=downstream_args,
     conda:
         CONDA_ENV
     log:
@@ -18,7 +18,7 @@ rule downstream:
         "Best-of-N of {wildcards.rm} on the held-out prompts of {wildcards.benchmark}"
     shell:
         "{PY} -m rmeval.stages.downstream {OVERRIDE_ARGS} ++io.rm={wildcards.rm} ++io.items={input.items_file}"
-        " ++io.scores={input.scores} ++io.out={output} > {log} 2>&1"
+        " {params.args} ++io.out={output} > {log} 2>&1"
 
 
 rule correlation:

@@ -96,11 +96,15 @@ class PairwiseJudgeRM:
                     orders.append(("swapped", pos != "A"))
                 for order, chosen_is_a in orders:
                     a, b = (item.chosen_id, loser) if chosen_is_a else (loser, item.chosen_id)
-                    prompt = self.template.format(conversation=conv, response_a=by_id[a].response, response_b=by_id[b].response)
                     rows.append({"item_id": item.item_id, "loser_index": k, "a_id": a, "b_id": b, "chosen_is_a": chosen_is_a, "order": order})
-                    requests.append(ChatRequest(key=f"{item.item_id}/{k}/{order}", messages=[{"role": "user", "content": prompt}],
-                                                max_tokens=self.max_tokens, temperature=self.temperature, seed=self.seed))
+                    requests.append(self.request(f"{item.item_id}/{k}/{order}", conv, by_id[a].response, by_id[b].response))
         return rows, requests
+
+    def request(self, key: str, conversation: str, response_a: str, response_b: str) -> ChatRequest:
+        """One comparison: the rendered conversation, response A, response B."""
+        prompt = self.template.format(conversation=conversation, response_a=response_a, response_b=response_b)
+        return ChatRequest(key=key, messages=[{"role": "user", "content": prompt}], max_tokens=self.max_tokens,
+                           temperature=self.temperature, seed=self.seed)
 
     def compare(self, items: pd.DataFrame, texts: pd.DataFrame, cache: GenerationCache | None = None, progress: bool = True) -> pd.DataFrame:
         rows, requests = self.plan(items, texts)
