@@ -3,7 +3,6 @@ the packaged MiniLM when available."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import time
 
