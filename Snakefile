@@ -11,6 +11,8 @@
 # on, so changing an override reruns exactly the jobs it affects.
 #
 # Output scheme (every wildcard in the path; logs mirror outputs under logs/):
+#   results/construct/{prompts}/prompts.parquet, responses/{policy}.parquet, judgments/{judge}.parquet
+#   results/construct/{prompts}/sets/{benchmark}/   a constructed benchmark in the RMB layout
 #   resources/fixtures/{benchmark}/            generated benchmark fixture (smoke)
 #   resources/rmb/RMB_dataset/                 the RMB release, downloaded when no local copy is configured
 #   resources/models/{rm}/                     generated tiny models (RM YAMLs with a build: section)
@@ -27,6 +29,7 @@
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/construct.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/score.smk"
 include: "workflow/rules/evaluate.smk"

@@ -48,6 +48,54 @@ class FixtureConfig:
 
 
 @dataclass
+class ConstructConfig:
+    """Build this benchmark: sample `policies` on the `prompts` set, judge with `judge`, apply RMB's rules."""
+
+    prompts: str = "???"  # conf/prompts/<name>.yaml
+    policies: list[str] = field(default_factory=list)  # conf/policy/<name>.yaml each
+    judge: str = "???"  # conf/judge/<name>.yaml
+    rules: dict = field(default_factory=dict)  # rmeval.construct.builder.BuildRules fields (score gaps, caps, seed)
+
+
+@dataclass
+class PromptsConfig:
+    name: str = "???"
+    source: str = "demo"  # demo | release | jsonl
+    path: str | None = None
+    per_scenario: int | None = None
+    seed: int = 0
+
+
+@dataclass
+class PolicyConfig:
+    name: str = "???"
+    requires_model: str | None = None  # an RM whose model folder (built by its rule) holds the weights
+    backend: Any = None
+    system_prompt: str | None = None
+    n_samples: int = 1
+    temperature: float = 0.7
+    top_p: float = 1.0
+    max_new_tokens: int = 256
+    seed: int = 0
+
+
+@dataclass
+class JudgeConfig:
+    _target_: str = "rmeval.construct.pointwise_judge.PointwiseJudge"
+    name: str = "???"
+    requires_model: str | None = None
+    backend: Any = None
+    template: str | None = None  # null = conf/templates/pointwise_judge_v1.txt
+    mode: str = "generate"  # generate | expected_value (HF backends: probabilities of the score tokens)
+    max_attempts: int = 3
+    max_tokens: int = 512
+    temperature: float = 0.0
+    seed: int = 0
+    price_per_1k_prompt: float = 0.0
+    price_per_1k_completion: float = 0.0
+
+
+@dataclass
 class BenchmarkConfig:
     name: str = "???"
     loader: str = "rmb"  # rmb: the RMB release layout
@@ -59,6 +107,7 @@ class BenchmarkConfig:
     fixture: FixtureConfig | None = None  # set: the project writes this benchmark itself (smoke)
     position_seed: int = 0  # seeds where a pairwise judge is shown the chosen response (A or B), per item
     judge_scores: bool = True  # the release carries per-response judge scores (needed by the downstream stage)
+    construct: ConstructConfig | None = None  # set: rmeval builds this benchmark itself (sample, judge, build)
 
 
 class BuildKind(Enum):
@@ -364,6 +413,14 @@ def validate(cfg: DictConfig, conf_dir: Path | None = None) -> DictConfig:
     for name in cfg.rms.names:
         if name not in available:
             raise ConfigError(f"{conf_dir}/rms: unknown RM {name!r} in rms.names; available: {', '.join(sorted(available))}")
+    for group, schema in (("prompts", PromptsConfig), ("policy", PolicyConfig), ("judge", JudgeConfig)):
+        if cfg.get(group) is not None:
+            _check(schema, cfg[group], f"{conf_dir}/{group}/{cfg[group].get('name', '?')}.yaml")
+            if cfg[group].get("backend") is not None:
+                b_schema = BACKEND_SCHEMAS.get(cfg[group].backend.get("_target_"))
+                if b_schema is None:
+                    raise ConfigError(f"{conf_dir}/{group}/{cfg[group].name}.yaml: field 'backend._target_': expected one of {', '.join(sorted(BACKEND_SCHEMAS))}")
+                _check(b_schema, cfg[group].backend, f"{conf_dir}/{group}/{cfg[group].name}.yaml (backend)")
     if cfg.get("rm") is not None:
         apply_rm_overrides(cfg)
         validate_rm(cfg.rm, f"{conf_dir}/rm/{cfg.rm.get('name', '?')}.yaml")
@@ -399,8 +456,12 @@ def validate_rm(node: DictConfig, where: str) -> DictConfig:
 
 
 def available_rms(conf_dir: Path | None = None) -> list[str]:
+    return available("rm", conf_dir)
+
+
+def available(group: str, conf_dir: Path | None = None) -> list[str]:
     conf_dir = conf_dir or find_conf_dir()
-    return sorted(p.stem for p in (conf_dir / "rm").glob("*.yaml"))
+    return sorted(p.stem for p in (conf_dir / group).glob("*.yaml"))
 
 
 def compose_rm(name: str, overrides: list[str] | None = None, conf_dir: Path | None = None) -> DictConfig:
@@ -425,6 +486,8 @@ def benchmark_root(cfg: DictConfig) -> str:
     bench = cfg.benchmark
     if bench.get("fixture") is not None:
         return f"resources/fixtures/{bench.name}"
+    if bench.get("construct") is not None:
+        return f"results/construct/{bench.construct.prompts}/sets/{bench.name}"
     if bench.get("root"):
         return str(bench.root)
     return f"resources/{bench.name}/{(bench.download or {}).get('subdir', 'data')}"

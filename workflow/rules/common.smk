@@ -9,6 +9,7 @@ from snakemake.exceptions import WorkflowError
 
 from rmeval.config import (
     ConfigError,
+    available,
     available_rms,
     benchmark_root,
     compose,
@@ -52,6 +53,9 @@ _RM_CFGS = {}
 
 wildcard_constraints:
     benchmark=re.escape(BENCHMARK),
+    prompts="|".join(re.escape(n) for n in available("prompts")),
+    policy="|".join(re.escape(n) for n in available("policy")),
+    judge="|".join(re.escape(n) for n in available("judge")),
     rm="|".join(re.escape(n) for n in ALL_RMS),
 
 
@@ -99,6 +103,8 @@ def raw_benchmark_input(wildcards):
     """Where the data stage reads the raw benchmark: a generated fixture, a configured folder or a download."""
     root = benchmark_root(CFG)
     bench = CFG.benchmark
+    if bench.get("construct") is not None:
+        return root
     if bench.get("fixture") is None and bench.get("root") and not Path(root).exists():
         raise WorkflowError(
             f"benchmark.root={root} does not exist: point benchmark.root (for rmb: RMB_ROOT) at a local copy of "
@@ -227,3 +233,74 @@ def plot_outputs():
         )
         outputs[f"{name}_pdf"] = f"results/plots/{{benchmark}}/{name}.pdf"
     return outputs
+
+
+# ------------------------------------------------------------------ construction (benchmark.construct)
+CONSTRUCT = CFG.benchmark.get("construct")
+_GROUP_CFGS = {}
+
+
+def group_config(group, name):
+    """conf/<group>/<name>.yaml composed with the user's overrides and validated."""
+    if (group, name) not in _GROUP_CFGS:
+        try:
+            _GROUP_CFGS[(group, name)] = compose([*OVERRIDES, f"{group}={name}"])[group]
+        except ConfigError as err:
+            raise WorkflowError(str(err))
+    return _GROUP_CFGS[(group, name)]
+
+
+if CONSTRUCT is not None:  # validate the construction config at DAG build
+    group_config("prompts", CONSTRUCT.prompts)
+    group_config("judge", CONSTRUCT.judge)
+    for _p in CONSTRUCT.policies:
+        group_config("policy", _p)
+
+
+def _model_input(group, name):
+    needed = group_config(group, name).get("requires_model")
+    return {"model": f"resources/models/{needed}"} if needed else {}
+
+
+def prompts_fp(wildcards):
+    return fingerprint(group_config("prompts", wildcards.prompts))
+
+
+def sample_inputs(wildcards):
+    return {"prompts_file": f"results/construct/{wildcards.prompts}/prompts.parquet", **_model_input("policy", wildcards.policy)}
+
+
+def policy_fp(wildcards):
+    return fingerprint(group_config("policy", wildcards.policy))
+
+
+def responses_for(prompts):
+    return [f"results/construct/{prompts}/responses/{p}.parquet" for p in CONSTRUCT.policies]
+
+
+def judge_inputs(wildcards):
+    return {
+        "prompts_file": f"results/construct/{wildcards.prompts}/prompts.parquet",
+        "responses": responses_for(wildcards.prompts),
+        **_model_input("judge", wildcards.judge),
+    }
+
+
+def judge_fp(wildcards):
+    return fingerprint(group_config("judge", wildcards.judge))
+
+
+def responses_override(wildcards, input):
+    return hydra_list(input.responses)
+
+
+def build_inputs(wildcards):
+    return {
+        "prompts_file": f"results/construct/{wildcards.prompts}/prompts.parquet",
+        "responses": responses_for(wildcards.prompts),
+        "judgments": f"results/construct/{wildcards.prompts}/judgments/{CONSTRUCT.judge}.parquet",
+    }
+
+
+def build_fp(wildcards):
+    return fingerprint(CONSTRUCT)

@@ -1,0 +1,1 @@
+"""Benchmark construction: prompt sets, policy sampling, a point-wise judge and the RMB-rule builder."""

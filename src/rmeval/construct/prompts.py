@@ -1,0 +1,91 @@
+"""Prompt sets for construction: a released benchmark's conversations (deduplicated, goal and scenario kept), a
+JSONL of conversations with labels, or the small demo set rmeval ships (both goals, every RMB helpfulness task and
+every harmlessness category; the harmlessness prompts are plain requests a model should refuse or handle safely).
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rmeval.data.schema import DataError
+from rmeval.ids import prompt_id
+
+PROMPT_COLUMNS = ["prompt_id", "conversation", "goal", "task", "scenario", "source"]
+GOALS = ("Helpfulness", "Harmlessness")
+
+
+def _records_to_frame(records: list[dict], where: str, source: str) -> pd.DataFrame:
+    rows, seen = [], set()
+    for i, rec in enumerate(records):
+        conv = rec.get("conversation")
+        if conv is None and isinstance(rec.get("prompt"), str):
+            conv = [{"role": "user", "content": rec["prompt"]}]
+        if not isinstance(conv, list) or not conv:
+            raise DataError(f"{where}: record {i}: field 'conversation': expected a non-empty list of turns (or a 'prompt' string)")
+        for j, turn in enumerate(conv):
+            if not isinstance(turn, dict) or not isinstance(turn.get("content"), str) or turn.get("role") not in ("user", "assistant", "system"):
+                raise DataError(f"{where}: record {i}: field 'conversation[{j}]': expected {{role: user|assistant|system, content: str}}")
+        if conv[-1]["role"] != "user":
+            raise DataError(f"{where}: record {i}: field 'conversation[{len(conv) - 1}].role': the last turn must be the user's")
+        goal = rec.get("goal")
+        if goal not in GOALS:
+            raise DataError(f"{where}: record {i}: field 'goal': expected Helpfulness or Harmlessness, got {goal!r}")
+        scenario = rec.get("scenario")
+        if not isinstance(scenario, str) or not scenario:
+            raise DataError(f"{where}: record {i}: field 'scenario': missing")
+        clean = [{"role": t["role"], "content": t["content"]} for t in conv]
+        pid = prompt_id(clean)
+        if pid in seen:
+            continue
+        seen.add(pid)
+        rows.append({"prompt_id": pid, "conversation": clean, "goal": goal, "task": rec.get("task") or scenario,
+                     "scenario": scenario, "source": source})
+    return pd.DataFrame(rows, columns=PROMPT_COLUMNS)
+
+
+def demo_prompts() -> pd.DataFrame:
+    text = resources.files("rmeval.construct").joinpath("demo_prompts.jsonl").read_text(encoding="utf-8")
+    return _records_to_frame([json.loads(line) for line in text.splitlines() if line.strip()], "demo_prompts.jsonl", "demo")
+
+
+def jsonl_prompts(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    records = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise DataError(f"{path}: record {i}: field '<json>': invalid JSON ({err.msg})") from None
+    return _records_to_frame(records, str(path), "jsonl")
+
+
+def release_prompts(items: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
+    """The unique conversations of a loaded release (e.g. RMB), with their goal/task/scenario (Harmlessness
+    scenarios as their S-codes, the form the builder writes)."""
+    conv = dict(zip(texts["prompt_id"], texts["conversation"]))
+    first = items.drop_duplicates("prompt_id")
+    records = []
+    for row in first.itertuples(index=False):
+        scenario = row.scenario.split(" ")[0] if row.goal == "Harmlessness" else row.scenario
+        task = scenario if row.goal == "Harmlessness" else row.task
+        records.append({"conversation": [dict(t) for t in conv[row.prompt_id]], "goal": row.goal, "task": task, "scenario": scenario})
+    return _records_to_frame(records, "release", "release")
+
+
+def limit_per_scenario(prompts: pd.DataFrame, per_scenario: int | None, seed: int) -> pd.DataFrame:
+    """Seeded: at most ``per_scenario`` prompts per (goal, scenario)."""
+    if not per_scenario:
+        return prompts
+    rng = np.random.default_rng(seed)
+    parts = []
+    for _, group in prompts.groupby(["goal", "scenario"], sort=True):
+        take = np.sort(rng.choice(len(group), size=min(per_scenario, len(group)), replace=False))
+        parts.append(group.iloc[take])
+    return pd.concat(parts).reset_index(drop=True) if parts else prompts

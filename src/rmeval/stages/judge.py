@@ -1,0 +1,42 @@
+"""Judge every sampled response point-wise (1-5, 0.5 steps): results/construct/{prompts}/judgments/{judge}.parquet."""
+
+from pathlib import Path
+
+import pandas as pd
+from hydra.utils import instantiate
+
+from rmeval.config import ConfigError, to_plain
+from rmeval.ids import stable_hash, text_id
+from rmeval.io import write_json, write_parquet
+from rmeval.llm.cache import GenerationCache
+from rmeval.stages._entry import entry, io_path
+
+
+def response_texts(prompts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFrame:
+    """Unique (conversation, response) texts of the successful samples, with their prompt's goal."""
+    merged = responses.dropna(subset=["response"]).merge(prompts, on="prompt_id", how="inner")
+    merged["text_id"] = [text_id(list(c), r) for c, r in zip(merged["conversation"], merged["response"])]
+    return merged.drop_duplicates("text_id").reset_index(drop=True)
+
+
+@entry
+def main(cfg):
+    j = cfg.judge
+    if j is None:
+        raise ConfigError("judge=<name> not given (conf/judge/)")
+    node = to_plain(j)
+    node.pop("requires_model", None)
+    judge = instantiate(node, _convert_="all")
+    prompts = pd.read_parquet(io_path(cfg, "prompts"))
+    responses = pd.concat([pd.read_parquet(str(p)) for p in cfg.io.responses], ignore_index=True)
+    rows = response_texts(prompts, responses)
+    cache = GenerationCache(Path(io_path(cfg, "cache_dir")) / f"{stable_hash(judge.backend.fingerprint())}.jsonl")
+    judgments = judge.judge(rows[["text_id", "conversation", "response", "goal"]], cache=cache, progress=cfg.scoring.progress)
+    summary = judge.summary(judgments)
+    print(f"{j.name}: {summary}")
+    write_parquet(judgments, io_path(cfg, "out"))
+    write_json({"judge": j.name, **summary}, io_path(cfg, "report"))
+
+
+if __name__ == "__main__":
+    main()

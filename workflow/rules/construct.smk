@@ -1,0 +1,81 @@
+# Construction stage: prompts -> policy samples -> point-wise judgments -> pairwise + BoN sets in the RMB layout
+# (rmeval.construct; entry points construct_prompts, sample, judge, build). The data stage then loads the built
+# sets exactly like the RMB release.
+
+
+rule construct_prompts:
+    output:
+        "results/construct/{prompts}/prompts.parquet",
+    params:
+        fp=prompts_fp,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/construct/{prompts}/prompts.log",
+    message:
+        "Collecting the {wildcards.prompts} prompt set"
+    shell:
+        "{PY} -m rmeval.stages.construct_prompts {OVERRIDE_ARGS} prompts={wildcards.prompts} ++io.out={output} > {log} 2>&1"
+
+
+rule sample:
+    input:
+        unpack(sample_inputs),
+    output:
+        "results/construct/{prompts}/responses/{policy}.parquet",
+    params:
+        fp=policy_fp,
+        cache="results/cache/generations/policy-{policy}",
+    threads: SCORE_THREADS
+    conda:
+        CONDA_ENV
+    log:
+        "logs/construct/{prompts}/responses/{policy}.log",
+    message:
+        "Sampling {wildcards.policy} on the {wildcards.prompts} prompts"
+    shell:
+        "{PY} -m rmeval.stages.sample {OVERRIDE_ARGS} policy={wildcards.policy} ++io.prompts={input.prompts_file}"
+        " ++io.cache_dir={params.cache} ++io.out={output} > {log} 2>&1"
+
+
+rule judge:
+    input:
+        unpack(judge_inputs),
+    output:
+        judgments="results/construct/{prompts}/judgments/{judge}.parquet",
+        report="results/construct/{prompts}/judgments/{judge}.report.json",
+    params:
+        fp=judge_fp,
+        responses=responses_override,
+        cache="results/cache/generations/judge-{judge}",
+    threads: SCORE_THREADS
+    conda:
+        CONDA_ENV
+    log:
+        "logs/construct/{prompts}/judgments/{judge}.log",
+    message:
+        "Judging the sampled responses to {wildcards.prompts} with {wildcards.judge}"
+    shell:
+        "{PY} -m rmeval.stages.judge {OVERRIDE_ARGS} judge={wildcards.judge} ++io.prompts={input.prompts_file}"
+        " '++io.responses={params.responses}' ++io.cache_dir={params.cache} ++io.out={output.judgments}"
+        " ++io.report={output.report} > {log} 2>&1"
+
+
+rule build_sets:
+    input:
+        unpack(build_inputs),
+    output:
+        sets=directory("results/construct/{prompts}/sets/{benchmark}"),
+        report="results/construct/{prompts}/sets/{benchmark}.report.json",
+    params:
+        fp=build_fp,
+        responses=responses_override,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/construct/{prompts}/sets/{benchmark}.log",
+    message:
+        "Building pairwise and best-of-N sets for {wildcards.benchmark} by RMB's rules"
+    shell:
+        "{PY} -m rmeval.stages.build {OVERRIDE_ARGS} ++io.prompts={input.prompts_file} '++io.responses={params.responses}'"
+        " ++io.judgments={input.judgments} ++io.out={output.sets} ++io.report={output.report} > {log} 2>&1"
