@@ -93,6 +93,7 @@ class JudgeConfig:
     seed: int = 0
     price_per_1k_prompt: float = 0.0
     price_per_1k_completion: float = 0.0
+    retry_temperature: float | None = None  # retries sample at this temperature (greedy retries repeat themselves)
 
 
 @dataclass

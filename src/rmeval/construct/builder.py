@@ -39,6 +39,9 @@ from rmeval.ids import text_id as make_text_id
 
 GAP_EPS = 1e-6  # judge scores are multiples of 0.5 (or means of them): far coarser than this
 GOALS = ("Helpfulness", "Harmlessness")
+# A prompt is a conversation judged for one goal and scenario: RMB holds one conversation under both goals, with
+# goal-specific scores, so the same prompt_id in two contexts is two prompts for the builder.
+PROMPT_KEY = ["goal", "task", "scenario", "prompt_id"]
 POOL_COLUMNS = ["prompt_id", "goal", "task", "scenario", "conversation", "text_id", "response", "model", "score"]
 FORMAT_DIRS = {"pairwise": "Pairwise_set", "bon": "BoN_set"}
 
@@ -101,17 +104,14 @@ def _check_pool(pool: pd.DataFrame) -> pd.DataFrame:
     bad_goal = sorted(set(pool["goal"]) - set(GOALS))
     if bad_goal:
         raise ValueError(f"annotated pool: unknown goal(s) {bad_goal} (expected {', '.join(GOALS)})")
-    dup = pool.duplicated(["prompt_id", "text_id"])
+    dup = pool.duplicated([*PROMPT_KEY, "text_id"])
     if dup.any():
         row = pool[dup].iloc[0]
         raise ValueError(
-            f"annotated pool: (prompt_id, text_id) = ({row['prompt_id']}, {row['text_id']}) appears more than once; "
-            "merge repeated judgments first (e.g. the mean score, as pool_from_release does)"
+            f"annotated pool: text {row['text_id']} of prompt {row['prompt_id']} ({row['goal']}/{row['task']}/"
+            f"{row['scenario']}) appears more than once; merge repeated judgments first (e.g. the mean score, as "
+            "pool_from_release does)"
         )
-    meta = pool.groupby("prompt_id")[["goal", "task", "scenario"]].nunique()
-    incons = meta[(meta > 1).any(axis=1)]
-    if len(incons):
-        raise ValueError(f"annotated pool: prompt {incons.index[0]} has several goal/task/scenario values")
     pool["score"] = pd.to_numeric(pool["score"], errors="coerce").astype("float64")
     return pool
 
@@ -178,11 +178,12 @@ def build_sets(pool: pd.DataFrame, rules: BuildRules | None = None) -> tuple[lis
     invalid = pool["score"].isna()
     report: dict = {
         "rules": asdict(rules),
-        "n_rows": int(len(pool)),
+        "n_rows": len(pool),
         "n_invalid_skipped": int(invalid.sum()),
-        "n_prompts": int(pool["prompt_id"].nunique()),
-        "n_prompts_single_model": 0,  # fewer than two models with a valid judgment: nothing can be built
-        "n_prompts_without_pairs": 0,  # all prompts that yield nothing (single-model ones included)
+        "n_prompts": len(pool.drop_duplicates(PROMPT_KEY)),
+        "n_prompts_all_invalid": 0,  # every judgment of the prompt invalid
+        "n_prompts_single_model": 0,  # valid judgments from fewer than two models: nothing can be built
+        "n_prompts_without_pairs": 0,  # all prompts that yield nothing (the two kinds above included)
         "n_prompts_capped": 0,  # prompts with more candidates than max_pairs_per_prompt
         "n_ties": 0,
         "n_same_model_dropped": 0,
@@ -197,9 +198,9 @@ def build_sets(pool: pd.DataFrame, rules: BuildRules | None = None) -> tuple[lis
         "per_goal": {},
     }
     valid = pool[~invalid]
-    n_valid_prompts = valid["prompt_id"].nunique()
-    report["n_prompts_without_pairs"] += report["n_prompts"] - n_valid_prompts  # every judgment invalid
-    report["n_prompts_single_model"] += report["n_prompts"] - n_valid_prompts
+    n_valid_prompts = len(valid.drop_duplicates(PROMPT_KEY))
+    report["n_prompts_all_invalid"] = report["n_prompts"] - n_valid_prompts
+    report["n_prompts_without_pairs"] += report["n_prompts_all_invalid"]
     cand_hist: Counter = Counter()
     kept_hist: Counter = Counter()
     loser_hist: Counter = Counter()
@@ -208,13 +209,13 @@ def build_sets(pool: pd.DataFrame, rules: BuildRules | None = None) -> tuple[lis
     groups: list[dict] = []
     cols = ["text_id", "model", "response", "score"]
 
-    for pid, rows in valid.sort_values(["prompt_id", "text_id"], kind="stable").groupby("prompt_id", sort=True):
-        first = rows.iloc[0]
-        meta = {"prompt_id": pid, "goal": first["goal"], "task": first["task"], "scenario": first["scenario"],
-                "conversation": first["conversation"]}
+    for (goal, task, scenario, pid), rows in valid.sort_values([*PROMPT_KEY, "text_id"], kind="stable").groupby(
+            PROMPT_KEY, sort=True):
+        meta = {"prompt_id": pid, "goal": goal, "task": task, "scenario": scenario,
+                "conversation": rows["conversation"].iloc[0]}
         per_goal[meta["goal"]]["prompts"] += 1
         resp = rows[cols].to_dict("records")
-        if rules.require_distinct_models and rows["model"].nunique() < 2 or len(resp) < 2:
+        if len(resp) < 2 or (rules.require_distinct_models and rows["model"].nunique() < 2):
             report["n_prompts_single_model"] += 1
             report["n_prompts_without_pairs"] += 1
             continue
@@ -332,17 +333,16 @@ def write_rmb_layout(pairs: list[dict], groups: list[dict], out_dir: str | Path)
         foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in FORMAT_DIRS.values())
         if foreign:
             raise FileExistsError(f"write_rmb_layout: {out_dir} holds {foreign[:3]}: not an RMB layout, refusing to replace it")
-    by_file: dict[tuple[str, str], list[dict]] = {(fmt, ""): [] for fmt in FORMAT_DIRS}
-    by_file.clear()
+    by_file: dict[tuple[str, str], list[dict]] = {}
     for fmt, records in (("pairwise", pairs), ("bon", groups)):
         for rec in records:
             by_file.setdefault((fmt, _sub_path(rec["goal"], rec["task"], rec["scenario"])), []).append(rec)
 
     payload: dict[str, list[dict]] = {}
-    for fmt in FORMAT_DIRS:
+    for fmt, fmt_dir in FORMAT_DIRS.items():
         uid = 0
         for sub in sorted((s for f, s in by_file if f == fmt), key=_file_order):
-            category = f"{FORMAT_DIRS[fmt]}/{sub}"
+            category = f"{fmt_dir}/{sub}"
             out = []
             for rec in by_file[(fmt, sub)]:
                 conv = _turns(rec["conversation"])
@@ -381,7 +381,8 @@ def write_rmb_layout(pairs: list[dict], groups: list[dict], out_dir: str | Path)
 def pool_from_release(items: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
     """The annotated pool recovered from a loaded RMB release (``load_rmb`` output with judge scores).
 
-    One row per (prompt_id, text_id): the mean of the judge scores the records give it (``n_ratings`` of them;
+    One row per (prompt_id, text_id) within a goal and scenario (RMB has one conversation under both goals, with
+    goal-specific scores): the mean of the judge scores the records give it (``n_ratings`` of them;
     NaN when none carries one), the model named most often for it, the conversation and response from ``texts``.
     Harmlessness rows get ``task == scenario ==`` the S-code ('S1 Violent Crimes' -> 'S1').
     """
@@ -400,13 +401,10 @@ def pool_from_release(items: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
     slots = pd.DataFrame(rows, columns=["prompt_id", "goal", "task", "scenario", "text_id", "model", "score"])
     if slots.empty:
         return pd.DataFrame(columns=[*POOL_COLUMNS, "n_ratings"])
-    key = ["prompt_id", "text_id"]
-    agg = slots.groupby(key, sort=True).agg(
-        goal=("goal", "first"), task=("task", "first"), scenario=("scenario", "first"),
-        score=("score", "mean"), n_ratings=("score", "size"),
-    )
+    key = ["goal", "task", "scenario", "prompt_id", "text_id"]
+    agg = slots.groupby(key, sort=True).agg(score=("score", "mean"), n_ratings=("score", "size"))
     model_counts = slots.groupby([*key, "model"], sort=True).size().rename("n").reset_index()
-    model_counts = model_counts.sort_values([*key, "n", "model"], ascending=[True, True, False, True], kind="stable")
+    model_counts = model_counts.sort_values([*key, "n", "model"], ascending=[True] * len(key) + [False, True], kind="stable")
     agg = agg.join(model_counts.drop_duplicates(key).set_index(key)["model"]).reset_index()
     info = texts.set_index("text_id")[["conversation", "response"]]
     missing = set(agg["text_id"]) - set(info.index)
