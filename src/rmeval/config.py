@@ -129,6 +129,7 @@ class BuildConfig:
     hidden_size: int = 32
     num_layers: int = 2
     vocab_size: int = 512
+    head_scale: float = 1.0  # tiny_lm: scales the output head (peaked next-token distributions: varied judge scores)
     pad_is_eos: bool = True  # tiny_classifier: the common pitfall, on purpose: the engine must still pool the real last token
     # tiny_dpo
     reference_seed: int | None = None  # the reference's weights (must differ from seed)
@@ -237,6 +238,7 @@ class HFBackendConfig:
     device: str = "auto"
     batch_size: int = 8
     trust_remote_code: bool = False
+    batch_sampling: bool = False  # sample in seeded batches (faster; a sample then depends on its batch-mates)
 
 
 BACKEND_SCHEMAS: dict[str, type] = {

@@ -27,6 +27,7 @@ class HFLocalBackend(ChatBackend):
         device: str = "auto",
         batch_size: int = 8,
         trust_remote_code: bool = False,
+        batch_sampling: bool = False,
         name: str = "hf",
     ):
         from rmeval.rms.classifier import pick_device, pick_dtype
@@ -35,11 +36,14 @@ class HFLocalBackend(ChatBackend):
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
         self.batch_size, self.trust_remote_code = int(batch_size), bool(trust_remote_code)
+        # Sampled requests one at a time (a sample depends only on its prompt and seed) unless batch_sampling:
+        # then in batches seeded by their members' seeds (faster; a sample also depends on its batch-mates).
+        self.batch_sampling = bool(batch_sampling)
         self.model = self.tokenizer = None
 
     def fingerprint(self) -> dict:
         return {"backend": "hf_local", "model": self.model_id, "revision": self.revision, "gguf_file": self.gguf_file,
-                "dtype": str(self.dtype).replace("torch.", "")}
+                "dtype": str(self.dtype).replace("torch.", ""), "batch_sampling": self.batch_sampling}
 
     def load(self) -> None:
         if self.model is not None:
@@ -70,7 +74,7 @@ class HFLocalBackend(ChatBackend):
         req = requests[0]
         kwargs = {"max_new_tokens": max(r.max_tokens for r in requests), "pad_token_id": self.tokenizer.pad_token_id}
         if sample:
-            torch.manual_seed(req.seed)
+            torch.manual_seed(req.seed if len(requests) == 1 else hash(tuple(r.seed for r in requests)) % 2**31)
             kwargs.update(do_sample=True, temperature=req.temperature, top_p=req.top_p)
         else:
             kwargs.update(do_sample=False)
@@ -102,7 +106,11 @@ class HFLocalBackend(ChatBackend):
         results: list[ChatResult | None] = [None] * len(requests)
         greedy = [i for i, r in enumerate(requests) if r.temperature == 0]
         sampled = [i for i, r in enumerate(requests) if r.temperature != 0]
-        groups = [greedy[k : k + self.batch_size] for k in range(0, len(greedy), self.batch_size)] + [[i] for i in sampled]
+        groups = [greedy[k : k + self.batch_size] for k in range(0, len(greedy), self.batch_size)]
+        if self.batch_sampling:
+            groups += [sampled[k : k + self.batch_size] for k in range(0, len(sampled), self.batch_size)]
+        else:
+            groups += [[i] for i in sampled]
         with tqdm(total=len(requests), desc=f"{self.name}: generate", unit="req", disable=not progress) as bar:
             for group in groups:
                 outs = self._run([requests[i] for i in group], sample=bool(group) and requests[group[0]].temperature != 0)

@@ -21,6 +21,7 @@ def build_tiny_causal_lm(
     tokenizer_seed: int = 0,
     num_heads: int = 4,
     max_positions: int = 2048,
+    head_scale: float = 1.0,
 ) -> Path:
     """Write a tiny ``LlamaForCausalLM`` plus its tokenizer (with ``rmeval.tiny.CHAT_TEMPLATE``) to ``out_dir``.
 
@@ -48,7 +49,7 @@ def build_tiny_causal_lm(
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
     with torch.no_grad():
-        model.lm_head.weight.normal_(0.0, 1.0 / hidden_size**0.5, generator=torch.Generator().manual_seed(seed + 1))
+        model.lm_head.weight.normal_(0.0, head_scale / hidden_size**0.5, generator=torch.Generator().manual_seed(seed + 1))
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)

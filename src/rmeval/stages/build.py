@@ -5,6 +5,7 @@ import pandas as pd
 
 from rmeval.config import to_plain
 from rmeval.construct.builder import BuildRules, build_sets, write_rmb_layout
+from rmeval.data.schema import DataError
 from rmeval.io import write_json
 from rmeval.stages._entry import entry, io_path
 from rmeval.stages.judge import response_texts
@@ -21,6 +22,13 @@ def main(cfg):
     pool = pool[["prompt_id", "goal", "task", "scenario", "conversation", "text_id", "response", "model", "score"]]
     rules = BuildRules(**to_plain(construct.rules))
     pairs, groups, report = build_sets(pool, rules)
+    if not pairs:
+        valid = pool["score"].dropna()
+        raise DataError(
+            f"{io_path(cfg, 'judgments')}: record -: field 'score': the builder kept no pairs from {len(pool)} responses "
+            f"({len(valid)} validly judged, {valid.nunique()} distinct scores); a judge that cannot tell responses "
+            "apart, or a single policy, yields no benchmark"
+        )
     counts = write_rmb_layout(pairs, groups, io_path(cfg, "out"))
     report = {**report, "files": counts, "rules": to_plain(construct.rules), "n_samples": int(len(responses)),
               "n_unique_texts": int(len(texts))}

@@ -25,7 +25,8 @@ def build_into(rm, out: Path) -> None:
     elif kind == "tiny_lm":
         from rmeval.rms.tiny_lm import build_tiny_causal_lm
 
-        build_tiny_causal_lm(out, seed=b.seed, hidden_size=b.hidden_size, num_layers=b.num_layers, vocab_size=b.vocab_size)
+        build_tiny_causal_lm(out, seed=b.seed, hidden_size=b.hidden_size, num_layers=b.num_layers, vocab_size=b.vocab_size,
+                             head_scale=b.get("head_scale", 1.0))
     elif kind in ("packaged_gguf", "packaged_folder"):
         if not b.get("package") or not b.get("version"):
             raise ConfigError(f"conf/rm/{rm.name}.yaml: fields 'build.package' and 'build.version' are required for {kind}")

@@ -1,0 +1,88 @@
+"""Construction end to end: tiny generated policies sample the demo prompts, a point-wise judge behind a local
+OpenAI-compatible server (127.0.0.1, started here) rates them, the builder applies RMB's rules, and the built
+benchmark is scored and evaluated like RMB. Then a rerun after deleting outputs regenerates nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pandas as pd
+import pytest
+
+from rmeval.data.rmb import load_rmb
+from test_smoke_dag import snakemake  # same folder
+
+pytestmark = pytest.mark.e2e
+
+
+class JudgeServer:
+    """Answers the point-wise judge prompt with strict JSON whose score follows the response's length."""
+
+    def __init__(self):
+        self.calls = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.calls += 1
+                prompt = body["messages"][-1]["content"]
+                found = re.findall(r"\[The Start of the Response\]\n(.*?)\n\[The End of the Response\]", prompt, re.S)
+                response = found[-1] if found else prompt[-200:]
+                score = 1.0 + 0.5 * (sum(map(ord, response)) % 9)  # 1.0 .. 5.0 in 0.5 steps, deterministic
+                content = json.dumps({"key_features": ["answers the question"], "score": score})
+                out = {"id": "j", "object": "chat.completion", "created": 0, "model": body["model"],
+                       "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+                       "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}
+                data = json.dumps(out).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_construction_dag_builds_scores_and_resumes(project_root, tmp_path, monkeypatch):
+    server = JudgeServer()
+    try:
+        monkeypatch.setenv("RMEVAL_JUDGE_URL", server.url)
+        snakemake(project_root, tmp_path, overrides="[experiment=smoke_construct]")
+        base = tmp_path / "results/construct/demo"
+        prompts = pd.read_parquet(base / "prompts.parquet")
+        assert len(prompts) == 24 and set(prompts["goal"]) == {"Helpfulness", "Harmlessness"}
+        responses = pd.read_parquet(base / "responses/tiny-policy-a.parquet")
+        assert len(responses) == 48 and responses["seed"].nunique() == 48
+        judgments = pd.read_parquet(base / "judgments/local-api-judge.parquet")
+        assert judgments["valid"].all() and judgments["score"].between(1, 5).all()
+        items, texts, _ = load_rmb(base / "sets/smoke_construct", benchmark="smoke_construct", check_manifest=False)
+        gaps = items["chosen_score"] - items["rejected_scores"].map(max)
+        assert len(items) > 0 and gaps.between(0.5, 2.5).all()
+        assert all(m not in r for m, r in zip(items["chosen_model"], items["rejected_models"]))
+        board = pd.read_csv(tmp_path / "results/leaderboard/smoke_construct.csv")
+        assert set(board["rm"]) == {"random", "length"}
+
+        calls = server.calls
+        (base / "judgments/local-api-judge.parquet").unlink()
+        (base / "responses/tiny-policy-b.parquet").unlink()
+        snakemake(project_root, tmp_path, "results/construct/demo/judgments/local-api-judge.parquet",
+                  "results/construct/demo/responses/tiny-policy-b.parquet", overrides="[experiment=smoke_construct]")
+        assert server.calls == calls  # every judgment came from the generation cache
+        again = pd.read_parquet(base / "responses/tiny-policy-b.parquet")
+        assert len(again) == 48
+        assert pd.read_parquet(base / "judgments/local-api-judge.parquet").equals(judgments)
+    finally:
+        server.close()
