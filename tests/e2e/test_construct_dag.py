@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pandas as pd
 import pytest
 
+from helpers import chat_completion
+
 from rmeval.data.rmb import load_rmb
 from test_smoke_dag import snakemake  # same folder
 
@@ -34,10 +36,7 @@ class JudgeServer:
                 response = found[-1] if found else prompt[-200:]
                 score = 1.0 + 0.5 * (sum(map(ord, response)) % 9)  # 1.0 .. 5.0 in 0.5 steps, deterministic
                 content = json.dumps({"key_features": ["answers the question"], "score": score})
-                out = {"id": "j", "object": "chat.completion", "created": 0, "model": body["model"],
-                       "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-                       "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}
-                data = json.dumps(out).encode()
+                data = chat_completion(body["model"], content, 100, 20)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from rmeval.data.load import load_benchmark
 from rmeval.metrics import evaluate
@@ -32,18 +31,9 @@ def dpo_pair(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory):
-    from transformers import BertConfig, BertModel
+    from helpers import build_tiny_bert
 
-    from rmeval.tiny import train_tokenizer
-
-    out = tmp_path_factory.mktemp("bert")
-    tok = train_tokenizer(vocab_size=512, seed=0)
-    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=128, pad_token_id=tok.pad_token_id)
-    torch.manual_seed(0)
-    BertModel(config).eval().save_pretrained(out)
-    tok.save_pretrained(out)
-    return out
+    return build_tiny_bert(tmp_path_factory.mktemp("bert"))
 
 
 def families(tiny_classifier_dir, dpo_pair, tiny_bert):

@@ -237,18 +237,9 @@ def test_tiny_dpo_yaml_builds_and_scores(dpo_dir):
 # ----------------------------------------------------------------------------------------------- embedding
 @pytest.fixture(scope="module")
 def bert_dir(tmp_path_factory):
-    from transformers import BertConfig, BertModel
+    from helpers import build_tiny_bert
 
-    from rmeval.tiny import train_tokenizer
-
-    out = tmp_path_factory.mktemp("bert")
-    tok = train_tokenizer(vocab_size=512, seed=0)
-    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=128, pad_token_id=tok.pad_token_id)
-    torch.manual_seed(0)
-    BertModel(config).eval().save_pretrained(out)
-    tok.save_pretrained(out)
-    return out
+    return build_tiny_bert(tmp_path_factory.mktemp("bert"))
 
 
 def test_embedding_relevance_on_tiny_bert(bert_dir):

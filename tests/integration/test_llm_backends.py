@@ -14,6 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from helpers import chat_completion
 
 from rmeval.llm import ChatRequest, GenerationCache, generate_cached
 from rmeval.llm.openai_compat import BackendConfigError, OpenAICompatBackend
@@ -47,12 +48,8 @@ class FaultServer:
                             return self._send(200, b"{not json at all")
                         else:
                             return self._send(int(kind), json.dumps({"error": {"message": kind}}).encode())
-                out = {
-                    "id": "c", "object": "chat.completion", "created": 0, "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": f"verdict [[A]] for {content[:60]}"}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": len(content.split()), "completion_tokens": 3, "total_tokens": len(content.split()) + 3},
-                }
-                self._send(200, json.dumps(out).encode())
+                n = len(content.split())
+                self._send(200, chat_completion(body["model"], f"verdict [[A]] for {content[:60]}", n, 3))
 
             def _send(self, code, payload):
                 self.send_response(code)
