@@ -241,7 +241,21 @@ class HFBackendConfig:
     batch_sampling: bool = False  # sample in seeded batches (faster; a sample then depends on its batch-mates)
 
 
+@dataclass
+class VLLMBackendConfig:
+    _target_: str = "rmeval.llm.vllm_offline.VLLMBackend"
+    name: str = "vllm"
+    model: str = "???"
+    revision: str | None = None
+    dtype: str = "auto"
+    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float = 0.9
+    max_model_len: int | None = None
+    trust_remote_code: bool = False
+
+
 BACKEND_SCHEMAS: dict[str, type] = {
+    "rmeval.llm.vllm_offline.VLLMBackend": VLLMBackendConfig,
     "rmeval.llm.openai_compat.OpenAICompatBackend": OpenAIBackendConfig,
     "rmeval.llm.hf_local.HFLocalBackend": HFBackendConfig,
 }

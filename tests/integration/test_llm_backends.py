@@ -196,3 +196,20 @@ def test_hf_local_backend_greedy_batched_equals_single(tmp_path):
     sampled = [ChatRequest(key="s", messages=reqs[0].messages, max_tokens=6, temperature=1.0, seed=s) for s in (1, 1, 2)]
     out = be.generate(sampled, progress=False)
     assert out[0].text == out[1].text  # same seed, same sample, whatever else is generated
+
+
+def test_vllm_backend_without_the_package_says_so(monkeypatch):
+    import builtins
+
+    from rmeval.llm.vllm_offline import VLLMBackend
+
+    real_import = builtins.__import__
+
+    def no_vllm(name, *args, **kwargs):
+        if name == "vllm" or name.startswith("vllm."):
+            raise ImportError("no vllm")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_vllm)
+    with pytest.raises(BackendConfigError, match="vllm package is not installed"):
+        VLLMBackend(model="x").llm()

@@ -1,0 +1,53 @@
+"""vLLM's offline engine (GPU machines, when the `vllm` package is installed): one batched call for all requests,
+each with its own seed in its SamplingParams, so a sample depends only on its prompt and seed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult
+from rmeval.llm.openai_compat import BackendConfigError
+
+
+class VLLMBackend(ChatBackend):
+    def __init__(self, model: str, revision: str | None = None, dtype: str = "auto", tensor_parallel_size: int = 1,
+                 gpu_memory_utilization: float = 0.9, max_model_len: int | None = None, trust_remote_code: bool = False,
+                 name: str = "vllm"):
+        self.name, self.model_id, self.revision, self.dtype = name, model, revision, dtype
+        self.tensor_parallel_size, self.gpu_memory_utilization = int(tensor_parallel_size), float(gpu_memory_utilization)
+        self.max_model_len, self.trust_remote_code = max_model_len, bool(trust_remote_code)
+        self._llm = None
+
+    def fingerprint(self) -> dict:
+        return {"backend": "vllm", "model": self.model_id, "revision": self.revision, "dtype": self.dtype}
+
+    def llm(self):
+        if self._llm is None:
+            try:
+                from vllm import LLM
+            except ImportError:
+                raise BackendConfigError(f"backend {self.name}: the vllm package is not installed (pip install vllm on a GPU machine)") from None
+            self._llm = LLM(model=self.model_id, revision=self.revision, dtype=self.dtype,
+                            tensor_parallel_size=self.tensor_parallel_size, gpu_memory_utilization=self.gpu_memory_utilization,
+                            max_model_len=self.max_model_len, trust_remote_code=self.trust_remote_code)
+        return self._llm
+
+    def generate(self, requests: Sequence[ChatRequest], progress: bool = True,
+                 on_result: Callable[[int, ChatResult], None] | None = None) -> list[ChatResult]:
+        from vllm import SamplingParams
+
+        llm = self.llm()
+        start = time.perf_counter()
+        params = [SamplingParams(max_tokens=r.max_tokens, temperature=r.temperature, top_p=r.top_p, seed=r.seed) for r in requests]
+        outputs = llm.chat([r.messages for r in requests], sampling_params=params, use_tqdm=progress)
+        results = []
+        for i, (req, out) in enumerate(zip(requests, outputs)):
+            gen = out.outputs[0]
+            res = ChatResult(key=req.key, text=gen.text, finish_reason=gen.finish_reason,
+                             prompt_tokens=len(out.prompt_token_ids or []), completion_tokens=len(gen.token_ids),
+                             latency_s=(time.perf_counter() - start) / max(1, len(requests)))
+            results.append(res)
+            if on_result is not None:
+                on_result(i, res)
+        return results
