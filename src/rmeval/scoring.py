@@ -165,10 +165,10 @@ def score_texts(
         encoded = []
         convs, resps = todo["conversation"].tolist(), todo["response"].tolist()
         with tqdm(total=len(ids), desc=f"{rm.name}: encode", unit="text", disable=not progress, mininterval=2.0) as bar:
-            for start in range(0, len(ids), ENCODE_CHUNK):
-                stop = start + ENCODE_CHUNK
-                encoded += rm.encode_many(ids[start:stop], convs[start:stop], resps[start:stop])
-                bar.update(len(ids[start:stop]))
+            for lo in range(0, len(ids), ENCODE_CHUNK):
+                hi = lo + ENCODE_CHUNK
+                encoded += rm.encode_many(ids[lo:hi], convs[lo:hi], resps[lo:hi])
+                bar.update(len(ids[lo:hi]))
         lengths = [rm.batch_length(e) for e in encoded]
         batches = plan_batches(lengths, rm.token_budget, rm.max_batch_size)
         rm.load()

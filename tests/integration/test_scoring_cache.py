@@ -110,3 +110,11 @@ def test_sigterm_flushes_the_cache(smoke_texts, tmp_path):
         score_texts(rm, smoke_texts, ScoreCache(tmp_path, fp), flush_every=100, progress=False)
     assert len(ScoreCache(tmp_path, fp)) == len(rm.scored) >= 8
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or callable(signal.getsignal(signal.SIGTERM))
+
+
+def test_wall_time_is_measured_from_the_start(smoke_texts):
+    import time
+
+    t0 = time.perf_counter()
+    _, stats = score_texts(CountingRM(), smoke_texts, progress=False)
+    assert 0.0 <= stats.wall_s <= time.perf_counter() - t0
