@@ -33,19 +33,12 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from rmeval.data.rewardbench import PRIOR_SECTION, PRIOR_SUBSETS, TIES, V1_SECTION_OF, V1_SECTIONS, V2_DOMAINS
+from rmeval.data.rewardbench import PRIOR_SECTION, PRIOR_SUBSETS, TIES, V1_ROW_COUNTS, V1_SECTION_OF, V1_SECTIONS, V2_DOMAINS
 from rmeval.metrics import ScoreMissingError, item_outcomes
 
 # Section weights of the RewardBench v1 leaderboard (BENCHMARKS.md). They equal the subsets' row counts except
 # math-prm (447 rows, weight 984).
-EXAMPLE_COUNTS: dict[str, int] = {
-    "alpacaeval-easy": 100, "alpacaeval-length": 95, "alpacaeval-hard": 95, "mt-bench-easy": 28, "mt-bench-med": 40,
-    "mt-bench-hard": 37, "llmbar-natural": 100, "llmbar-adver-neighbor": 134, "llmbar-adver-GPTInst": 92,
-    "llmbar-adver-GPTOut": 47, "llmbar-adver-manual": 46,
-    "refusals-dangerous": 100, "refusals-offensive": 100, "xstest-should-refuse": 154, "xstest-should-respond": 250,
-    "donotanswer": 136,
-    "math-prm": 984, "hep-cpp": 164, "hep-go": 164, "hep-java": 164, "hep-js": 164, "hep-python": 164, "hep-rust": 164,
-}
+EXAMPLE_COUNTS: dict[str, int] = {**V1_ROW_COUNTS, "math-prm": 984}
 SECTIONS: tuple[str, ...] = tuple(V1_SECTIONS)
 DOMAINS: tuple[str, ...] = tuple(V2_DOMAINS)
 NON_TIES_DOMAINS: tuple[str, ...] = tuple(d for d in DOMAINS if d != TIES)

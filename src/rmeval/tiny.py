@@ -55,6 +55,27 @@ def train_tokenizer(vocab_size: int = 512, seed: int = 0, corpus: list[str] | No
     return fast
 
 
+def tiny_llama_config(tok, hidden_size: int, num_layers: int, num_heads: int = 4, intermediate_size: int | None = None,
+                      max_positions: int = 2048, **extra):
+    """The LlamaConfig of rmeval's tiny models, with the tokenizer's special ids."""
+    from transformers import LlamaConfig
+
+    return LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=hidden_size,
+        intermediate_size=intermediate_size or hidden_size * 2,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        num_key_value_heads=max(1, num_heads // 2),
+        max_position_embeddings=max_positions,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        tie_word_embeddings=False,
+        **extra,
+    )
+
+
 def build_tiny_classifier(
     out_dir: str | Path,
     seed: int = 0,
@@ -68,26 +89,13 @@ def build_tiny_classifier(
     corpus: list[str] | None = None,
 ) -> Path:
     """Write a tiny ``LlamaForSequenceClassification`` (one logit) plus tokenizer to ``out_dir``."""
-    from transformers import LlamaConfig, LlamaForSequenceClassification
+    from transformers import LlamaForSequenceClassification
 
     out_dir = Path(out_dir)
     tok = train_tokenizer(vocab_size=vocab_size, seed=seed, corpus=corpus)
     if pad_is_eos:  # as many released RMs do; the engine must still pool the real last token
         tok.pad_token = tok.eos_token
-    config = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=hidden_size,
-        intermediate_size=intermediate_size or hidden_size * 2,
-        num_hidden_layers=num_layers,
-        num_attention_heads=num_heads,
-        num_key_value_heads=max(1, num_heads // 2),
-        max_position_embeddings=max_positions,
-        num_labels=1,
-        pad_token_id=tok.pad_token_id,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        tie_word_embeddings=False,
-    )
+    config = tiny_llama_config(tok, hidden_size, num_layers, num_heads, intermediate_size, max_positions, num_labels=1)
     torch.manual_seed(seed)
     model = LlamaForSequenceClassification(config)
     with torch.no_grad():  # a visible score scale: std ~1 instead of ~0.02

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from rmeval.tiny import CHAT_TEMPLATE, train_tokenizer
+from rmeval.tiny import CHAT_TEMPLATE, tiny_llama_config, train_tokenizer
 
 
 def build_tiny_causal_lm(
@@ -28,24 +28,12 @@ def build_tiny_causal_lm(
     The output head gets weights of std 1/sqrt(hidden_size), so next-token log-probs vary by about a nat from
     token to token (the default 0.02 init gives a nearly uniform distribution, which would hide masking bugs).
     """
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
     out_dir = Path(out_dir)
     tok = train_tokenizer(vocab_size=vocab_size, seed=tokenizer_seed)
     tok.chat_template = CHAT_TEMPLATE
-    config = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=hidden_size,
-        intermediate_size=hidden_size * 2,
-        num_hidden_layers=num_layers,
-        num_attention_heads=num_heads,
-        num_key_value_heads=max(1, num_heads // 2),
-        max_position_embeddings=max_positions,
-        pad_token_id=tok.pad_token_id,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        tie_word_embeddings=False,
-    )
+    config = tiny_llama_config(tok, hidden_size, num_layers, num_heads, max_positions=max_positions)
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
     with torch.no_grad():
