@@ -84,6 +84,9 @@ class ScoreCache:
     def __len__(self) -> int:
         return len(self._rows)
 
+    def text_ids(self) -> set[str]:
+        return set(self._rows)
+
     def get(self, text_id: str) -> tuple:
         return self._rows[text_id]
 
@@ -155,7 +158,7 @@ def score_texts(
     start = time.perf_counter()
     unique = texts.drop_duplicates("text_id")
     stats = ScoringStats(n_texts=len(unique))
-    todo = unique if cache is None else unique[~unique["text_id"].isin(list(cache._rows))]
+    todo = unique if cache is None else unique[~unique["text_id"].isin(cache.text_ids())]
     stats.n_cached = stats.n_texts - len(todo)
     fresh: dict[str, tuple] = {}
     if len(todo):
@@ -211,3 +214,14 @@ def score_texts(
     if n_nan:
         log.warning("%s: %d texts got a NaN score; metrics count them as invalid (not correct)", rm.name, n_nan)
     return out, stats
+
+
+def read_scores(path) -> tuple[pd.DataFrame, dict]:
+    """(scores frame, provenance dict) from a score file written by the score stage."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    meta = json.loads((table.schema.metadata or {}).get(b"rmeval", b"{}"))
+    return table.to_pandas(), meta

@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pandas as pd
 import pytest
 
-from helpers import chat_completion
+from helpers import ChatServer, chat_completion
 
 from rmeval.data.rmb import load_rmb
 from test_smoke_dag import snakemake  # same folder
@@ -20,39 +19,23 @@ from test_smoke_dag import snakemake  # same folder
 pytestmark = pytest.mark.e2e
 
 
-class JudgeServer:
-    """Answers the point-wise judge prompt with strict JSON whose score follows the response's length."""
+class JudgeServer(ChatServer):
+    """Answers the point-wise judge prompt with strict JSON whose score is a deterministic function of the response."""
 
     def __init__(self):
         self.calls = 0
-        server = self
+        self.lock = threading.Lock()
+        super().__init__(self.respond)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.calls += 1
-                prompt = body["messages"][-1]["content"]
-                found = re.findall(r"\[The Start of the Response\]\n(.*?)\n\[The End of the Response\]", prompt, re.S)
-                response = found[-1] if found else prompt[-200:]
-                score = 1.0 + 0.5 * (sum(map(ord, response)) % 9)  # 1.0 .. 5.0 in 0.5 steps, deterministic
-                content = json.dumps({"key_features": ["answers the question"], "score": score})
-                data = chat_completion(body["model"], content, 100, 20)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def respond(self, body: dict) -> tuple[int, bytes]:
+        with self.lock:
+            self.calls += 1
+        prompt = body["messages"][-1]["content"]
+        found = re.findall(r"\[The Start of the Response\]\n(.*?)\n\[The End of the Response\]", prompt, re.S)
+        response = found[-1] if found else prompt[-200:]
+        score = 1.0 + 0.5 * (sum(map(ord, response)) % 9)  # 1.0 .. 5.0 in 0.5 steps, deterministic
+        content = json.dumps({"key_features": ["answers the question"], "score": score})
+        return 200, chat_completion(body["model"], content, 100, 20)
 
 
 def test_construction_dag_builds_scores_and_resumes(project_root, tmp_path, monkeypatch):

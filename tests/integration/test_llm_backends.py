@@ -11,16 +11,15 @@ import sys
 import textwrap
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from helpers import chat_completion
+from helpers import ChatServer, chat_completion
 
 from rmeval.llm import ChatRequest, GenerationCache, generate_cached
 from rmeval.llm.openai_compat import BackendConfigError, OpenAICompatBackend
 
 
-class FaultServer:
+class FaultServer(ChatServer):
     """Chat-completions server. A request whose last message contains 'fault=<kind>:<n>' fails n times with
     <kind> (429, 500, slow, badjson) before answering; every answer is 'verdict [[A]] for <content>'."""
 
@@ -28,49 +27,26 @@ class FaultServer:
         self.calls: dict[str, int] = {}
         self.lock = threading.Lock()
         self.delay_s = delay_s
-        server = self
+        super().__init__(self.respond)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                content = body["messages"][-1]["content"]
-                with server.lock:
-                    server.calls[content] = server.calls.get(content, 0) + 1
-                    attempt = server.calls[content]
-                if server.delay_s:
-                    time.sleep(server.delay_s)
-                if "fault=" in content:
-                    kind, n = content.split("fault=")[1].split()[0].split(":")
-                    if attempt <= int(n):
-                        if kind == "slow":
-                            time.sleep(2.0)
-                        elif kind == "badjson":
-                            return self._send(200, b"{not json at all")
-                        else:
-                            return self._send(int(kind), json.dumps({"error": {"message": kind}}).encode())
-                n = len(content.split())
-                self._send(200, chat_completion(body["model"], f"verdict [[A]] for {content[:60]}", n, 3))
-
-            def _send(self, code, payload):
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                try:
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def respond(self, body: dict) -> tuple[int, bytes]:
+        content = body["messages"][-1]["content"]
+        with self.lock:
+            self.calls[content] = self.calls.get(content, 0) + 1
+            attempt = self.calls[content]
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        if "fault=" in content:
+            kind, n = content.split("fault=")[1].split()[0].split(":")
+            if attempt <= int(n):
+                if kind == "slow":
+                    time.sleep(2.0)
+                elif kind == "badjson":
+                    return 200, b"{not json at all"
+                else:
+                    return int(kind), json.dumps({"error": {"message": kind}}).encode()
+        n = len(content.split())
+        return 200, chat_completion(body["model"], f"verdict [[A]] for {content[:60]}", n, 3)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rmeval.ids import stable_hash
+from rmeval.ids import stable_hash, text_id
 from rmeval.llm.base import ChatBackend, ChatRequest
 from rmeval.llm.cache import GenerationCache, generate_cached
 
@@ -41,3 +41,10 @@ def sample_policy(prompts: pd.DataFrame, backend: ChatBackend, policy: str, n_sa
         for (pid, k, s), r in zip(meta, results)
     ]
     return pd.DataFrame(rows, columns=RESPONSE_COLUMNS)
+
+
+def response_texts(prompts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFrame:
+    """Unique (conversation, response) texts of the successful samples, with their prompt's goal and labels."""
+    merged = responses.dropna(subset=["response"]).merge(prompts, on="prompt_id", how="inner")
+    merged["text_id"] = [text_id(list(c), r) for c, r in zip(merged["conversation"], merged["response"])]
+    return merged.drop_duplicates("text_id").reset_index(drop=True)

@@ -5,10 +5,10 @@ import pandas as pd
 
 from rmeval.config import to_plain
 from rmeval.construct.builder import BuildRules, build_sets, write_rmb_layout
+from rmeval.construct.sampling import response_texts
 from rmeval.data.schema import DataError
 from rmeval.io import write_json
 from rmeval.stages._entry import entry, io_path
-from rmeval.stages.judge import response_texts
 
 
 @entry

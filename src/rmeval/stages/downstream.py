@@ -10,7 +10,7 @@ from rmeval.downstream import downstream_summary, downstream_summary_judge
 from rmeval.io import write_json
 from rmeval.provenance import provenance
 from rmeval.stages._entry import entry, io_path
-from rmeval.stages.score import read_scores
+from rmeval.scoring import read_scores
 
 
 @entry

@@ -6,17 +6,11 @@ import pandas as pd
 from hydra.utils import instantiate
 
 from rmeval.config import ConfigError, to_plain
-from rmeval.ids import stable_hash, text_id
+from rmeval.construct.sampling import response_texts
+from rmeval.ids import stable_hash
 from rmeval.io import write_json, write_parquet
 from rmeval.llm.cache import GenerationCache
 from rmeval.stages._entry import entry, io_path
-
-
-def response_texts(prompts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFrame:
-    """Unique (conversation, response) texts of the successful samples, with their prompt's goal."""
-    merged = responses.dropna(subset=["response"]).merge(prompts, on="prompt_id", how="inner")
-    merged["text_id"] = [text_id(list(c), r) for c, r in zip(merged["conversation"], merged["response"])]
-    return merged.drop_duplicates("text_id").reset_index(drop=True)
 
 
 @entry

@@ -10,7 +10,7 @@ from rmeval.rewardbench_metrics import rewardbench_metrics, version_of
 from rmeval.rms.judge import comparison_outcomes
 from rmeval.provenance import provenance
 from rmeval.stages._entry import entry, io_path
-from rmeval.stages.score import read_scores
+from rmeval.scoring import read_scores
 
 
 @entry

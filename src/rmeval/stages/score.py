@@ -41,12 +41,5 @@ def main(cfg):
         pq.write_table(table, tmp)
 
 
-def read_scores(path):
-    """(scores frame, provenance dict) from a score file."""
-    table = pq.read_table(path)
-    meta = json.loads((table.schema.metadata or {}).get(b"rmeval", b"{}"))
-    return table.to_pandas(), meta
-
-
 if __name__ == "__main__":
     main()
