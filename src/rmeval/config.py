@@ -281,6 +281,10 @@ class RatingJudgeRMConfig(BaseRMConfig):
     cache_path: str | None = None  # a JSONL generation cache (raw outputs); the score cache works without it
 
 
+# RM families whose artifact is a comparisons table (verdicts per item, A vs B) instead of one score per text.
+# The Snakefile reads an RM's kind from its YAML's ``_target_`` against this set (no composition needed).
+PAIRWISE_RM_TARGETS: frozenset[str] = frozenset({"rmeval.rms.judge.PairwiseJudgeRM"})
+
 RM_SCHEMAS: dict[str, type] = {
     "rmeval.rms.judge.PairwiseJudgeRM": PairwiseJudgeRMConfig,
     "rmeval.rms.judge.RatingJudgeRM": RatingJudgeRMConfig,

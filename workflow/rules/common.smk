@@ -8,6 +8,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from rmeval.config import (
+    PAIRWISE_RM_TARGETS,
     ConfigError,
     available,
     available_rms,
@@ -73,12 +74,11 @@ def rm_config(name):
 for _name in RMS:
     rm_config(_name)
 
-PAIRWISE_TARGETS = {"rmeval.rms.judge.PairwiseJudgeRM"}
 
 
 def is_pairwise(name):
     """Pairwise generative judges write comparisons, not scores (DESIGN.md)."""
-    return rm_config(name).get("_target_") in PAIRWISE_TARGETS
+    return rm_config(name).get("_target_") in PAIRWISE_RM_TARGETS
 
 
 def _alternation(names):
