@@ -42,5 +42,5 @@ report: "workflow/report/workflow.rst"
 
 rule all:
     input:
-        leaderboard_targets(),
+        all_targets(),
     default_target: True

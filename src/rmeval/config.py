@@ -98,17 +98,55 @@ class JudgeConfig:
 
 @dataclass
 class BenchmarkConfig:
+    """Settings every benchmark has; each benchmark class adds its own (``BENCHMARK_SCHEMAS``)."""
+
+    _target_: str = "???"  # the benchmark's class, e.g. rmeval.benchmarks.rmb.RMBBenchmark
     name: str = "???"
-    loader: str = "rmb"  # rmb: the RMB release layout
-    root: str | None = None  # local folder; for rmb defaults to $RMB_ROOT, else resources/rmb/RMB_dataset
-    check_manifest: bool = True  # compare file list and record counts with the full public release
+    version: str = "???"  # bump when the benchmark's data or scoring changes (in the YAML's changelog comment)
     description: str = ""
+    root: str | None = None  # local file or folder; null: the benchmark's default source (download, hub, fixture)
+    check_manifest: bool = False  # compare files and record counts with the full public release
     sample: SampleConfig = field(default_factory=SampleConfig)
+    position_seed: int = 0  # seeds where a pairwise judge is shown the chosen response (A or B), per item
+    judge_scores: bool = False  # items carry per-response judge scores (enables the downstream best-of-N stage)
+
+
+@dataclass
+class RMBBenchmarkConfig(BenchmarkConfig):
+    check_manifest: bool = True
+    judge_scores: bool = True  # commit 94c5976 of the release carries the judge's per-response scores
     download: DownloadConfig | None = None
     fixture: FixtureConfig | None = None  # set: the project writes this benchmark itself (smoke)
-    position_seed: int = 0  # seeds where a pairwise judge is shown the chosen response (A or B), per item
-    judge_scores: bool = True  # the release carries per-response judge scores (needed by the downstream stage)
     construct: ConstructConfig | None = None  # set: rmeval builds this benchmark itself (sample, judge, build)
+    strict_category_path: bool = False  # a record whose category_path disagrees with its file stops the load
+
+
+@dataclass
+class HubBenchmarkConfig(BenchmarkConfig):
+    dataset: str | None = None  # hub dataset id (or a local folder in the hub's layout); null: the class default
+    split: str | None = None
+    revision: str | None = None  # the dataset revision datasets.load_dataset reads (pinned in the YAML)
+
+
+@dataclass
+class CustomBenchmarkConfig(BenchmarkConfig):
+    path: str | None = None  # .jsonl / .json / .parquet file, or a folder of them (rmeval.benchmarks.custom)
+    score_range: list[float] | None = None  # judge scores must lie in [low, high]; null: any finite number
+
+
+BENCHMARK_SCHEMAS: dict[str, type] = {
+    "rmeval.benchmarks.rmb.RMBBenchmark": RMBBenchmarkConfig,
+    "rmeval.benchmarks.rewardbench.RewardBenchV1": HubBenchmarkConfig,
+    "rmeval.benchmarks.rewardbench.RewardBench2": HubBenchmarkConfig,
+    "rmeval.benchmarks.rmbench.RMBenchBenchmark": HubBenchmarkConfig,
+    "rmeval.benchmarks.custom.CustomBenchmark": CustomBenchmarkConfig,
+}
+
+
+@dataclass
+class BenchmarkListConfig:
+    names: list[str] = field(default_factory=list)
+    description: str = ""
 
 
 class BuildKind(Enum):
@@ -380,6 +418,60 @@ def split_overrides(raw: Any) -> list[str]:
     return [p for p in parts if p]
 
 
+# Config groups that are lists of names: `--config rms=[random,length]` sets rms.names.
+LIST_GROUPS = ("rms", "benchmarks")
+
+
+def user_overrides(config: dict | None) -> list[str]:
+    """The Hydra overrides a user gave Snakemake: every ``--config key=value`` pair (and every key of a
+    ``--configfile``, nested keys joined with dots) as ``key=value``, then the raw list in ``overrides=``.
+
+    Snakemake only accepts identifiers as ``--config`` keys, so ``__`` stands for a dot (``metrics__n_boot=7``),
+    and a list given to a list group sets its names (``benchmarks=[rmb,rewardbench]``,
+    ``rms=[random,length]``).
+
+    Nothing is dropped: a key that matches no config entry or group makes the composition fail with one line.
+    """
+    config = dict(config or {})
+    raw = config.pop("overrides", None)
+    out: list[str] = []
+    for key, value in config.items():
+        key = str(key).replace("__", ".")  # Snakemake's --config keys cannot hold dots: metrics__n_boot=7
+        if key in LIST_GROUPS and isinstance(value, (list, tuple)):
+            key = f"{key}.names"  # --config benchmarks=[rmb,rewardbench]: the list group's names
+        _flatten(key, value, out)
+    return out + split_overrides(raw)
+
+
+def _flatten(key: str, value: Any, out: list[str]) -> None:
+    if isinstance(value, dict) and value:
+        for k, v in value.items():
+            _flatten(f"{key}.{k}", v, out)
+    else:
+        out.append(f"{key}={hydra_value(value)}")
+
+
+_PLAIN = re.compile(r"[\w./:@~+\-*?$%]+")
+
+
+def hydra_value(value: Any) -> str:
+    """A Python value (as Snakemake's YAML parsing of --config gives it) in Hydra's override syntax."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(hydra_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{hydra_value(v)}" for k, v in value.items()) + "}"
+    text = str(value)
+    if _PLAIN.fullmatch(text) or (text.startswith("[") and text.endswith("]")) or text.startswith("${"):
+        return text
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _balanced(text: str) -> bool:
     depth = 0
     for ch in text:
@@ -424,7 +516,14 @@ def _check(schema: type, node: Any, where: str) -> DictConfig:
 def validate(cfg: DictConfig, conf_dir: Path | None = None) -> DictConfig:
     """Validate the composed groups; returns the same config (validation only, keys unchanged)."""
     conf_dir = conf_dir or find_conf_dir()
-    _check(BenchmarkConfig, cfg.benchmark, f"{conf_dir}/benchmark/{cfg.benchmark.get('name', '?')}.yaml")
+    validate_benchmark(cfg.benchmark, f"{conf_dir}/benchmark/{cfg.benchmark.get('name', '?')}.yaml")
+    _check(BenchmarkListConfig, cfg.benchmarks, f"{conf_dir}/benchmarks (benchmarks.names)")
+    known = sorted(p.stem for p in (conf_dir / "benchmark").glob("*.yaml"))
+    for name in cfg.benchmarks.names:
+        if name not in known:
+            raise ConfigError(f"{conf_dir}/benchmarks: unknown benchmark {name!r} in benchmarks.names; available: {', '.join(known)}")
+    if not cfg.benchmarks.names:
+        raise ConfigError(f"{conf_dir}/benchmarks: benchmarks.names is empty; list at least one of {', '.join(known)}")
     _check(RMListConfig, cfg.rms, f"{conf_dir}/rms (rms.names)")
     _check(ScoringConfig, cfg.scoring, "config.yaml: scoring")
     _check(MetricsConfig, cfg.metrics, "config.yaml: metrics")
@@ -449,6 +548,14 @@ def validate(cfg: DictConfig, conf_dir: Path | None = None) -> DictConfig:
         if name not in available:
             raise ConfigError(f"rm_overrides.{name}: unknown RM {name!r}; available: {', '.join(sorted(available))}")
     return cfg
+
+
+def validate_benchmark(node: DictConfig, where: str) -> DictConfig:
+    target = node.get("_target_")
+    schema = BENCHMARK_SCHEMAS.get(target)
+    if schema is None:
+        raise ConfigError(f"{where}: field '_target_': unknown benchmark class {target!r}; known: {', '.join(sorted(BENCHMARK_SCHEMAS))}")
+    return _check(schema, node, where)
 
 
 def apply_rm_overrides(cfg: DictConfig) -> None:
@@ -485,6 +592,27 @@ def available(group: str, conf_dir: Path | None = None) -> list[str]:
     return sorted(p.stem for p in (conf_dir / group).glob("*.yaml"))
 
 
+def rm_target(name: str, conf_dir: Path | None = None) -> str | None:
+    """An RM's family (``_target_``) read straight from its YAML: cheap, no Hydra composition (the Snakefile uses
+    it for every RM YAML to learn which ones are pairwise judges)."""
+    import yaml
+
+    path = (conf_dir or find_conf_dir()) / "rm" / f"{name}.yaml"
+    try:
+        node = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: cannot read: {_one_line(err)}") from None
+    return node.get("_target_") if isinstance(node, dict) else None
+
+
+def compose_benchmark(name: str, overrides: list[str] | None = None, conf_dir: Path | None = None) -> DictConfig:
+    """One benchmark's config node (``benchmark=<name>`` selected, the user's overrides applied), validated."""
+    cfg = compose([*(overrides or []), f"benchmark={name}"], conf_dir)
+    if cfg.benchmark.name != name:
+        raise ConfigError(f"{conf_dir or find_conf_dir()}/benchmark/{name}.yaml: field 'name': {cfg.benchmark.name!r} differs from the file name {name!r}")
+    return cfg.benchmark
+
+
 def compose_rm(name: str, overrides: list[str] | None = None, conf_dir: Path | None = None) -> DictConfig:
     """The full config with ``rm=<name>`` selected (the score job's view)."""
     cfg = compose([*(overrides or []), f"rm={name}"], conf_dir)
@@ -502,13 +630,3 @@ def fingerprint(*nodes: Any) -> str:
     return stable_hash([to_plain(n) for n in nodes])
 
 
-def benchmark_root(cfg: DictConfig) -> str:
-    """Where the benchmark's raw files are read from."""
-    bench = cfg.benchmark
-    if bench.get("fixture") is not None:
-        return f"resources/fixtures/{bench.name}"
-    if bench.get("construct") is not None:
-        return f"results/construct/{bench.construct.prompts}/sets/{bench.name}"
-    if bench.get("root"):
-        return str(bench.root)
-    return f"resources/{bench.name}/{(bench.download or {}).get('subdir', 'data')}"

@@ -116,13 +116,19 @@ def split_items(items: pd.DataFrame, cfg: dict) -> tuple[pd.DataFrame, pd.DataFr
     return items[~in_down].reset_index(drop=True), items[in_down].reset_index(drop=True)
 
 
-def downstream_summary(items: pd.DataFrame, scores: pd.DataFrame, cfg: dict, metrics_cfg: dict) -> dict:
-    """Everything the downstream JSON holds for one pointwise RM (without provenance)."""
+def downstream_summary(items: pd.DataFrame, scores: pd.DataFrame, cfg: dict, metrics_cfg: dict, evaluate_fn=None) -> dict:
+    """Everything the downstream JSON holds for one pointwise RM (without provenance).
+
+    ``evaluate_fn(items, scores=..., outcomes=...)`` computes the benchmark-half metrics (the benchmark object's
+    ``evaluate``); default: RMB's metrics."""
     bench_items, down_items = split_items(items, cfg)
     lookup = dict(zip(scores["text_id"], scores["score"].astype(float)))
     pools = oracle_pools(down_items)
     bon = best_of_n(pools, lookup, cfg["n_draws"], cfg["seed"], cfg["min_prompts"])
-    bench = evaluate(bench_items, scores, n_boot=metrics_cfg["n_boot"], level=metrics_cfg["ci_level"], seed=metrics_cfg["seed"])
+    if evaluate_fn is not None:
+        bench = evaluate_fn(bench_items, scores=scores)
+    else:
+        bench = evaluate(bench_items, scores, n_boot=metrics_cfg["n_boot"], level=metrics_cfg["ci_level"], seed=metrics_cfg["seed"])
     return _summary(bench_items, down_items, pools, bon, bench, cfg, selection="argmax of the RM's score; ties: mean oracle of the tied")
 
 
@@ -166,7 +172,7 @@ def knockout_picks(pools: pd.DataFrame, texts: pd.DataFrame, judge, seed: int, c
 
 
 def downstream_summary_judge(items: pd.DataFrame, texts: pd.DataFrame, comparisons: pd.DataFrame, judge, cfg: dict,
-                             metrics_cfg: dict, cache=None, progress: bool = True) -> dict:
+                             metrics_cfg: dict, cache=None, progress: bool = True, evaluate_fn=None) -> dict:
     """Downstream for a pairwise judge: knockout picks on the full pools; benchmark-half metrics from its
     comparisons. Subsampled N curves are not run for judges (each N would need its own knockouts)."""
     from rmeval.metrics import evaluate_outcomes
@@ -184,7 +190,10 @@ def downstream_summary_judge(items: pd.DataFrame, texts: pd.DataFrame, compariso
     bon = aggregate_picks(pd.DataFrame(per_prompt, columns=["goal", "n", "pick", "random", "best", "win"]), [], cfg["min_prompts"])
     bench_comparisons = comparisons[comparisons["item_id"].isin(set(bench_items["item_id"]))]
     outcomes, _ = comparison_outcomes(bench_items, bench_comparisons)
-    bench = evaluate_outcomes(bench_items, outcomes, n_boot=metrics_cfg["n_boot"], level=metrics_cfg["ci_level"], seed=metrics_cfg["seed"])
+    if evaluate_fn is not None:
+        bench = evaluate_fn(bench_items, outcomes=outcomes)
+    else:
+        bench = evaluate_outcomes(bench_items, outcomes, n_boot=metrics_cfg["n_boot"], level=metrics_cfg["ci_level"], seed=metrics_cfg["seed"])
     out = _summary(bench_items, down_items, pools, bon, bench, cfg,
                    selection="knockout: seeded candidate order, n-1 comparisons, the champion keeps ties and invalid verdicts")
     out["knockout_verdicts"] = counts
@@ -207,7 +216,7 @@ def _summary(bench_items, down_items, pools, bon, bench, cfg, selection: str) ->
             "oracle": "judge score (1-5), mean over the records that rate the response",
         },
         "bon": [{k: (v if k != "n" else (v if v == "pool" else int(v))) for k, v in r.items()} for r in bon.to_dict("records")],
-        "benchmark_half": {"overall": bench["overall"], "goals": bench["goals"], "n_items": bench["n_items"]},
+        "benchmark_half": {k: v for k, v in bench.items() if k not in ("by_task", "by_scenario", "by_group", "by_judge_gap")},
     }
 
 

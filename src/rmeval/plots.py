@@ -237,21 +237,46 @@ def _prefix(records: Sequence[Mapping]) -> str:
     return f"{b}: " if b else ""
 
 
+def _primary_value(m: Mapping) -> float:
+    head = m.get("headline") if isinstance(m, Mapping) else None
+    if isinstance(head, Mapping):
+        return _num(_get(head, "values", head.get("primary", ""), "accuracy"))
+    v = _num(_get(m, "overall", "micro", "accuracy"))
+    return _num(_get(m, "overall", "accuracy")) if math.isnan(v) else v
+
+
 def _sorted_metrics(metrics: Sequence[Mapping]) -> list[Mapping]:
-    """RMs by Overall (micro) accuracy, best first; RMs without an Overall go last, then by name."""
+    """RMs by their benchmark's primary headline (RMB: Overall micro accuracy), best first; RMs without one go
+    last, then by name."""
     valid = [m for m in metrics if isinstance(m, Mapping)]
 
     def key(m):
-        v = _num(_get(m, "overall", "micro", "accuracy"))
-        if math.isnan(v):
-            v = _num(_get(m, "overall", "accuracy"))
+        v = _primary_value(m)
         return (math.isnan(v), -v if not math.isnan(v) else 0.0, str(m.get("rm", "")))
 
     return sorted(valid, key=key)
 
 
+def _headline_columns(metrics: Sequence[Mapping]) -> list[str]:
+    """The leaderboard columns the benchmark declares (its metrics' ``headline``); RMB's without one."""
+    for m in metrics:
+        cols = _get(m, "headline", "columns") if isinstance(m, Mapping) else None
+        if cols:
+            return [str(c) for c in cols]
+    return [*COMPONENTS, "Overall"]
+
+
+def _component_color(name: str, columns: Sequence[str]) -> Any:
+    if name in COMPONENT_COLORS:
+        return COMPONENT_COLORS[name]
+    return plt.get_cmap("tab10")(list(columns).index(name) % 10) if name in columns else "#777777"
+
+
 def _component(m: Mapping, name: str) -> tuple[float, float, float, float]:
-    """(accuracy, ci_low, ci_high, chance) of one leaderboard component of one RM."""
+    """(accuracy, ci_low, ci_high, chance) of one leaderboard column of one RM."""
+    cell = _get(m, "headline", "values", name)
+    if isinstance(cell, Mapping):
+        return _num(cell.get("accuracy")), _num(cell.get("ci_low")), _num(cell.get("ci_high")), _num(cell.get("chance"))
     if name == "Overall":
         node = _get(m, "overall", "micro") or {}
         if _get(m, "overall", "micro") is None:
@@ -360,7 +385,7 @@ def plot_leaderboard(metrics: Sequence[Mapping], out: str | Path) -> list[Path]:
     rows = _sorted_metrics(metrics)
     if not rows:
         return _message_figure(out, title, "no metrics to plot")
-    comps = [*COMPONENTS, "Overall"]
+    comps = _headline_columns(rows)
     n_rm, n_c = len(rows), len(comps)
     bar_h, group_gap = 0.8, 1.4
     group = n_c * bar_h + group_gap
@@ -382,7 +407,7 @@ def plot_leaderboard(metrics: Sequence[Mapping], out: str | Path) -> list[Path]:
                 ax.text(0.005, y, "n/a", va="center", ha="left", fontsize=7, color="#777777")
                 continue
             below, above = _err(v, lo, hi)
-            ax.barh(y, v, height=bar_h * 0.92, color=COMPONENT_COLORS[c], edgecolor="none",
+            ax.barh(y, v, height=bar_h * 0.92, color=_component_color(c, comps), edgecolor="none",
                     label=c if i == 0 else "_", zorder=2)
             ax.errorbar(v, y, xerr=[[below], [above]], fmt="none", ecolor="#222222", elinewidth=0.9, capsize=2,
                         zorder=3)
@@ -392,20 +417,20 @@ def plot_leaderboard(metrics: Sequence[Mapping], out: str | Path) -> list[Path]:
     handles, labs = ax.get_legend_handles_labels()
     for c in comps:
         if c not in labs:
-            handles.append(plt.Rectangle((0, 0), 1, 1, color=COMPONENT_COLORS[c]))
+            handles.append(plt.Rectangle((0, 0), 1, 1, color=_component_color(c, comps)))
             labs.append(c)
     order = [labs.index(c) for c in comps]
     handles, labs = [handles[k] for k in order], [labs[k] for k in order]
 
     # Chance levels: pairwise 0.5, BoN from the metrics (1 / (losers + 1), averaged over items), Overall = mean.
     levels: dict[str, float] = {}
-    for c in comps[:-1]:
+    for c in comps:
         if chance[c]:
             levels[c] = float(np.mean(chance[c]))
-        elif COMPONENTS[c][1] == "pairwise":
+        elif c in COMPONENTS and COMPONENTS[c][1] == "pairwise":
             levels[c] = 0.5
-    if len(levels) == 4:
-        levels["Overall"] = float(np.mean(list(levels.values())))
+    if comps[-1] not in levels and len(levels) == len(comps) - 1:  # RMB's Overall: the mean of the four
+        levels[comps[-1]] = float(np.mean(list(levels.values())))
     merged: list[tuple[float, list[str]]] = []
     for c, v in sorted(levels.items(), key=lambda kv: kv[1]):
         if merged and abs(merged[-1][0] - v) < 0.012:
@@ -423,7 +448,7 @@ def plot_leaderboard(metrics: Sequence[Mapping], out: str | Path) -> list[Path]:
     ax.set_yticks(centers, labels)
     ax.set_ylim(n_rm * group - group_gap / 2 - bar_h / 2, -group_gap / 2 - bar_h / 2 + 0.1)
     ax.set_xlim(0, 1.0)
-    ax.set_xlabel(f"{ACC_LABEL}; Overall = mean of the four components")
+    ax.set_xlabel(ACC_LABEL + ("; Overall = mean of the four components" if comps == [*COMPONENTS, "Overall"] else ""))
     ax.xaxis.grid(True, zorder=0)
     ax.set_axisbelow(True)
     ax.tick_params(axis="y", length=0)

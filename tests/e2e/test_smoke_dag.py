@@ -93,11 +93,15 @@ def test_nothing_to_do_on_a_second_run(project_root, smoke_run):
     assert planned_jobs(snakemake(project_root, smoke_run, "-n")) == {}
 
 
+AGGREGATES = {"leaderboard": 2, "leaderboard_all": 1, "correlation": 1, "correlation_all": 1, "plots": 1,
+              "plots_metrics_only": 1, "plots_all": 1, "all": 1}
+
+
 def test_override_changes_rerun_exactly_the_affected_jobs(project_root, smoke_run):
     fewer = planned_jobs(snakemake(project_root, smoke_run, "-n", overrides='["experiment=smoke","rms.names=[random,length]"]'))
-    assert fewer == {"leaderboard": 1, "correlation": 1, "plots": 1, "all": 1}
+    assert fewer == AGGREGATES
     boot = planned_jobs(snakemake(project_root, smoke_run, "-n", overrides="[experiment=smoke,metrics.n_boot=300]"))
-    assert boot == {"metrics": 5, "leaderboard": 1, "downstream": 5, "correlation": 1, "plots": 1, "all": 1}
+    assert boot == {"metrics": 10, "downstream": 5, **AGGREGATES}
     rm_knob = planned_jobs(snakemake(project_root, smoke_run, "-n", overrides="[experiment=smoke,++rm_overrides.tiny-classifier.max_length=64]"))
     assert rm_knob.get("score") == 1 and rm_knob.get("metrics") == 1 and rm_knob.get("downstream") == 1
     assert "data" not in rm_knob
@@ -117,3 +121,43 @@ def test_a_typo_fails_the_dry_run_with_one_line(project_root, tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     assert "unknown RM 'lenght'" in proc.stdout + proc.stderr
+
+
+def test_two_benchmarks_in_one_dag_and_the_cross_benchmark_results(smoke_run):
+    """The smoke fixture and the custom example run through one DAG; all.md has one row per RM, both headlines."""
+    md = (smoke_run / "results/leaderboard/all.md").read_text()
+    assert "smoke: Overall" in md and "example: Accuracy" in md
+    board = pd.read_csv(smoke_run / "results/leaderboard/all.csv")
+    assert set(board["rm"]) == {"random", "length", "tiny-classifier", "tiny-dpo", "tiny-judge"}
+    assert {"smoke", "smoke lo", "smoke hi", "example", "example lo", "example hi"} <= set(board.columns)
+    assert board.iloc[0]["rm"] == "length"  # the longer answer wins in both benchmarks' data
+    example = pd.read_csv(smoke_run / "results/leaderboard/example.csv")
+    items = pd.read_parquet(smoke_run / "results/data/example/items.parquet")
+    assert set(items["format"]) == {"pairwise", "bon"} and int(example.iloc[0]["Accuracy n"]) == len(items)
+    corr = pd.read_csv(smoke_run / "results/correlation/all.csv")
+    assert {"benchmark", "metric", "pool", "downstream", "spearman"} <= set(corr.columns)
+    assert {"smoke", "example"} <= set(corr["benchmark"]) and set(corr["pool"]) == {"smoke"}
+    assert (smoke_run / "results/plots/all/correlation_heatmap.png").stat().st_size > 1000
+    assert (smoke_run / "results/plots/example/leaderboard.png").stat().st_size > 1000
+
+
+def test_targeting_one_file_of_each_benchmark(project_root, tmp_path):
+    snakemake(project_root, tmp_path, "results/metrics/smoke/random.json", "results/leaderboard/example.md")
+    assert (tmp_path / "results/metrics/smoke/random.json").exists()
+    assert (tmp_path / "results/leaderboard/example.md").exists()
+    assert not (tmp_path / "results/leaderboard/smoke.md").exists()
+    assert not (tmp_path / "results/metrics/smoke/length.json").exists()
+
+
+def test_config_pairs_are_hydra_overrides_and_typos_fail(project_root, tmp_path):
+    """`--config rms=smoke` schedules the smoke list; an unknown key fails the dry run with one line."""
+    cmd = [*SNAKEMAKE, "-s", str(project_root / "Snakefile"), "--directory", str(tmp_path), "-n", "--cores", "1"]
+    out = subprocess.run([*cmd, "--config", "experiment=smoke", "rms=baselines"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    jobs = planned_jobs(out.stdout + out.stderr)
+    assert jobs["score"] == 4  # random and length on two benchmarks
+    assert "results/scores/smoke/tiny-classifier.parquet" not in out.stdout + out.stderr
+    bad = subprocess.run([*cmd, "--config", "experiment=smoke", "rmz=smoke"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0
+    lines = [ln for ln in (bad.stdout + bad.stderr).splitlines() if "rmz" in ln]
+    assert lines and "Could not override 'rmz'" in lines[0]

@@ -17,7 +17,7 @@ from rmeval.scoring import score_texts
 
 @pytest.fixture(scope="module")
 def smoke(smoke_root):
-    bench = {"name": "smoke", "loader": "rmb", "check_manifest": False, "sample": {}}
+    bench = {"name": "smoke", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": False, "sample": {}}
     items, texts, _ = load_benchmark(bench, smoke_root)
     return items, texts
 

@@ -67,7 +67,7 @@ class LongerWins(ChatBackend):
 
 @pytest.fixture(scope="module")
 def smoke(smoke_root):
-    bench = {"name": "smoke", "loader": "rmb", "check_manifest": False, "sample": {}, "position_seed": 0}
+    bench = {"name": "smoke", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": False, "sample": {}, "position_seed": 0}
     items, texts, _ = load_benchmark(bench, smoke_root)
     return items, texts
 

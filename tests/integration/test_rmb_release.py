@@ -11,7 +11,7 @@ from rmeval.scoring import score_texts
 
 pytestmark = pytest.mark.rmb
 
-BENCH = {"name": "rmb", "loader": "rmb", "check_manifest": True, "sample": {"per_scenario": None, "seed": 0}}
+BENCH = {"name": "rmb", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": True, "sample": {"per_scenario": None, "seed": 0}}
 
 
 @pytest.fixture(scope="module")

@@ -34,16 +34,18 @@ def test_find_conf_dir_from_project(monkeypatch):
 def test_every_experiment_composes(name):
     cfg = compose([f"experiment={name}"], conf_dir=CONF)
     assert cfg.benchmark.name in stems("benchmark")
+    assert cfg.benchmarks.names and set(cfg.benchmarks.names) <= set(stems("benchmark"))
     assert set(cfg.rms.names) <= set(stems("rm"))
     assert cfg.get("rm") is None
 
 
 def test_smoke_experiment_values():
     cfg = compose(["experiment=smoke"], conf_dir=CONF)
-    assert cfg.benchmark.name == "smoke"
+    assert list(cfg.benchmarks.names) == ["smoke", "example"]
     assert list(cfg.rms.names) == ["random", "length", "tiny-classifier", "tiny-dpo", "tiny-judge"]
     assert cfg.metrics.n_boot == 200
-    assert cfg.benchmark.fixture.items_per_scenario == 4
+    cfg = compose(["experiment=smoke", "benchmark=smoke"], conf_dir=CONF)  # what every job of the smoke DAG gets
+    assert cfg.benchmark.name == "smoke" and cfg.benchmark.fixture.items_per_scenario == 4
 
 
 @pytest.mark.parametrize("name", stems("rm"))
@@ -62,9 +64,44 @@ def test_every_rm_list_composes(name):
 
 
 @pytest.mark.parametrize("name", stems("benchmark"))
-def test_every_benchmark_composes(name):
+def test_every_benchmark_composes_and_builds(name):
+    from rmeval.benchmarks import Benchmark, build_benchmark
+
     cfg = compose([f"benchmark={name}"], conf_dir=CONF)
     assert cfg.benchmark.name == name
+    assert cfg.benchmark.version  # every benchmark YAML carries a version
+    bench = build_benchmark(cfg.benchmark)
+    assert isinstance(bench, Benchmark) and bench.name == name
+    assert bench.primary in bench.headline_columns
+
+
+@pytest.mark.parametrize("name", stems("benchmarks"))
+def test_every_benchmark_list_composes(name):
+    cfg = compose([f"benchmarks={name}"], conf_dir=CONF)
+    assert cfg.benchmarks.names and set(cfg.benchmarks.names) <= set(stems("benchmark"))
+
+
+def test_unknown_or_empty_benchmark_list_fails():
+    assert "'nope'" in _one_line_error(["benchmarks.names=[rmb,nope]"])
+    assert "empty" in _one_line_error(["benchmarks.names=[]"])
+    assert "_target_" in _one_line_error(["benchmark=rmb", "benchmark._target_=rmeval.nothing.Here"])
+
+
+def test_snakemake_config_pairs_become_hydra_overrides():
+    from rmeval.config import user_overrides
+
+    # --config rms=smoke 'benchmarks.names=[rmb,rewardbench]' metrics.n_boot=7 (values as Snakemake's YAML parses them)
+    got = user_overrides({"rms": "smoke", "benchmarks": ["rmb", "rewardbench"], "metrics__n_boot": 7,
+                          "scoring__progress": False, "overrides": "[experiment=smoke]"})
+    assert got == ["rms=smoke", "benchmarks.names=[rmb,rewardbench]", "metrics.n_boot=7", "scoring.progress=false", "experiment=smoke"]
+    assert user_overrides({"rms": ["random", "length"]}) == ["rms.names=[random,length]"]
+    # --configfile with nested keys: dotted paths
+    assert user_overrides({"metrics": {"n_boot": 5, "seed": 1}, "benchmark": {"description": "a b"}}) == [
+        "metrics.n_boot=5", "metrics.seed=1", "benchmark.description='a b'"]
+    cfg = compose(user_overrides({"rms": "smoke", "benchmarks": ["rmb", "rewardbench"], "metrics": {"n_boot": 5}}), conf_dir=CONF)
+    assert list(cfg.rms.names)[0] == "random" and list(cfg.benchmarks.names) == ["rmb", "rewardbench"] and cfg.metrics.n_boot == 5
+    # a key that matches nothing fails with one line
+    assert "rmz" in _one_line_error(user_overrides({"rmz": "smoke"}))
 
 
 def _one_line_error(overrides, rm=None) -> str:
@@ -148,13 +185,13 @@ def test_split_overrides(raw, expected):
 def test_split_overrides_result_composes():
     cfg = compose(split_overrides(["experiment=smoke", "rms.names=[random", "length]"]), conf_dir=CONF)
     assert list(cfg.rms.names) == ["random", "length"]
-    assert cfg.benchmark.name == "smoke"
+    assert list(cfg.benchmarks.names) == ["smoke", "example"]
 
 
 def test_compose_accepts_relative_conf_dir(monkeypatch):
     monkeypatch.chdir(CONF.parent)
     cfg = compose(["experiment=smoke"], conf_dir=Path("conf"))
-    assert cfg.benchmark.name == "smoke"
+    assert list(cfg.benchmarks.names) == ["smoke", "example"]
 
 
 def test_rm_overrides_apply_only_to_their_rm():

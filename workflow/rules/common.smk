@@ -12,18 +12,20 @@ from rmeval.config import (
     ConfigError,
     available,
     available_rms,
-    benchmark_root,
     compose,
+    compose_benchmark,
     compose_rm,
     fingerprint,
-    split_overrides,
+    rm_target,
+    user_overrides,
 )
 
 # Entry points compose the same conf/ as this file, wherever the working directory (--directory) is.
 os.environ.setdefault("RMEVAL_CONF_DIR", str(Path(workflow.basedir) / "conf"))
 
-# The user's Hydra overrides: --config overrides='[a=1,b=2]' (a string or a YAML list).
-OVERRIDES = split_overrides(config.get("overrides"))
+# The user's Hydra overrides: every `--config key=value` (and every key of a --configfile), plus the raw list in
+# --config overrides='[a=1,b=2]'. A key that matches nothing fails the composition below with one line.
+OVERRIDES = user_overrides(config)
 # Handed to every entry point verbatim. It is a global rather than a param on purpose: a param would rerun
 # every job when any override changes; the per-rule `fp` params below rerun exactly the affected ones.
 OVERRIDE_ARGS = " ".join(shlex.quote(o) for o in OVERRIDES)
@@ -41,7 +43,8 @@ try:
 except ConfigError as err:
     raise WorkflowError(str(err))
 
-BENCHMARK = str(CFG.benchmark.name)
+BENCHMARKS = [str(n) for n in CFG.benchmarks.names]
+ALL_BENCHMARKS = available("benchmark")
 RMS = [str(n) for n in CFG.rms.names]
 ALL_RMS = available_rms()
 try:
@@ -50,14 +53,40 @@ except Exception:  # no --cores (e.g. `snakemake --report`): nothing runs, any v
     _CORES = None
 SCORE_THREADS = max(1, min(_CORES or os.cpu_count() or 1, os.cpu_count() or 1))
 _RM_CFGS = {}
+_BENCH = {}
 
 
 wildcard_constraints:
-    benchmark=re.escape(BENCHMARK),
+    benchmark="|".join(re.escape(n) for n in ALL_BENCHMARKS if n != "all"),
     prompts="|".join(re.escape(n) for n in available("prompts")),
     policy="|".join(re.escape(n) for n in available("policy")),
     judge="|".join(re.escape(n) for n in available("judge")),
     rm="|".join(re.escape(n) for n in ALL_RMS),
+
+
+def bench(name):
+    """The benchmark object of conf/benchmark/<name>.yaml (the user's overrides applied), validated; cached."""
+    if name not in _BENCH:
+        try:
+            from rmeval.benchmarks import build_benchmark
+
+            _BENCH[name] = build_benchmark(compose_benchmark(name, OVERRIDES))
+        except ConfigError as err:
+            raise WorkflowError(str(err))
+    return _BENCH[name]
+
+
+# Validate every listed benchmark at DAG build, so a typo fails the dry run.
+for _name in BENCHMARKS:
+    bench(_name)
+
+
+def has_downstream(name):
+    """Best-of-N, correlation and the full set of plots need per-response judge scores."""
+    return bool(CFG.downstream.enabled) and bench(name).has_judge_scores
+
+
+POOL_BENCHMARKS = [b for b in BENCHMARKS if has_downstream(b)]
 
 
 def rm_config(name):
@@ -77,8 +106,12 @@ for _name in RMS:
 
 
 def is_pairwise(name):
-    """Pairwise generative judges write comparisons, not scores (DESIGN.md)."""
-    return rm_config(name).get("_target_") in PAIRWISE_RM_TARGETS
+    """Pairwise generative judges write comparisons, not scores (DESIGN.md). Read from the YAML's _target_ (no
+    composition), so the DAG stays fast however many RM YAMLs conf/rm/ holds."""
+    try:
+        return rm_target(name) in PAIRWISE_RM_TARGETS
+    except ConfigError as err:
+        raise WorkflowError(str(err))
 
 
 def _alternation(names):
@@ -89,42 +122,55 @@ POINTWISE_RE = _alternation([n for n in ALL_RMS if not is_pairwise(n)])
 PAIRWISE_RE = _alternation([n for n in ALL_RMS if is_pairwise(n)])
 # Pointwise RMs pick their best-of-N candidate by score; pairwise judges by a knockout (more judge calls).
 DOWNSTREAM_RMS = list(RMS)
+METRICS_ONLY_PLOTS = ["leaderboard", "scenario_heatmap"]
 
 
-def leaderboard_targets():
-    targets = [f"results/leaderboard/{BENCHMARK}.csv", f"results/leaderboard/{BENCHMARK}.md"]
-    if CFG.downstream.enabled and CFG.benchmark.get("judge_scores", True):
-        targets += [f"results/correlation/{BENCHMARK}.csv"]
-        targets += [f"results/plots/{BENCHMARK}/{name}.png" for name in PLOT_NAMES]
+def benchmark_targets(name):
+    targets = [f"results/leaderboard/{name}.csv", f"results/leaderboard/{name}.md"]
+    if has_downstream(name):
+        targets += [f"results/correlation/{name}.csv"]
+        targets += [f"results/plots/{name}/{plot}.png" for plot in PLOT_NAMES]
+    else:
+        targets += [f"results/plots/{name}/{plot}.png" for plot in METRICS_ONLY_PLOTS]
+    return targets
+
+
+def all_targets():
+    """rule all: every configured benchmark's results, then the cross-benchmark leaderboard and correlation."""
+    targets = [t for name in BENCHMARKS for t in benchmark_targets(name)]
+    targets += ["results/leaderboard/all.csv", "results/leaderboard/all.md"]
+    if POOL_BENCHMARKS:
+        targets += ["results/correlation/all.csv", "results/plots/all/correlation_heatmap.png"]
     return targets
 
 
 def raw_benchmark_input(wildcards):
-    """Where the data stage reads the raw benchmark: a generated fixture, a configured folder or a download."""
-    root = benchmark_root(CFG)
-    bench = CFG.benchmark
-    if bench.get("construct") is not None:
-        return root
-    if bench.get("fixture") is None and bench.get("root") and not Path(root).exists():
-        raise WorkflowError(
-            f"benchmark.root={root} does not exist: point benchmark.root (for rmb: RMB_ROOT) at a local copy of "
-            f"{bench.name}" + (", or unset it to download the release" if bench.get("download") else "")
-        )
-    if bench.get("fixture") is None and not bench.get("root") and not bench.get("download"):
-        raise WorkflowError(f"benchmark {bench.name}: set benchmark.root to a local copy (the hub is not used by the DAG)")
+    """Where the data stage reads the raw benchmark: a generated fixture, a constructed set, a download, the
+    user's own folder (which must exist), or nothing (the hub, read by the job through `datasets`)."""
+    b = bench(wildcards.benchmark)
+    root = b.source()
+    if root is None:
+        return []
+    if b.made_by is None and not Path(root).exists():
+        raise WorkflowError(f"benchmark {b.name}: {root} does not exist: {b.missing_source_hint()}")
     return root
 
 
+def raw_root_arg(wildcards, input):
+    root = bench(wildcards.benchmark).source()
+    return f"++io.root={shlex.quote(str(root))}" if root is not None else ""
+
+
 def data_fp(wildcards):
-    return fingerprint(CFG.benchmark)
+    return fingerprint(compose_benchmark(wildcards.benchmark, OVERRIDES))
 
 
 def fixture_fp(wildcards):
-    return fingerprint(CFG.benchmark.get("fixture"))
+    return fingerprint(getattr(bench(wildcards.benchmark), "fixture", None))
 
 
 def download_fp(wildcards):
-    return fingerprint(CFG.benchmark.get("download"))
+    return fingerprint(bench("rmb").download)
 
 
 def score_inputs(wildcards):
@@ -152,6 +198,14 @@ def metrics_fp(wildcards):
 
 def leaderboard_inputs(wildcards):
     return [f"results/metrics/{wildcards.benchmark}/{rm}.json" for rm in RMS]
+
+
+def all_metrics_inputs(wildcards):
+    return [f"results/metrics/{b}/{rm}.json" for b in BENCHMARKS for rm in RMS]
+
+
+def all_downstream_inputs(wildcards):
+    return [f"results/downstream/{b}/{rm}.json" for b in POOL_BENCHMARKS for rm in DOWNSTREAM_RMS]
 
 
 def hydra_list(paths):
@@ -222,6 +276,18 @@ PLOT_NAMES = [
 ]
 
 
+POOL_RE = _alternation([b for b in ALL_BENCHMARKS if b != "all" and b in POOL_BENCHMARKS])
+NO_POOL_RE = _alternation([b for b in ALL_BENCHMARKS if b != "all" and b not in POOL_BENCHMARKS])
+
+
+def metrics_only_plot_outputs():
+    outputs = {}
+    for name in METRICS_ONLY_PLOTS:
+        outputs[f"{name}_png"] = report(f"results/plots/{{benchmark}}/{name}.png", caption=f"../report/{name}.rst", category="Benchmark")
+        outputs[f"{name}_pdf"] = f"results/plots/{{benchmark}}/{name}.pdf"
+    return outputs
+
+
 def plot_outputs():
     """Every plot's PNG (in the Snakemake report, with its caption) and PDF."""
     outputs = {}
@@ -236,7 +302,6 @@ def plot_outputs():
 
 
 # ------------------------------------------------------------------ construction (benchmark.construct)
-CONSTRUCT = CFG.benchmark.get("construct")
 _GROUP_CFGS = {}
 
 
@@ -250,11 +315,26 @@ def group_config(group, name):
     return _GROUP_CFGS[(group, name)]
 
 
-if CONSTRUCT is not None:  # validate the construction config at DAG build
-    group_config("prompts", CONSTRUCT.prompts)
-    group_config("judge", CONSTRUCT.judge)
-    for _p in CONSTRUCT.policies:
-        group_config("policy", _p)
+def construct_of(benchmark):
+    return getattr(bench(benchmark), "construct", None)
+
+
+def construct_for_prompts(prompts):
+    """The construction config of the configured benchmark built on this prompt set."""
+    for name in BENCHMARKS:
+        c = construct_of(name)
+        if c is not None and c["prompts"] == prompts:
+            return c
+    raise WorkflowError(f"prompt set {prompts}: no configured benchmark (benchmarks.names={BENCHMARKS}) is constructed from it")
+
+
+for _name in BENCHMARKS:  # validate every construction config at DAG build
+    _c = construct_of(_name)
+    if _c is not None:
+        group_config("prompts", _c["prompts"])
+        group_config("judge", _c["judge"])
+        for _p in _c["policies"]:
+            group_config("policy", _p)
 
 
 def _model_input(group, name):
@@ -275,7 +355,7 @@ def policy_fp(wildcards):
 
 
 def responses_for(prompts):
-    return [f"results/construct/{prompts}/responses/{p}.parquet" for p in CONSTRUCT.policies]
+    return [f"results/construct/{prompts}/responses/{p}.parquet" for p in construct_for_prompts(prompts)["policies"]]
 
 
 def judge_inputs(wildcards):
@@ -298,9 +378,9 @@ def build_inputs(wildcards):
     return {
         "prompts_file": f"results/construct/{wildcards.prompts}/prompts.parquet",
         "responses": responses_for(wildcards.prompts),
-        "judgments": f"results/construct/{wildcards.prompts}/judgments/{CONSTRUCT.judge}.parquet",
+        "judgments": f"results/construct/{wildcards.prompts}/judgments/{construct_of(wildcards.benchmark)['judge']}.parquet",
     }
 
 
 def build_fp(wildcards):
-    return fingerprint(CONSTRUCT)
+    return fingerprint(construct_of(wildcards.benchmark))

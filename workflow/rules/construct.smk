@@ -15,7 +15,7 @@ rule construct_prompts:
     message:
         "Collecting the {wildcards.prompts} prompt set"
     shell:
-        "{PY} -m rmeval.stages.construct_prompts {OVERRIDE_ARGS} prompts={wildcards.prompts} ++io.out={output} > {log} 2>&1"
+        "{PY} -m rmeval.stages.construct_prompts {OVERRIDE_ARGS} prompts={wildcards.prompts} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule sample:
@@ -35,7 +35,7 @@ rule sample:
         "Sampling {wildcards.policy} on the {wildcards.prompts} prompts"
     shell:
         "{PY} -m rmeval.stages.sample {OVERRIDE_ARGS} policy={wildcards.policy} ++io.prompts={input.prompts_file}"
-        " ++io.cache_dir={params.cache} ++io.out={output} > {log} 2>&1"
+        " ++io.cache_dir={params.cache} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule judge:
@@ -58,7 +58,7 @@ rule judge:
     shell:
         "{PY} -m rmeval.stages.judge {OVERRIDE_ARGS} judge={wildcards.judge} ++io.prompts={input.prompts_file}"
         " '++io.responses={params.responses}' ++io.cache_dir={params.cache} ++io.out={output.judgments}"
-        " ++io.report={output.report} > {log} 2>&1"
+        " ++io.report={output.report} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule build_sets:
@@ -77,5 +77,5 @@ rule build_sets:
     message:
         "Building pairwise and best-of-N sets for {wildcards.benchmark} by RMB's rules"
     shell:
-        "{PY} -m rmeval.stages.build {OVERRIDE_ARGS} ++io.prompts={input.prompts_file} '++io.responses={params.responses}'"
-        " ++io.judgments={input.judgments} ++io.out={output.sets} ++io.report={output.report} > {log} 2>&1"
+        "{PY} -m rmeval.stages.build {OVERRIDE_ARGS} benchmark={wildcards.benchmark} ++io.prompts={input.prompts_file} '++io.responses={params.responses}'"
+        " ++io.judgments={input.judgments} ++io.out={output.sets} ++io.report={output.report} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"

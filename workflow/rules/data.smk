@@ -13,7 +13,7 @@ rule smoke_fixture:
     message:
         "Writing the generated {wildcards.benchmark} benchmark fixture"
     shell:
-        "{PY} -m rmeval.stages.fixture {OVERRIDE_ARGS} ++io.out={output} > {log} 2>&1"
+        "{PY} -m rmeval.stages.fixture {OVERRIDE_ARGS} benchmark={wildcards.benchmark} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule download_rmb:
@@ -28,7 +28,7 @@ rule download_rmb:
     message:
         "Downloading the RMB release at its pinned commit (set RMB_ROOT to use a local copy instead)"
     shell:
-        "{PY} -m rmeval.stages.download {OVERRIDE_ARGS} benchmark=rmb ++io.out={output} > {log} 2>&1"
+        "{PY} -m rmeval.stages.download {OVERRIDE_ARGS} benchmark=rmb ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule data:
@@ -40,6 +40,7 @@ rule data:
         report_file="results/data/{benchmark}/report.json",
     params:
         fp=data_fp,
+        root=raw_root_arg,
     conda:
         CONDA_ENV
     log:
@@ -47,5 +48,5 @@ rule data:
     message:
         "Normalising {wildcards.benchmark} into items and unique texts"
     shell:
-        "{PY} -m rmeval.stages.data {OVERRIDE_ARGS} ++io.root={input.raw:q} ++io.items={output.items_file}"
-        " ++io.texts={output.texts_file} ++io.report={output.report_file} > {log} 2>&1"
+        "{PY} -m rmeval.stages.data {OVERRIDE_ARGS} benchmark={wildcards.benchmark} {params.root} ++io.items={output.items_file}"
+        " ++io.texts={output.texts_file} ++io.report={output.report_file} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"

@@ -16,8 +16,8 @@ rule metrics:
     message:
         "Computing metrics of {wildcards.rm} on {wildcards.benchmark}"
     shell:
-        "{PY} -m rmeval.stages.metrics {OVERRIDE_ARGS} ++io.rm={wildcards.rm} ++io.items={input.items_file}"
-        " {params.result} ++io.data_report={input.report_file} ++io.out={output} > {log} 2>&1"
+        "{PY} -m rmeval.stages.metrics {OVERRIDE_ARGS} benchmark={wildcards.benchmark} ++io.rm={wildcards.rm} ++io.items={input.items_file}"
+        " {params.result} ++io.data_report={input.report_file} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule leaderboard:
@@ -40,5 +40,29 @@ rule leaderboard:
     message:
         "Writing the {wildcards.benchmark} leaderboard"
     shell:
-        "{PY} -m rmeval.stages.leaderboard {OVERRIDE_ARGS} '++io.metrics={params.paths}'"
-        " ++io.csv={output.csv} ++io.md={output.md} > {log} 2>&1"
+        "{PY} -m rmeval.stages.leaderboard {OVERRIDE_ARGS} benchmark={wildcards.benchmark} '++io.metrics={params.paths}'"
+        " ++io.csv={output.csv} ++io.md={output.md} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+
+
+rule leaderboard_all:
+    input:
+        all_metrics_inputs,
+    output:
+        csv=report(
+            "results/leaderboard/all.csv",
+            caption="../report/leaderboard_all.rst",
+            category="Leaderboard",
+        ),
+        md="results/leaderboard/all.md",
+    params:
+        fp=metrics_fp,
+        paths=list_override,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/leaderboard/all.log",
+    message:
+        "Writing the cross-benchmark leaderboard"
+    shell:
+        "{PY} -m rmeval.stages.leaderboard {OVERRIDE_ARGS} ++io.all=true '++io.metrics={params.paths}'"
+        " ++io.csv={output.csv} ++io.md={output.md} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"

@@ -13,7 +13,7 @@ rule tiny_model:
     message:
         "Making the model folder of RM {wildcards.model} (generated tiny model or a model shipped in a PyPI wheel)"
     shell:
-        "{PY} -m rmeval.stages.tiny_model {OVERRIDE_ARGS} rm={wildcards.model} ++io.out={output} > {log} 2>&1"
+        "{PY} -m rmeval.stages.tiny_model {OVERRIDE_ARGS} rm={wildcards.model} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule score:
@@ -34,8 +34,8 @@ rule score:
     message:
         "Scoring the unique texts of {wildcards.benchmark} with {wildcards.rm}"
     shell:
-        "{PY} -m rmeval.stages.score {OVERRIDE_ARGS} rm={wildcards.rm} ++io.texts={input.texts}"
-        " ++io.cache_dir={params.cache} ++io.threads={threads} ++io.out={output} > {log} 2>&1"
+        "{PY} -m rmeval.stages.score {OVERRIDE_ARGS} benchmark={wildcards.benchmark} rm={wildcards.rm} ++io.texts={input.texts}"
+        " ++io.cache_dir={params.cache} ++io.threads={threads} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule compare:
@@ -55,5 +55,5 @@ rule compare:
     message:
         "Judging the pairs and best-of-N groups of {wildcards.benchmark} with {wildcards.rm}"
     shell:
-        "{PY} -m rmeval.stages.compare {OVERRIDE_ARGS} rm={wildcards.rm} ++io.items={input.items_file}"
-        " ++io.texts={input.texts} ++io.cache_dir={params.cache} ++io.out={output} > {log} 2>&1"
+        "{PY} -m rmeval.stages.compare {OVERRIDE_ARGS} benchmark={wildcards.benchmark} rm={wildcards.rm} ++io.items={input.items_file}"
+        " ++io.texts={input.texts} ++io.cache_dir={params.cache} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"

@@ -37,7 +37,6 @@ A malformed record stops the load with one line naming the file, the record inde
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterable
@@ -46,6 +45,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rmeval.data.records import Record, one_line, plain, read_records, record_files
 from rmeval.data.schema import DataError, finalize_items, finalize_texts
 from rmeval.ids import prompt_id as make_prompt_id
 from rmeval.ids import text_id as make_text_id
@@ -55,8 +55,6 @@ log = logging.getLogger(__name__)
 # ------------------------------------------------------------------------------------------- constants
 HUB_V1 = ("allenai/reward-bench", "filtered")
 HUB_V2 = ("allenai/reward-bench-2", "test")
-FILE_SUFFIXES = (".jsonl", ".json", ".parquet")
-ROLES = ("user", "assistant", "system")
 
 # RewardBench v1: section -> subsets, and each subset's row count in the filtered split (2,985 rows in all).
 # These are row counts; the section weights (math-prm 984) live in rmeval.rewardbench_metrics.
@@ -126,77 +124,14 @@ class RewardBenchLoadReport:
 
 
 # ------------------------------------------------------------------------------------------- record access
-class _Record:
-    """Field access on one raw record that fails with the file, the record index and the field named."""
-
-    def __init__(self, where: str, index: int, record: object):
-        self.where, self.index, self.uid = where, index, None
-        if not isinstance(record, dict):
-            self.fail("<record>", f"expected an object, got {type(record).__name__}")
-        self.record = record
-        uid = record.get("id")
-        self.uid = uid if isinstance(uid, (str, int)) and not isinstance(uid, bool) else None
-
-    def fail(self, field_name: str, problem: str):
-        uid = f" (id={self.uid!r})" if self.uid is not None else ""
-        problem = " ".join(str(problem).split())  # one line
-        raise DataError(f"{self.where}: record {self.index}{uid}: field '{field_name}': {problem}")
-
-    def get(self, key: str, typ: type | tuple, *, optional: bool = False):
-        if key not in self.record:
-            if optional:
-                return None
-            self.fail(key, "missing")
-        value = self.record[key]
-        if value is None and optional:
-            return None
-        if value is None:
-            self.fail(key, "null")
-        if not isinstance(value, typ) or isinstance(value, bool):
-            want = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
-            self.fail(key, f"expected {want}, got {type(value).__name__}")
-        return value
-
-    def uid_str(self) -> str:
-        uid = self.get("id", (str, int))
-        uid = str(uid).strip()
-        if not uid:
-            self.fail("id", "empty id")
-        return uid
+class _Record(Record):
+    """A RewardBench record: responses are plain strings; lists of them in v2."""
 
     def response(self, value: object, where: str, report: RewardBenchLoadReport) -> str:
-        if value is None:
-            self.fail(where, "null")
-        if not isinstance(value, str):
-            self.fail(where, f"expected str, got {type(value).__name__}")
-        if value == "":
-            self.fail(where, "empty response")
+        value = self.text(value, where)
         if not value.strip():
             report.whitespace_only_responses += 1
         return value
-
-    def conversation(self) -> list[dict]:
-        prompt = self.get("prompt", (str, list))
-        if isinstance(prompt, str):
-            if not prompt.strip():
-                self.fail("prompt", "empty prompt")
-            return [{"role": "user", "content": prompt}]
-        if not prompt:
-            self.fail("prompt", "empty conversation")
-        turns = []
-        for j, turn in enumerate(prompt):
-            where = f"prompt[{j}]"
-            if not isinstance(turn, dict):
-                self.fail(where, f"expected an object with role and content, got {type(turn).__name__}")
-            role, content = turn.get("role"), turn.get("content")
-            if not isinstance(role, str) or role not in ROLES:
-                self.fail(f"{where}.role", f"expected one of {', '.join(ROLES)}, got {role!r}")
-            if not isinstance(content, str):
-                self.fail(f"{where}.content", f"expected str, got {type(content).__name__}")
-            turns.append({"role": role, "content": content})
-        if turns[-1]["role"] != "user":
-            self.fail(f"prompt[{len(turns) - 1}].role", "the last turn must be the user's")
-        return turns
 
     def str_list(self, key: str, report: RewardBenchLoadReport) -> list[str]:
         values = self.get(key, list)
@@ -211,99 +146,33 @@ class _Record:
 
 
 # ------------------------------------------------------------------------------------------- file reading
-def _plain(value):
-    """numpy scalars / arrays (from parquet through pandas) to plain Python values."""
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        return _plain(value.tolist())
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def _read_records(path: Path, where: str) -> list:
-    """Records of one .jsonl / .json / .parquet file (a .json file may hold a list or JSON lines)."""
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        try:
-            import pyarrow.parquet as pq
-
-            return [_plain(r) for r in pq.read_table(path).to_pylist()]
-        except Exception as err:  # noqa: BLE001 - any unreadable parquet is a data error
-            raise DataError(f"{where}: record ?: field '<file>': unreadable parquet ({type(err).__name__}: {' '.join(str(err).split())})") from None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise DataError(f"{where}: record ?: field '<file>': not UTF-8 ({err.reason})") from None
-    if suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            if err.msg != "Extra data":  # anything but "several JSON values": not JSON lines either
-                raise DataError(f"{where}: record ?: field '<json>': invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
-        else:
-            if isinstance(data, list):
-                return data
-            if isinstance(data, dict) and isinstance(data.get("rows"), list):
-                return data["rows"]
-            if isinstance(data, dict):
-                return [data]
-            raise DataError(f"{where}: record ?: field '<top level>': expected a JSON list of records, got {type(data).__name__}")
-    records = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as err:
-            raise DataError(f"{where}: record {len(records)}: field '<json>': invalid JSON at line {lineno} column {err.colno}: {err.msg}") from None
-    return records
-
-
-def _sources(root: str | Path | None, hub: tuple[str, str]) -> tuple[list[tuple[str, list]], str, str]:
-    """[(name shown in errors, records)], the root as a string, and the source kind."""
+def _sources(root: str | Path | None, hub: tuple[str, str], revision: str | None = None) -> tuple[list[tuple[str, list]], str, str]:
+    """[(name shown in errors, records)], the root as a string, and the source kind (file | hub)."""
     if root is None:
-        records = load_hub(*hub)
-        name = f"hub:{hub[0]}[{hub[1]}]"
+        records = load_hub(*hub, revision=revision)
+        name = f"hub:{hub[0]}[{hub[1]}]" + (f"@{revision}" if revision else "")
         return [(name, records)], name, "hub"
-    root = Path(root)
-    if root.is_file():
-        if root.suffix.lower() not in FILE_SUFFIXES:
-            raise DataError(f"{root}: record ?: field '<file>': unsupported file type {root.suffix!r} (expected {', '.join(FILE_SUFFIXES)})")
-        return [(str(root), _read_records(root, str(root)))], str(root), "file"
-    if root.is_dir():
-        paths = sorted(
-            p for p in root.rglob("*")
-            if p.is_file() and p.suffix.lower() in FILE_SUFFIXES
-            and not any(part.startswith(".") for part in p.relative_to(root).parts)
-        )
-        if not paths:
-            raise DataError(f"{root}: no {', '.join('*' + s for s in FILE_SUFFIXES)} files in this folder")
-        out = []
-        for p in paths:
-            rel = p.relative_to(root).as_posix()
-            out.append((rel, _read_records(p, rel)))
-        return out, str(root), "file"
-    raise DataError(f"{root}: not found; set benchmark.root to a local file (.jsonl, .json or .parquet) or a folder of them")
+    return [(name, read_records(path, name)) for name, path in record_files(root)], str(root), "file"
 
 
-def load_hub(dataset_id: str, split: str) -> list[dict]:
-    """Records of a hub dataset split through ``datasets`` (imported here, so the package stays optional).
+def load_hub(dataset_id: str, split: str, revision: str | None = None) -> list[dict]:
+    """Records of a hub dataset split through ``datasets.load_dataset`` at ``revision``.
 
-    Any failure (package absent, no network, unknown dataset) is one DataError line telling the user to fetch
-    the file elsewhere and point ``benchmark.root`` at it.
+    ``dataset_id`` may also be a local folder in the hub's layout (``datasets`` reads it with the same call), which
+    is how the tests exercise this path offline. Any failure (no network, unknown dataset or revision) is one
+    DataError line telling the user to fetch the data elsewhere and point ``benchmark.root`` at it.
     """
     advice = "the hub is unreachable here; download the file elsewhere and point benchmark.root at it"
     try:
-        import datasets  # noqa: PLC0415 - optional dependency
+        import datasets  # noqa: PLC0415 - heavy; imported only for hub loads
     except Exception as err:  # noqa: BLE001 - ImportError or a broken install read the same
         raise DataError(f"{dataset_id} [{split}]: {advice} (the 'datasets' package cannot be imported: {type(err).__name__})") from None
     try:
-        data = datasets.load_dataset(dataset_id, split=split)
-        return [_plain(dict(row)) for row in data]
+        kwargs = {"revision": revision} if revision else {}
+        data = datasets.load_dataset(dataset_id, split=split, **kwargs)
+        return [plain(dict(row)) for row in data]
     except Exception as err:  # noqa: BLE001 - network, auth, missing split: all the same advice
-        reason = " ".join(f"{type(err).__name__}: {err}".split())[:300]
+        reason = one_line(f"{type(err).__name__}: {err}")[:300]
         raise DataError(f"{dataset_id} [{split}]: {advice} ({reason})") from None
 
 
@@ -357,14 +226,15 @@ def _finalize(items: list[dict], texts: dict, extra: Iterable[str] = ()) -> tupl
 
 # ------------------------------------------------------------------------------------------- v1
 def load_rewardbench(
-    root: str | Path | None, benchmark: str = "rewardbench", check_manifest: bool = False
+    root: str | Path | None, benchmark: str = "rewardbench", check_manifest: bool = False,
+    hub: tuple[str, str] = HUB_V1, revision: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, RewardBenchLoadReport]:
     """RewardBench v1 from a file or a folder of files in the ``allenai/reward-bench`` schema.
 
     ``root=None`` reads ``allenai/reward-bench`` split ``filtered`` from the hub (fails with one line here).
     ``check_manifest`` compares each core subset's row count with the release's (2,985 rows).
     """
-    sources, root_name, kind = _sources(root, HUB_V1)
+    sources, root_name, kind = _sources(root, hub, revision)
     report = RewardBenchLoadReport(root=root_name, version=1, source=kind)
     items: list[dict] = []
     texts: dict[str, dict] = {}
@@ -383,7 +253,7 @@ def load_rewardbench(
             if key in seen:
                 rec.fail("id", f"duplicate id {uid!r} (first seen in {seen[key]})")
             seen[key] = f"{where} record {index}"
-            conv = rec.conversation()
+            conv = rec.conversation("prompt")
             chosen = rec.response(rec.get("chosen", str), "chosen", report)
             rejected = rec.response(rec.get("rejected", str), "rejected", report)
             chosen_model = _optional_model(rec, "chosen_model")
@@ -421,14 +291,15 @@ def load_rewardbench(
 
 # ------------------------------------------------------------------------------------------- v2
 def load_rewardbench2(
-    root: str | Path | None, benchmark: str = "rewardbench2", check_manifest: bool = False
+    root: str | Path | None, benchmark: str = "rewardbench2", check_manifest: bool = False,
+    hub: tuple[str, str] = HUB_V2, revision: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, RewardBenchLoadReport]:
     """RewardBench 2 from a file or a folder of files in the ``allenai/reward-bench-2`` schema.
 
     ``root=None`` reads ``allenai/reward-bench-2`` split ``test`` from the hub (fails with one line here).
     ``check_manifest`` compares each domain's prompt count with the release's (1,865 prompts).
     """
-    sources, root_name, kind = _sources(root, HUB_V2)
+    sources, root_name, kind = _sources(root, hub, revision)
     report = RewardBenchLoadReport(root=root_name, version=2, source=kind)
     items: list[dict] = []
     texts: dict[str, dict] = {}
@@ -447,7 +318,7 @@ def load_rewardbench2(
             subset = V2_CANONICAL.get(raw_subset.strip().lower())
             if subset is None:
                 rec.fail("subset", f"unknown subset {raw_subset!r} (expected one of {', '.join(V2_DOMAINS)})")
-            conv = rec.conversation()
+            conv = rec.conversation("prompt")
             chosen = rec.str_list("chosen", report)
             rejected = rec.str_list("rejected", report)
             rec.count("num_correct", len(chosen), "the number of chosen completions")
@@ -516,5 +387,3 @@ def load_rewardbench2(
     items_df, texts_df = _finalize(items, texts, V2_EXTRA_COLUMNS)
     return items_df, texts_df, report
 
-
-LOADERS = {"rewardbench": load_rewardbench, "rewardbench2": load_rewardbench2}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from rmeval.data.records import Record, read_records
 from rmeval.data.schema import DataError, finalize_items, finalize_texts
 from rmeval.ids import prompt_id as make_prompt_id
 from rmeval.ids import text_id as make_text_id
@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 FORMAT_DIRS = {"Pairwise_set": "pairwise", "BoN_set": "bon"}
 GOALS = ("Helpfulness", "Harmlessness")
-ROLES = ("user", "assistant", "system")
 
 # Harmlessness scenario codes follow the Llama Guard 2 hazard taxonomy (BENCHMARKS.md).
 HARMLESSNESS_NAMES = {
@@ -64,6 +63,7 @@ class LoadReport:
     whitespace_only_responses: int = 0
     count_mismatches: list[dict] = field(default_factory=list)
     judge_score_conflicts: int = 0  # texts that carry different judge scores in different records
+    category_mismatches: list[dict] = field(default_factory=list)  # records filed under another folder
 
     def to_dict(self) -> dict:
         return {
@@ -77,6 +77,7 @@ class LoadReport:
             "whitespace_only_responses": self.whitespace_only_responses,
             "count_mismatches": self.count_mismatches,
             "judge_score_conflicts": self.judge_score_conflicts,
+            "category_mismatches": self.category_mismatches,
         }
 
 
@@ -98,46 +99,11 @@ def scenario_of(rel_path: str) -> tuple[str, str, str, str]:
     return fmt, goal, parts[2], parts[3]
 
 
-class _Record:
-    """Field access on one raw record that fails with file, record index and field named."""
+class _Record(Record):
+    """An RMB record: RMB's response objects ({llm_name, answer, score}) and ``conversation_input``."""
 
     def __init__(self, rel_path: str, index: int, record: object, uid_key: str):
-        self.rel_path, self.index = rel_path, index
-        if not isinstance(record, dict):
-            self.fail("<record>", f"expected a JSON object, got {type(record).__name__}")
-        self.record = record
-        self.uid = record.get(uid_key)
-
-    def fail(self, field_name: str, problem: str):
-        uid = f" (uid={self.uid!r})" if getattr(self, "uid", None) is not None else ""
-        raise DataError(f"{self.rel_path}: record {self.index}{uid}: field '{field_name}': {problem}")
-
-    def get(self, obj: dict, key: str, typ: type | tuple, where: str):
-        if key not in obj:
-            self.fail(where, "missing")
-        value = obj[key]
-        if not isinstance(value, typ) or isinstance(value, bool):
-            want = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
-            self.fail(where, f"expected {want}, got {type(value).__name__}")
-        return value
-
-    def conversation(self) -> list[dict]:
-        conv = self.get(self.record, "conversation_input", list, "conversation_input")
-        if not conv:
-            self.fail("conversation_input", "empty conversation")
-        turns = []
-        for j, turn in enumerate(conv):
-            where = f"conversation_input[{j}]"
-            if not isinstance(turn, dict):
-                self.fail(where, f"expected an object, got {type(turn).__name__}")
-            role = self.get(turn, "role", str, f"{where}.role")
-            if role not in ROLES:
-                self.fail(f"{where}.role", f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
-            content = self.get(turn, "content", str, f"{where}.content")
-            turns.append({"role": role, "content": content})
-        if turns[-1]["role"] != "user":
-            self.fail(f"conversation_input[{len(turns) - 1}].role", "the last turn must be the user's")
-        return turns
+        super().__init__(rel_path, index, record, uid_key=uid_key, uid_label="uid")
 
     def response(self, key: str, obj: object | None = None) -> dict:
         obj = self.record.get(key) if obj is None else obj
@@ -147,34 +113,38 @@ class _Record:
             self.fail(key, "missing")
         if not isinstance(obj, dict):
             self.fail(key, f"expected an object with llm_name and answer, got {type(obj).__name__}")
-        model = self.get(obj, "llm_name", str, f"{key}.llm_name")
-        answer = self.get(obj, "answer", str, f"{key}.answer")
+        model = self.get("llm_name", str, obj=obj, where=f"{key}.llm_name")
+        answer = self.get("answer", str, obj=obj, where=f"{key}.answer")
         if answer == "":
             self.fail(f"{key}.answer", "empty answer")
-        score = obj.get("score")
-        if score is not None:
-            if isinstance(score, bool) or not isinstance(score, (int, float)) or math.isnan(score):
-                self.fail(f"{key}.score", f"expected a number, got {score!r}")
-            if not 0.0 <= float(score) <= 10.0:
-                self.fail(f"{key}.score", f"out of range: {score}")
-            score = float(score)
-        return {"model": model, "answer": answer, "score": score}
+        return {"model": model, "answer": answer, "score": self.score(obj.get("score"), f"{key}.score")}
 
 
-def _read_json_list(path: Path, rel_path: str) -> list:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise DataError(f"{rel_path}: record ?: field '<json>': invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
-    except UnicodeDecodeError as err:
-        raise DataError(f"{rel_path}: record ?: field '<file>': not UTF-8 ({err.reason})") from None
-    if not isinstance(data, list):
-        raise DataError(f"{rel_path}: record ?: field '<top level>': expected a JSON list of records, got {type(data).__name__}")
-    return data
+def check_category_path(rec: Record, rel_path: str) -> str | None:
+    """RMB's ``category_path`` against the file's place: a problem description, or None when they agree.
+
+    The release writes e.g. ``Pairwise_set/Helpfulness/Code/Documentation`` (the path without ``.json``); an
+    absent field is not a problem (older copies lack it)."""
+    value = rec.record.get("category_path")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return f"expected str, got {type(value).__name__}"
+    want = Path(rel_path).with_suffix("").as_posix().strip("/")
+    got = value.replace("\\", "/").strip().strip("/")
+    if got.endswith(".json"):
+        got = got[: -len(".json")]
+    if got == want or got.endswith("/" + want) or want.endswith("/" + got):
+        return None
+    return f"{value!r} does not match the file's place {want!r}"
 
 
-def load_rmb(root: str | Path, benchmark: str = "rmb", check_manifest: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, LoadReport]:
-    """Read every ``*.json`` under ``root`` and return (items, texts, report)."""
+def load_rmb(root: str | Path, benchmark: str = "rmb", check_manifest: bool = True,
+             strict_category_path: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, LoadReport]:
+    """Read every ``*.json`` under ``root`` and return (items, texts, report).
+
+    A record whose ``category_path`` disagrees with the file it sits in is counted in the report (and logged);
+    with ``strict_category_path`` it stops the load instead."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: RMB release folder not found; set benchmark.root (or RMB_ROOT) to a local RMB_dataset folder")
@@ -191,17 +161,21 @@ def load_rmb(root: str | Path, benchmark: str = "rmb", check_manifest: bool = Tr
 
     for path, rel in tqdm(list(zip(paths, rel_paths)), desc=f"load {benchmark}", unit="file", leave=False):
         fmt, goal, task, scenario = scenario_of(rel)
-        records = _read_json_list(path, rel)
+        records = read_records(path, rel, json_list=True)
         report.files[rel] = len(records)
         uid_key = "pair_uid" if fmt == "pairwise" else "bon_uid"
         for index, raw in enumerate(records):
             rec = _Record(rel, index, raw, uid_key)
-            uid = rec.get(rec.record, uid_key, (str, int), uid_key)
-            uid = str(uid)
+            uid = str(rec.get(uid_key, (str, int)))
+            problem = check_category_path(rec, rel)
+            if problem is not None:
+                if strict_category_path:
+                    rec.fail("category_path", problem + " (benchmark.strict_category_path=true)")
+                report.category_mismatches.append({"file": rel, "record": index, "uid": uid, "category_path": rec.record.get("category_path")})
             if (fmt, uid) in seen_uids:
                 rec.fail(uid_key, f"duplicate {uid_key} {uid!r} (first seen in {seen_uids[(fmt, uid)]})")
             seen_uids[(fmt, uid)] = f"{rel} record {index}"
-            conv = rec.conversation()
+            conv = rec.conversation("conversation_input", strings=False)
             pid = make_prompt_id(conv)
             if fmt == "pairwise":
                 best = rec.response("chosen")
@@ -210,7 +184,7 @@ def load_rmb(root: str | Path, benchmark: str = "rmb", check_manifest: bool = Tr
                     report.identical_pairs += 1
             else:
                 best = rec.response("bon_best")
-                loser_list = rec.get(rec.record, "loser_list", list, "loser_list")
+                loser_list = rec.get("loser_list", list)
                 if not loser_list:
                     rec.fail("loser_list", "empty list (a BoN group needs at least one loser)")
                 losers = [rec.response(f"loser_list[{k}]", obj) for k, obj in enumerate(loser_list)]
@@ -257,6 +231,13 @@ def load_rmb(root: str | Path, benchmark: str = "rmb", check_manifest: bool = Tr
                 }
             )
 
+    if report.category_mismatches:
+        first = report.category_mismatches[0]
+        log.warning(
+            "%d records have a category_path that does not match their file (first: %s record %d, category_path %r); "
+            "they are loaded under their file's scenario (benchmark.strict_category_path=true stops instead)",
+            len(report.category_mismatches), first["file"], first["record"], first["category_path"],
+        )
     if report.judge_score_conflicts:
         log.warning(
             "%d responses appear in several records with different judge scores; texts.judge_score keeps the first, "

@@ -1,7 +1,6 @@
 """Normalise a benchmark into results/data/{benchmark}/items.parquet, texts.parquet and report.json."""
 
 from rmeval.config import to_plain
-from rmeval.data.load import load_benchmark
 from rmeval.io import write_json, write_parquet
 from rmeval.provenance import provenance
 from rmeval.stages._entry import entry, io_path
@@ -9,9 +8,12 @@ from rmeval.stages._entry import entry, io_path
 
 @entry
 def main(cfg):
-    bench = to_plain(cfg.benchmark)
-    items, texts, report = load_benchmark(bench, io_path(cfg, "root"))
-    report["provenance"] = provenance(bench)
+    from rmeval.benchmarks import build_benchmark
+
+    bench = build_benchmark(cfg.benchmark)
+    root = cfg.io.get("root") or None  # unset: the benchmark's own source (e.g. the hub through `datasets`)
+    items, texts, report = bench.load(root)
+    report["provenance"] = provenance(to_plain(cfg.benchmark))
     write_parquet(items, io_path(cfg, "items"))
     write_parquet(texts, io_path(cfg, "texts"))
     write_json(report, io_path(cfg, "report"))

@@ -1,45 +1,35 @@
-"""Metrics of one RM on one benchmark: results/metrics/{benchmark}/{rm}.json."""
+"""Metrics of one RM on one benchmark: results/metrics/{benchmark}/{rm}.json (the benchmark object computes them)."""
 
 import pandas as pd
 
 from rmeval.config import to_plain
 from rmeval.io import read_json, write_json
-from rmeval.config import ConfigError
-from rmeval.metrics import evaluate, evaluate_outcomes, group_table, item_outcomes
-from rmeval.rewardbench_metrics import rewardbench_metrics, version_of
-from rmeval.rms.judge import comparison_outcomes
 from rmeval.provenance import provenance
 from rmeval.stages._entry import entry, io_path
-from rmeval.scoring import read_scores
 
 
 @entry
 def main(cfg):
+    from rmeval.benchmarks import build_benchmark
+    from rmeval.rms.judge import comparison_outcomes
+    from rmeval.scoring import read_scores
+
+    bench = build_benchmark(cfg.benchmark)
     items = pd.read_parquet(io_path(cfg, "items"))
     report = read_json(io_path(cfg, "data_report"))
     rm = io_path(cfg, "rm")
-    result = {"benchmark": cfg.benchmark.name, "rm": rm}
-    m = cfg.metrics
+    result = {"benchmark": bench.name, "benchmark_version": bench.version, "rm": rm}
+    m = to_plain(cfg.metrics)
     if cfg.io.get("comparisons"):  # a pairwise generative judge
-        if version_of(cfg.benchmark.loader) is not None:
-            raise ConfigError(f"rm {rm}: pairwise judges are not supported on RewardBench yet; use a rating judge (RatingJudgeRM)")
         comparisons = pd.read_parquet(io_path(cfg, "comparisons"))
         outcomes, judge_stats = comparison_outcomes(items, comparisons)
-        result.update(evaluate_outcomes(items, outcomes, n_boot=m.n_boot, level=m.ci_level, seed=m.seed))
+        result.update(bench.evaluate(items, outcomes=outcomes, metrics_cfg=m))
         result["judge"] = judge_stats
         result["scoring"] = {"n_comparisons": int(len(comparisons)), "n_truncated": 0}
         score_meta = {"kind": "pairwise_judge"}
     else:
         scores, score_meta = read_scores(io_path(cfg, "scores"))
-        rb_version = version_of(cfg.benchmark.loader)
-        if rb_version is not None:  # RewardBench: its own section/domain scores, plus per-subset accuracy with CIs
-            result["rewardbench"] = rewardbench_metrics(items, scores, rb_version)
-            lookup = dict(zip(scores["text_id"], scores["score"].astype(float)))
-            outcomes = item_outcomes(items, lookup)
-            result["n_items"] = int(len(items))
-            result["by_scenario"] = group_table(outcomes, ["goal", "format", "scenario"], m.n_boot, m.ci_level, m.seed)
-        else:
-            result.update(evaluate(items, scores, n_boot=m.n_boot, level=m.ci_level, seed=m.seed))
+        result.update(bench.evaluate(items, scores=scores, metrics_cfg=m))
         stats = score_meta.get("stats", {})
         result["scoring"] = {
             "n_texts": int(len(scores)),
@@ -56,7 +46,8 @@ def main(cfg):
         "identical_pairs": report.get("identical_pairs"),
     }
     result["provenance"] = provenance(
-        to_plain(cfg.metrics), missing_files=report.get("missing_files", []), benchmark_config_sha256=report.get("provenance", {}).get("config_sha256"), scoring=score_meta,
+        to_plain(cfg.metrics), missing_files=report.get("missing_files", []),
+        benchmark_config_sha256=report.get("provenance", {}).get("config_sha256"), scoring=score_meta,
     )
     write_json(result, io_path(cfg, "out"))
 

@@ -1,0 +1,27 @@
+"""Benchmarks as objects: one module per benchmark, each built from ``conf/benchmark/<name>.yaml`` by ``_target_``.
+
+See :mod:`rmeval.benchmarks.base` for the interface and the README's "Adding a benchmark" for a walk-through.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rmeval.benchmarks.base import Benchmark, BenchmarkError
+
+
+def build_benchmark(node: Any) -> Benchmark:
+    """The benchmark object of a (validated) ``benchmark`` config node or dict."""
+    from hydra.utils import get_class
+
+    from rmeval.config import to_plain
+
+    cfg = dict(to_plain(node))
+    target = cfg.pop("_target_")
+    cls = get_class(target)
+    if not (isinstance(cls, type) and issubclass(cls, Benchmark)):
+        raise BenchmarkError(f"benchmark {cfg.get('name')}: field '_target_': {target} is not a rmeval.benchmarks.Benchmark")
+    return cls(**cfg)
+
+
+__all__ = ["Benchmark", "BenchmarkError", "build_benchmark"]

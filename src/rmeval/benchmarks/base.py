@@ -1,0 +1,225 @@
+"""The benchmark interface: one small base class, one module per benchmark, built by ``_target_``.
+
+A benchmark is ``conf/benchmark/<name>.yaml`` (its class by ``_target_``, a ``version`` and its settings) plus a
+subclass of :class:`Benchmark`. The class knows everything that is particular to it; the stages, the Snakefile,
+the leaderboards and the plots only call these methods:
+
+- ``source()``: where the data stage reads the raw files (a path, or None for the hub), and ``made_by`` which rule
+  (if any) makes that path;
+- ``read(root)`` → (items, texts, report) in the canonical tables of ``rmeval.data.schema``; ``load(root)`` adds
+  the shared steps (subsample, reference check, judge positions, counts);
+- ``evaluate(items, scores=..., outcomes=..., metrics_cfg)`` → the metrics dict of one RM, which always carries a
+  ``headline`` block: the benchmark's leaderboard columns, each with its value, CI and item count;
+- ``leaderboard(metrics)`` → (frame, markdown) and ``notes(metrics)``;
+- ``has_judge_scores``: whether items carry per-response judge scores, which enables the downstream stage;
+- ``metric_values(half)``: benchmark metrics by name for the correlation stage.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rmeval.data.schema import DataError, assign_positions, check_references, count_table, subsample
+
+log = logging.getLogger(__name__)
+
+
+class BenchmarkError(ValueError):
+    """A benchmark cannot do what was asked (e.g. pairwise judges where it has no comparison path)."""
+
+
+def headline_cell(accuracy, ci_low=None, ci_high=None, n_items=None, chance=None) -> dict:
+    return {"accuracy": accuracy, "ci_low": ci_low, "ci_high": ci_high, "n_items": n_items, "chance": chance}
+
+
+class Benchmark:
+    """Base class: the shared steps; subclasses implement ``read`` and the metrics."""
+
+    #: leaderboard columns in display order; the last one named in ``primary`` ranks the RMs
+    headline_columns: tuple[str, ...] = ("Accuracy",)
+    primary: str = "Accuracy"
+    #: what the headline numbers are (one line under the leaderboard's title)
+    headline_definition: str = "accuracy (fraction of items an RM gets right; a tie counts as wrong)"
+    #: whether pairwise judges (a comparisons table) can be evaluated on this benchmark
+    supports_comparisons: bool = True
+    #: the markdown leaderboard shows values times this (100: percentages, one decimal)
+    display_scale: float = 1.0
+
+    def __init__(self, name: str, version: str = "1", description: str = "", root: str | None = None,
+                 sample: Mapping | None = None, position_seed: int = 0, check_manifest: bool = False,
+                 judge_scores: bool = False, **settings: Any):
+        self.name = str(name)
+        self.version = str(version)
+        self.description = description
+        self.root = root
+        self.sample = dict(sample or {})
+        self.position_seed = int(position_seed)
+        self.check_manifest = bool(check_manifest)
+        self.has_judge_scores = bool(judge_scores)
+        self.settings = settings
+
+    # ------------------------------------------------------------------------------------- data
+    def source(self) -> str | None:
+        """Where the raw files are read from: a path, or None (the hub)."""
+        return str(self.root) if self.root else None
+
+    #: the rule that makes ``source()`` (None: the user's own files, which must exist)
+    made_by: str | None = None
+
+    def missing_source_hint(self) -> str:
+        return f"point benchmark.root at a local copy of {self.name}"
+
+    def read(self, root: str | None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+        raise NotImplementedError
+
+    def load(self, root: str | Path | None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+        """(items, texts, report): the benchmark's own reader, then the steps every benchmark shares."""
+        items, texts, report = self.read(None if root is None else str(root))
+        full = count_table(items, texts)
+        items, texts = subsample(items, texts, self.sample.get("per_scenario"), int(self.sample.get("seed", 0)))
+        check_references(items, texts, str(root or self.name))
+        items = assign_positions(items, self.position_seed)
+        counts = count_table(items, texts)
+        for goal, per_fmt in counts["items"].items():
+            for fmt, n in per_fmt.items():
+                log.info("%s: %s %s: %d items", self.name, goal, fmt, n)
+        log.info("%s: %d response slots, %d unique texts (each scored once per RM)", self.name, counts["slots"], counts["unique_texts"])
+        if not len(items):
+            raise DataError(f"{root or self.name}: no items after loading{' and subsampling' if self.sample.get('per_scenario') else ''}")
+        report = dict(report)
+        report.update({"benchmark": self.name, "version": self.version, "counts": counts,
+                       "counts_before_sampling": full, "sample": self.sample})
+        return items, texts, report
+
+    # ------------------------------------------------------------------------------------- metrics
+    def evaluate(self, items: pd.DataFrame, *, scores: pd.DataFrame | None = None, outcomes: pd.DataFrame | None = None,
+                 metrics_cfg: Mapping | None = None) -> dict:
+        """Metrics of one RM from its scores (pointwise) or its per-item outcomes (pairwise judges)."""
+        m = _metrics_cfg(metrics_cfg)
+        if outcomes is not None:
+            if not self.supports_comparisons:
+                raise BenchmarkError(f"benchmark {self.name}: pairwise judges are not supported here yet; use a rating judge (RatingJudgeRM)")
+            result = self.outcome_metrics(items, outcomes, m)
+        elif scores is not None:
+            result = self.score_metrics(items, scores, m)
+        else:
+            raise BenchmarkError(f"benchmark {self.name}: give scores or outcomes")
+        result["headline"] = {
+            "primary": self.primary, "columns": list(self.headline_columns),
+            "values": self.headline(result), "definition": self.headline_definition,
+        }
+        return result
+
+    def score_metrics(self, items: pd.DataFrame, scores: pd.DataFrame, m: dict) -> dict:
+        from rmeval.metrics import item_outcomes
+
+        lookup = dict(zip(scores["text_id"], scores["score"].astype(float)))
+        return self.outcome_metrics(items, item_outcomes(items, lookup), m)
+
+    def outcome_metrics(self, items: pd.DataFrame, outcomes: pd.DataFrame, m: dict) -> dict:
+        from rmeval.metrics import group_table, summarize
+
+        summary, _ = summarize(outcomes, m["n_boot"], m["ci_level"], np.random.default_rng([m["seed"], 0]))
+        return {
+            "n_items": int(len(items)),
+            "accuracy": summary,
+            "by_scenario": group_table(outcomes, ["goal", "format", "scenario"], m["n_boot"], m["ci_level"], m["seed"]),
+        }
+
+    def headline(self, metrics: dict) -> dict[str, dict]:
+        node = metrics["accuracy"]
+        return {"Accuracy": headline_cell(node["accuracy"], node["ci_low"], node["ci_high"], node["n_items"])}
+
+    def metric_values(self, metrics: dict) -> dict[str, float | None]:
+        """Benchmark metrics by name (the correlation stage's rows): each headline column."""
+        values = (metrics.get("headline") or {}).get("values") or {}
+        return {col: values.get(col, {}).get("accuracy") for col in self.headline_columns}
+
+    # ------------------------------------------------------------------------------------- leaderboard
+    def leaderboard(self, metrics: Sequence[dict]) -> tuple[pd.DataFrame, str]:
+        frame = headline_frame(metrics, self.headline_columns, self.primary)
+        return frame, headline_markdown(frame, self, self.notes(metrics))
+
+    def notes(self, metrics: Sequence[dict]) -> list[str]:
+        """What a reader must know about these numbers (missing data, subsampling, judge statistics)."""
+        if not metrics:
+            return []
+        notes = []
+        sample = (metrics[0].get("data") or {}).get("sample") or {}
+        if sample.get("per_scenario"):
+            notes.append(f"Seeded stratified subsample: at most {sample['per_scenario']} items per scenario (seed {sample.get('seed')}).")
+        notes += judge_notes(metrics)
+        return notes
+
+
+def _metrics_cfg(m: Mapping | None) -> dict:
+    m = dict(m or {})
+    return {"n_boot": int(m.get("n_boot", 1000)), "ci_level": float(m.get("ci_level", 0.95)), "seed": int(m.get("seed", 0)), **m}
+
+
+def judge_notes(metrics: Sequence[dict]) -> list[str]:
+    notes = []
+    for m in metrics:
+        judge = m.get("judge")
+        if judge:
+            v = judge["verdicts"]
+            share = judge.get("share_A_among_valid")
+            cons = judge.get("consistency_rate")
+            notes.append(
+                f"{m['rm']} (pairwise judge): {judge['n_comparisons']:,} comparisons; verdicts A {v['A']}, B {v['B']}, "
+                f"tie {v['tie']}, invalid {v['invalid']} (ties and invalid count as wrong)"
+                + (f"; A chosen in {share:.1%} of valid verdicts" if share is not None else "")
+                + (f"; consistent across both orders in {cons:.1%} of pairs" if cons is not None else "") + "."
+            )
+    return notes
+
+
+def headline_frame(metrics: Sequence[dict], columns: Sequence[str], primary: str) -> pd.DataFrame:
+    """One row per RM: each headline column with ``lo``/``hi``/``n``, sorted by the primary column."""
+    rows = []
+    for m in metrics:
+        values = m["headline"]["values"]
+        row = {"rm": m["rm"]}
+        for col in columns:
+            cell = values.get(col) or {}
+            row[col] = cell.get("accuracy")
+            row[f"{col} lo"], row[f"{col} hi"] = cell.get("ci_low"), cell.get("ci_high")
+            row[f"{col} n"] = cell.get("n_items")
+        row["truncated texts"] = (m.get("scoring") or {}).get("n_truncated")
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if len(frame):
+        frame[primary] = frame[primary].astype(float)
+        frame = frame.sort_values([primary, "rm"], ascending=[False, True], na_position="last", kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def cell_text(v, lo=None, hi=None, scale: float = 1.0, digits: int = 3) -> str:
+    if v is None or pd.isna(v):
+        return "–"
+    ci = f" [{scale * lo:.{digits}f}, {scale * hi:.{digits}f}]" if lo is not None and not pd.isna(lo) and hi is not None and not pd.isna(hi) else ""
+    return f"{scale * v:.{digits}f}{ci}"
+
+
+def headline_markdown(frame: pd.DataFrame, bench: Benchmark, notes: Sequence[str] = ()) -> str:
+    cols = list(bench.headline_columns)
+    lines = [f"# Leaderboard: {bench.name}", "", f"{bench.headline_definition[0].upper()}{bench.headline_definition[1:]}; "
+             "95% bootstrap CIs in brackets.", ""]
+    lines.append("| rank | RM | " + " | ".join(cols) + " |")
+    lines.append("|---:|---|" + "---:|" * len(cols))
+    for i, r in frame.iterrows():
+        scale = bench.display_scale
+        cells = [cell_text(r[c], r.get(f"{c} lo"), r.get(f"{c} hi"), scale, 1 if scale == 100 else 3) for c in cols]
+        lines.append(f"| {i + 1} | {r['rm']} | " + " | ".join(cells) + " |")
+    if len(frame):
+        counts = ", ".join(f"{c} {int(frame.iloc[0][f'{c} n']):,}" for c in cols if not pd.isna(frame.iloc[0][f"{c} n"]))
+        if counts:
+            lines += ["", f"Items per column: {counts}."]
+    lines += ["", *[f"- {n}" for n in notes]] if notes else []
+    return "\n".join(lines) + "\n"
