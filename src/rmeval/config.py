@@ -516,6 +516,10 @@ def _check(schema: type, node: Any, where: str) -> DictConfig:
 def validate(cfg: DictConfig, conf_dir: Path | None = None) -> DictConfig:
     """Validate the composed groups; returns the same config (validation only, keys unchanged)."""
     conf_dir = conf_dir or find_conf_dir()
+    for name in (cfg.get("benchmark_overrides") or {}):
+        if name not in sorted(p.stem for p in (conf_dir / "benchmark").glob("*.yaml")):
+            raise ConfigError(f"benchmark_overrides.{name}: unknown benchmark {name!r}")
+    apply_benchmark_overrides(cfg)
     validate_benchmark(cfg.benchmark, f"{conf_dir}/benchmark/{cfg.benchmark.get('name', '?')}.yaml")
     _check(BenchmarkListConfig, cfg.benchmarks, f"{conf_dir}/benchmarks (benchmarks.names)")
     known = sorted(p.stem for p in (conf_dir / "benchmark").glob("*.yaml"))
@@ -556,6 +560,22 @@ def validate_benchmark(node: DictConfig, where: str) -> DictConfig:
     if schema is None:
         raise ConfigError(f"{where}: field '_target_': unknown benchmark class {target!r}; known: {', '.join(sorted(BENCHMARK_SCHEMAS))}")
     return _check(schema, node, where)
+
+
+def apply_benchmark_overrides(cfg: DictConfig) -> None:
+    """Merge ``benchmark_overrides.<name>`` into the selected benchmark (once; the entry is then emptied)."""
+    name = cfg.benchmark.get("name")
+    extra = (cfg.get("benchmark_overrides") or {}).get(name)
+    if not extra:
+        return
+    schema = BENCHMARK_SCHEMAS.get(cfg.benchmark.get("_target_"))
+    with open_dict(cfg):
+        base = OmegaConf.merge(OmegaConf.structured(schema), cfg.benchmark) if schema else cfg.benchmark
+        try:
+            cfg.benchmark = OmegaConf.merge(base, extra)
+        except OmegaConfBaseException as err:
+            raise ConfigError(f"benchmark_overrides.{name}: {_one_line(err)}") from None
+        cfg.benchmark_overrides[name] = {}
 
 
 def apply_rm_overrides(cfg: DictConfig) -> None:

@@ -210,10 +210,8 @@ def evaluate_outcomes(items: pd.DataFrame, outcomes: pd.DataFrame, n_boot: int =
 
 # ------------------------------------------------------------------------------------------- leaderboard
 def leaderboard_frame(metrics: Sequence[dict]) -> pd.DataFrame:
-    """One row per RM: the four components and Overall (micro, with CIs), macro beside them, sorted by Overall.
-    RewardBench metrics get their own columns (sections or domains, and the score)."""
-    if metrics and "rewardbench" in metrics[0]:
-        return rewardbench_leaderboard_frame(metrics)
+    """One row per RM: the four components and Overall (micro, with CIs), macro beside them, sorted by Overall
+    (RMB's leaderboard; other benchmarks' tables come from their own modules in rmeval.benchmarks)."""
     rows = []
     for m in metrics:
         row = {"rm": m["rm"]}
@@ -235,28 +233,8 @@ def leaderboard_frame(metrics: Sequence[dict]) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def rewardbench_leaderboard_frame(metrics: Sequence[dict]) -> pd.DataFrame:
-    rows = []
-    for m in metrics:
-        rb = m["rewardbench"]
-        row = {"rm": m["rm"]}
-        row.update(rb["sections"] if rb["version"] == 1 else rb["domains"])
-        row["Score"] = rb["score"]
-        if rb["version"] == 1:
-            row["Score with prior sets"] = rb.get("score_with_prior")
-        row["complete"] = rb["complete"]
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    if len(frame):
-        frame = frame.sort_values(["Score", "rm"], ascending=[False, True], na_position="last", kind="stable")
-    return frame.reset_index(drop=True)
-
-
 def leaderboard_markdown(frame: pd.DataFrame, benchmark: str, notes: Sequence[str] = ()) -> str:
     """A readable table: accuracy with its 95% CI per component, Overall, and what the numbers count."""
-    if "Score" in frame.columns:
-        return _rewardbench_markdown(frame, benchmark, notes)
-
     def cell(v, lo, hi):
         if v is None or pd.isna(v):
             return "–"
@@ -281,18 +259,4 @@ def leaderboard_markdown(frame: pd.DataFrame, benchmark: str, notes: Sequence[st
         counts = ", ".join(f"{c} {int(frame.iloc[0][f'{c} n']):,}" for c in COMPONENTS)
         lines += ["", f"Items per column: {counts}."]
     lines += ["", *[f"- {n}" for n in notes]] if notes else []
-    return "\n".join(lines) + "\n"
-
-
-def _rewardbench_markdown(frame: pd.DataFrame, benchmark: str, notes: Sequence[str]) -> str:
-    cols = [c for c in frame.columns if c not in ("rm", "complete")]
-    lines = [f"# Leaderboard: {benchmark}", ""]
-    lines.append("RewardBench scoring (BENCHMARKS.md): v1 sections are example-count-weighted subset accuracies "
-                 "(strict >, ties wrong), Score = mean of sections; v2 domains give 1/k credit for k-way ties at the "
-                 "top, Ties is the composite, Score = mean of domains.")
-    lines += ["", "| rank | RM | " + " | ".join(cols) + " | complete |", "|---:|---|" + "---:|" * len(cols) + "---|"]
-    for i, r in frame.iterrows():
-        cells = ["–" if r[c] is None or pd.isna(r[c]) else f"{100 * r[c]:.1f}" for c in cols]
-        lines.append(f"| {i + 1} | {r['rm']} | " + " | ".join(cells) + f" | {'yes' if r['complete'] else 'no'} |")
-    lines += ["", "Numbers are percentages.", *[f"- {n}" for n in notes]]
     return "\n".join(lines) + "\n"

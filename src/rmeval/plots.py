@@ -228,7 +228,7 @@ def _benchmark(records: Sequence[Mapping]) -> str:
     for r in records:
         b = r.get("benchmark") if isinstance(r, Mapping) else None
         if b:
-            return str(b).upper() if str(b).lower() == "rmb" else str(b)
+            return str(b)
     return ""
 
 

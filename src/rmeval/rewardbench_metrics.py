@@ -330,12 +330,11 @@ def rewardbench_v2(items: pd.DataFrame, scores) -> dict:
 
 
 # ------------------------------------------------------------------------------------------- dispatch
-VERSIONS = {1: 1, 2: 2, "1": 1, "2": 2, "v1": 1, "v2": 2, "rewardbench": 1, "rewardbench2": 2}
+VERSIONS = {1: 1, 2: 2, "1": 1, "2": 2, "v1": 1, "v2": 2}
 
 
 def version_of(name: str | int) -> int | None:
-    """1 / 2 for a RewardBench version, loader or benchmark name ("rewardbench", "rewardbench2", "v1", 2...);
-    None for anything else (e.g. "rmb")."""
+    """1 / 2 for a RewardBench version (1, "2", "v1", ...); None for anything else."""
     return VERSIONS.get(name.lower() if isinstance(name, str) else name)
 
 
@@ -347,4 +346,4 @@ def rewardbench_metrics(items: pd.DataFrame, scores, version: str | int) -> dict
         return rewardbench_v1(items, scores)
     if v == 2:
         return rewardbench_v2(items, scores)
-    raise ValueError(f"unknown RewardBench version {version!r} (expected 1, 2, 'rewardbench' or 'rewardbench2')")
+    raise ValueError(f"unknown RewardBench version {version!r} (expected 1, 2, 'v1' or 'v2')")

@@ -11,7 +11,8 @@ from rmeval.scoring import score_texts
 
 pytestmark = pytest.mark.rmb
 
-BENCH = {"name": "rmb", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": True, "sample": {"per_scenario": None, "seed": 0}}
+BENCH = {"name": "rmb", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "version": "1", "check_manifest": True,
+         "sample": {"per_scenario": None, "seed": 0}}
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +62,26 @@ def test_random_baseline_sits_at_chance(rmb):
             node = result["goals"][goal][fmt]
             assert node["ci_low"] - 0.02 <= node["chance"] <= node["ci_high"] + 0.02, (goal, fmt, node)
     assert abs(result["goals"]["Helpfulness"]["pairwise"]["accuracy"] - 0.5) < 0.03
+
+
+def test_length_baseline_golden_through_the_benchmark_object(rmb):
+    """The RMB numbers of the benchmark interface equal those of the release loader before it (to 1e-12): the
+    length baseline (characters) on the shared copy, every headline column and its item count; no record of the
+    release is filed under another folder than its category_path says."""
+    import pandas as pd
+
+    from rmeval.benchmarks import build_benchmark
+
+    items, texts, report = rmb
+    if len(report["missing_files"]) != 3:
+        pytest.skip("golden numbers are for the shared copy (three pairwise files absent)")
+    assert report["category_mismatches"] == []
+    scores = pd.DataFrame({"text_id": texts["text_id"], "score": texts["response"].str.len().astype(float)})
+    m = build_benchmark(BENCH).evaluate(items, scores=scores, metrics_cfg={"n_boot": 200})
+    golden = {"Help-Pair": (0.6482970671712394, 8456), "Help-BoN": (0.48933143669985774, 2109),
+              "Harm-Pair": (0.5431246919664859, 6087), "Harm-BoN": (0.3643410852713178, 1677), "Overall": (0.5112735702772252, None)}
+    for col, (acc, n) in golden.items():
+        cell = m["headline"]["values"][col]
+        assert abs(cell["accuracy"] - acc) < 1e-12, col
+        assert n is None or cell["n_items"] == n
+    assert m["overall"]["micro"]["accuracy"] == m["headline"]["values"]["Overall"]["accuracy"]

@@ -148,7 +148,7 @@ def test_v1_dedup_identical_texts(tmp_path: Path):
 def test_v1_metrics_goldens(v1_root):
     root, table = v1_root
     items, texts, _ = load_rewardbench(root)
-    m = rewardbench_metrics(items, scores_by_response(texts, table), "rewardbench")
+    m = rewardbench_metrics(items, scores_by_response(texts, table), "v1")
     subsets = m["subsets"]
     assert subsets["alpacaeval-easy"] == {"section": "Chat", "n": 2, "correct": 1, "ties": 0, "invalid": 0, "accuracy": 0.5, "weight": 100}
     assert subsets["mt-bench-easy"] == {"section": "Chat", "n": 1, "correct": 0, "ties": 1, "invalid": 0, "accuracy": 0.0, "weight": 28}
@@ -321,7 +321,7 @@ def test_ties_composite_zero_spread_edge_cases():
 def test_v2_metrics_goldens(v2_file):
     path, table = v2_file
     items, texts, _ = load_rewardbench2(path)
-    m = rewardbench_metrics(items, scores_by_response(texts, table), "rewardbench2")
+    m = rewardbench_metrics(items, scores_by_response(texts, table), "v2")
     assert m["domains"]["Factuality"] == pytest.approx(0.5, abs=1e-15)
     assert m["domains"]["Math"] == pytest.approx(7 / 24, abs=1e-15)
     assert m["domains"]["Precise IF"] == 1.0
@@ -346,7 +346,7 @@ def test_v2_metrics_after_parquet_roundtrip(v2_file, tmp_path: Path):
 
 
 def test_version_dispatch():
-    assert (version_of("rewardbench"), version_of("rewardbench2"), version_of("rmb")) == (1, 2, None)
+    assert (version_of("v1"), version_of(2), version_of("rmb")) == (1, 2, None)
     with pytest.raises(ValueError, match="unknown RewardBench version"):
         rewardbench_metrics(pd.DataFrame(), {}, "rmb")
 

@@ -4,7 +4,8 @@ One record per line (``.jsonl``) or per row (``.parquet``); a ``.json`` file may
 
 - ``prompt``: a string (one user turn) or a conversation ``[{role, content}, ...]`` ending with the user's turn;
 - ``chosen``: the preferred response (a string);
-- ``rejected``: a string (a pairwise item) or a list of strings (a best-of-N group: the chosen must beat all);
+- ``rejected``: a string (a pairwise item) or a list of strings (a best-of-N group: the chosen must beat all;
+  a list of one is a pairwise item, as parquet files often store it);
 - optional ``id`` (unique; default: the record's line number), ``group`` (a string: the per-group tables of the
   metrics, e.g. a domain), ``goal`` and ``task`` (coarser groupings; default ``all`` / the group),
   ``chosen_model`` and ``rejected_model`` / ``rejected_models``;
@@ -70,10 +71,13 @@ class CustomBenchmark(Benchmark):
                 conv = rec.conversation("prompt")
                 chosen = rec.text(rec.get("chosen", str), "chosen")
                 rejected_raw = rec.get("rejected", (str, list))
-                fmt = "pairwise" if isinstance(rejected_raw, str) else "bon"
-                rejected = [rejected_raw] if fmt == "pairwise" else [rec.text(r, f"rejected[{k}]") for k, r in enumerate(rejected_raw)]
-                if fmt == "bon" and not rejected:
+                if isinstance(rejected_raw, str):
+                    rejected = [rec.text(rejected_raw, "rejected")]
+                else:
+                    rejected = [rec.text(r, f"rejected[{k}]") for k, r in enumerate(rejected_raw)]
+                if not rejected:
                     rec.fail("rejected", "empty list (a best-of-N group needs at least one rejected response)")
+                fmt = "pairwise" if len(rejected) == 1 else "bon"  # a one-loser group is a pair
                 group = rec.get("group", str, optional=True) or ALL
                 goal = rec.get("goal", str, optional=True) or ALL
                 task = rec.get("task", str, optional=True) or group

@@ -12,38 +12,31 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rmeval.data.schema import DataError
+from rmeval.data.records import Record, read_records
 from rmeval.ids import prompt_id
 
 PROMPT_COLUMNS = ["prompt_id", "conversation", "goal", "task", "scenario", "source"]
 GOALS = ("Helpfulness", "Harmlessness")
 
 
-def _records_to_frame(records: list[dict], where: str, source: str) -> pd.DataFrame:
+def _records_to_frame(records: list, where: str, source: str) -> pd.DataFrame:
+    """Prompt records (``conversation`` as turns, or a ``prompt`` string; ``goal``, ``scenario``, optional
+    ``task``) to the prompts frame; duplicates of a conversation are kept once."""
     rows, seen = [], set()
-    for i, rec in enumerate(records):
-        conv = rec.get("conversation")
-        if conv is None and isinstance(rec.get("prompt"), str):
-            conv = [{"role": "user", "content": rec["prompt"]}]
-        if not isinstance(conv, list) or not conv:
-            raise DataError(f"{where}: record {i}: field 'conversation': expected a non-empty list of turns (or a 'prompt' string)")
-        for j, turn in enumerate(conv):
-            if not isinstance(turn, dict) or not isinstance(turn.get("content"), str) or turn.get("role") not in ("user", "assistant", "system"):
-                raise DataError(f"{where}: record {i}: field 'conversation[{j}]': expected {{role: user|assistant|system, content: str}}")
-        if conv[-1]["role"] != "user":
-            raise DataError(f"{where}: record {i}: field 'conversation[{len(conv) - 1}].role': the last turn must be the user's")
-        goal = rec.get("goal")
+    for i, raw in enumerate(records):
+        rec = Record(where, i, raw, uid_key=None)
+        conv = rec.conversation("conversation" if "conversation" in rec.record or "prompt" not in rec.record else "prompt")
+        goal = rec.get("goal", str, optional=True)
         if goal not in GOALS:
-            raise DataError(f"{where}: record {i}: field 'goal': expected Helpfulness or Harmlessness, got {goal!r}")
-        scenario = rec.get("scenario")
-        if not isinstance(scenario, str) or not scenario:
-            raise DataError(f"{where}: record {i}: field 'scenario': missing")
-        clean = [{"role": t["role"], "content": t["content"]} for t in conv]
-        pid = prompt_id(clean)
+            rec.fail("goal", f"expected Helpfulness or Harmlessness, got {goal!r}")
+        scenario = rec.get("scenario", str, optional=True)
+        if not scenario:
+            rec.fail("scenario", "missing")
+        pid = prompt_id(conv)
         if pid in seen:
             continue
         seen.add(pid)
-        rows.append({"prompt_id": pid, "conversation": clean, "goal": goal, "task": rec.get("task") or scenario,
+        rows.append({"prompt_id": pid, "conversation": conv, "goal": goal, "task": rec.record.get("task") or scenario,
                      "scenario": scenario, "source": source})
     return pd.DataFrame(rows, columns=PROMPT_COLUMNS)
 
@@ -55,15 +48,7 @@ def demo_prompts() -> pd.DataFrame:
 
 def jsonl_prompts(path: str | Path) -> pd.DataFrame:
     path = Path(path)
-    records = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as err:
-            raise DataError(f"{path}: record {i}: field '<json>': invalid JSON ({err.msg})") from None
-    return _records_to_frame(records, str(path), "jsonl")
+    return _records_to_frame(read_records(path, str(path)), str(path), "jsonl")
 
 
 def release_prompts(items: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
