@@ -103,7 +103,8 @@ def test_override_changes_rerun_exactly_the_affected_jobs(project_root, smoke_ru
     boot = planned_jobs(snakemake(project_root, smoke_run, "-n", overrides="[experiment=smoke,metrics.n_boot=300]"))
     assert boot == {"metrics": 10, "downstream": 5, **AGGREGATES}
     rm_knob = planned_jobs(snakemake(project_root, smoke_run, "-n", overrides="[experiment=smoke,++rm_overrides.tiny-classifier.max_length=64]"))
-    assert rm_knob.get("score") == 1 and rm_knob.get("metrics") == 1 and rm_knob.get("downstream") == 1
+    # that RM on both benchmarks; downstream only where there are judge scores (smoke)
+    assert rm_knob.get("score") == 2 and rm_knob.get("metrics") == 2 and rm_knob.get("downstream") == 1
     assert "data" not in rm_knob
 
 

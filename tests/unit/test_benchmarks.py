@@ -183,6 +183,7 @@ def test_hub_path_reads_a_local_folder_in_the_hub_layout(tmp_path):
     assert bench.source() is None  # the DAG gives the data stage no input: the job reads the hub
     items, texts, report = bench.load(None)
     assert report["source"] == "hub" and len(items) == 4
+    assert report["hub"]["revision"] is None and "not pinned" in report["hub"]["warning"]
     m = bench.evaluate(items, scores=scores_from(texts, len), metrics_cfg=M)
     assert m["headline"]["values"]["Chat"]["accuracy"] == 1.0
 

@@ -93,6 +93,11 @@ class Benchmark:
         if not len(items):
             raise DataError(f"{root or self.name}: no items after loading{' and subsampling' if self.sample.get('per_scenario') else ''}")
         report = dict(report)
+        if root is None and hasattr(self, "dataset"):  # read from the hub: say which revision, warn when unpinned
+            report["hub"] = {"dataset": self.dataset, "split": getattr(self, "split", None), "revision": getattr(self, "revision", None)}
+            if report["hub"]["revision"] is None:
+                report["hub"]["warning"] = "revision not pinned: the default branch was read; set revision: <commit SHA> in the YAML"
+                log.warning("%s: %s", self.name, report["hub"]["warning"])
         report.update({"benchmark": self.name, "version": self.version, "counts": counts,
                        "counts_before_sampling": full, "sample": self.sample})
         return items, texts, report
