@@ -175,7 +175,7 @@ def fixture_fp(wildcards):
 
 
 def download_fp(wildcards):
-    return fingerprint(bench("rmb").download)
+    return fingerprint(getattr(bench(wildcards.benchmark), "download", None))
 
 
 def score_inputs(wildcards):

@@ -16,19 +16,19 @@ rule smoke_fixture:
         "{PY} -m rmeval.stages.fixture {OVERRIDE_ARGS} benchmark={wildcards.benchmark} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
-rule download_rmb:
+rule download:
     output:
-        directory("resources/rmb/RMB_dataset"),
+        directory("resources/downloads/{benchmark}"),
     params:
         fp=download_fp,
     conda:
         CONDA_ENV
     log:
-        "logs/data/rmb.download.log",
+        "logs/data/{benchmark}.download.log",
     message:
-        "Downloading the RMB release at its pinned commit (set RMB_ROOT to use a local copy instead)"
+        "Downloading the {wildcards.benchmark} release at its pinned commit (set its root, e.g. RMB_ROOT, to use a local copy instead)"
     shell:
-        "{PY} -m rmeval.stages.download {OVERRIDE_ARGS} benchmark=rmb ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+        "{PY} -m rmeval.stages.download {OVERRIDE_ARGS} benchmark={wildcards.benchmark} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule data:

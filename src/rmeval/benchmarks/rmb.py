@@ -37,7 +37,7 @@ class RMBBenchmark(Benchmark):
             return f"results/construct/{self.construct['prompts']}/sets/{self.name}"
         if self.root:
             return str(self.root)
-        return f"resources/{self.name}/{(self.download or {}).get('subdir', 'data')}"
+        return f"resources/downloads/{self.name}"  # the download rule's output: the release's data folder
 
     @property
     def made_by(self) -> str | None:
@@ -46,7 +46,7 @@ class RMBBenchmark(Benchmark):
         if self.construct is not None:
             return "build_sets"
         if not self.root and self.download:
-            return "download_rmb"
+            return "download"
         return None
 
     def missing_source_hint(self) -> str:
