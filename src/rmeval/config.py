@@ -309,11 +309,20 @@ class ScoringConfig:
     threads: int | None = None  # torch CPU threads; null = Snakemake's threads for the job
 
 
+class BootstrapMethod(Enum):
+    """What the bootstrap resamples (rmeval.metrics)."""
+
+    cluster = "cluster"  # prompts (prompt_id), within scenarios, with all their items: RMB's items share prompts
+    item = "item"  # items, independently (the four components independently)
+
+
 @dataclass
 class MetricsConfig:
     n_boot: int = 1000
     ci_level: float = 0.95
     seed: int = 0
+    bootstrap: BootstrapMethod = BootstrapMethod.cluster
+    significance_level: float = 0.05  # rank groups: Holm-adjusted paired tests at this level (rmeval.stats)
 
 
 @dataclass

@@ -122,7 +122,8 @@ def downstream_summary(items: pd.DataFrame, scores: pd.DataFrame, cfg: dict, met
     lookup = dict(zip(scores["text_id"], scores["score"].astype(float)))
     pools = oracle_pools(down_items)
     bon = best_of_n(pools, lookup, cfg["n_draws"], cfg["seed"], cfg["min_prompts"])
-    bench = evaluate(bench_items, scores, n_boot=metrics_cfg["n_boot"], level=metrics_cfg["ci_level"], seed=metrics_cfg["seed"])
+    bench = evaluate(bench_items, scores, n_boot=metrics_cfg["n_boot"], level=metrics_cfg["ci_level"], seed=metrics_cfg["seed"],
+                     bootstrap=metrics_cfg.get("bootstrap", "cluster"))
     return _summary(bench_items, down_items, pools, bon, bench, cfg, selection="argmax of the RM's score; ties: mean oracle of the tied")
 
 
@@ -184,7 +185,8 @@ def downstream_summary_judge(items: pd.DataFrame, texts: pd.DataFrame, compariso
     bon = aggregate_picks(pd.DataFrame(per_prompt, columns=["goal", "n", "pick", "random", "best", "win"]), [], cfg["min_prompts"])
     bench_comparisons = comparisons[comparisons["item_id"].isin(set(bench_items["item_id"]))]
     outcomes, _ = comparison_outcomes(bench_items, bench_comparisons)
-    bench = evaluate_outcomes(bench_items, outcomes, n_boot=metrics_cfg["n_boot"], level=metrics_cfg["ci_level"], seed=metrics_cfg["seed"])
+    bench = evaluate_outcomes(bench_items, outcomes, n_boot=metrics_cfg["n_boot"], level=metrics_cfg["ci_level"], seed=metrics_cfg["seed"],
+                              bootstrap=metrics_cfg.get("bootstrap", "cluster"))
     out = _summary(bench_items, down_items, pools, bon, bench, cfg,
                    selection="knockout: seeded candidate order, n-1 comparisons, the champion keeps ties and invalid verdicts")
     out["knockout_verdicts"] = counts

@@ -25,7 +25,7 @@ def main(cfg):
             raise ConfigError(f"rm {rm}: pairwise judges are not supported on RewardBench yet; use a rating judge (RatingJudgeRM)")
         comparisons = pd.read_parquet(io_path(cfg, "comparisons"))
         outcomes, judge_stats = comparison_outcomes(items, comparisons)
-        result.update(evaluate_outcomes(items, outcomes, n_boot=m.n_boot, level=m.ci_level, seed=m.seed))
+        result.update(evaluate_outcomes(items, outcomes, n_boot=m.n_boot, level=m.ci_level, seed=m.seed, bootstrap=m.bootstrap))
         result["judge"] = judge_stats
         result["scoring"] = {"n_comparisons": int(len(comparisons)), "n_truncated": 0}
         score_meta = {"kind": "pairwise_judge"}
@@ -37,9 +37,9 @@ def main(cfg):
             lookup = dict(zip(scores["text_id"], scores["score"].astype(float)))
             outcomes = item_outcomes(items, lookup)
             result["n_items"] = int(len(items))
-            result["by_scenario"] = group_table(outcomes, ["goal", "format", "scenario"], m.n_boot, m.ci_level, m.seed)
+            result["by_scenario"] = group_table(outcomes, ["goal", "format", "scenario"], m.n_boot, m.ci_level, m.seed, m.bootstrap)
         else:
-            result.update(evaluate(items, scores, n_boot=m.n_boot, level=m.ci_level, seed=m.seed))
+            result.update(evaluate(items, scores, n_boot=m.n_boot, level=m.ci_level, seed=m.seed, bootstrap=m.bootstrap))
         stats = score_meta.get("stats", {})
         result["scoring"] = {
             "n_texts": int(len(scores)),
