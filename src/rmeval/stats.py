@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from rmeval.metrics import COMPONENTS, check_bootstrap, cluster_codes, cluster_weights, interval, name_seed, ratio_replicates
+from rmeval.metrics import COMPONENTS, check_bootstrap, item_outcomes, cluster_codes, cluster_weights, interval, name_seed, ratio_replicates
 
 Selector = Callable[[pd.DataFrame], np.ndarray]
 
@@ -82,6 +82,52 @@ def resample_weights(outcomes: pd.DataFrame, n_boot: int, seed: int, bootstrap: 
         return codes, np.zeros((n_boot, 0))
     rng = np.random.default_rng(name_seed(seed, "items", name))
     return codes, rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)
+
+
+def _scenario_is(name: str) -> Selector:
+    return lambda o: o["scenario"].to_numpy() == name
+
+
+def rewardbench_v1_columns(items: pd.DataFrame) -> list[Column]:
+    """RewardBench v1's sections (subset accuracies weighted by the official example counts) and Score (the mean
+    of the sections present), as columns over the subsets present in ``items``."""
+    from rmeval.rewardbench_metrics import EXAMPLE_COUNTS, SECTIONS
+    from rmeval.data.rewardbench import V1_SECTION_OF
+
+    present = sorted(set(items["scenario"]))
+    sections = {sec: [s for s in present if V1_SECTION_OF.get(s) == sec] for sec in SECTIONS}
+    sections = {sec: subs for sec, subs in sections.items() if subs}
+    cols = [Column(sec, tuple((_scenario_is(s), float(EXAMPLE_COUNTS[s])) for s in subs), f"RewardBench v1 {sec}")
+            for sec, subs in sections.items()]
+    score_parts = tuple((_scenario_is(s), EXAMPLE_COUNTS[s] / sum(EXAMPLE_COUNTS[t] for t in subs) / len(sections))
+                        for subs in sections.values() for s in subs)
+    return [*cols, Column("Score", score_parts, "mean of the sections present")] if sections else []
+
+
+def headline_columns(loader: str, items: pd.DataFrame) -> list[Column]:
+    """The headline columns of a benchmark by its loader (the benchmark modules of issue 8 will declare theirs)."""
+    from rmeval.rewardbench_metrics import version_of
+
+    version = version_of(loader)
+    if version == 2:
+        raise ValueError(f"benchmark loader {loader!r}: paired tests for RewardBench 2 (1/k credit for tied tops, the "
+                         "Ties composite) are not implemented; its items' strict outcomes would not match its scores")
+    return rewardbench_v1_columns(items) if version == 1 else rmb_columns()
+
+
+def rm_outcomes(items: pd.DataFrame, scores: Mapping[str, pd.DataFrame], comparisons: Mapping[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
+    """Per-item outcomes of every RM: pointwise RMs from their scores, pairwise judges from their comparisons."""
+    from rmeval.metrics import with_prompt_ids
+    from rmeval.rms.judge import comparison_outcomes
+
+    out = {}
+    for name, frame in scores.items():
+        out[name] = item_outcomes(items, dict(zip(frame["text_id"], frame["score"].astype(float))))
+    for name, frame in (comparisons or {}).items():
+        if name in out:
+            raise ValueError(f"rm {name}: field 'rm': given both as a score file and as a comparisons file")
+        out[name] = with_prompt_ids(items, comparison_outcomes(items, frame)[0])
+    return out
 
 
 # ------------------------------------------------------------------------------------------- tests
