@@ -160,3 +160,43 @@ def test_downstream_summary_keeps_the_halves_apart():
     names = metric_values(summary)
     assert set(names) >= {"Help-Pair micro", "Harm-BoN macro", "Overall micro"}
     assert set(downstream_values(summary)) >= {"mean_oracle@pool all", "win_rate@pool Helpfulness", "regret@pool Harmlessness"}
+
+
+# ----------------------------------------------------------------------------------------- SciPy p-values
+def test_p_values_equal_scipy():
+    from scipy import stats as sps
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=9)
+    y = np.round(x + rng.normal(scale=0.8, size=9), 1)
+    y[2] = y[5]  # a tie
+    res = correlate(x, y, n_boot=200, level=0.95, seed=0)
+    assert res["pearson_p"] == sps.pearsonr(x, y).pvalue and res["pearson"] == sps.pearsonr(x, y).statistic
+    assert res["spearman_p"] == sps.spearmanr(x, y).pvalue and res["spearman"] == sps.spearmanr(x, y).statistic
+    assert res["kendall_p"] == sps.kendalltau(x, y).pvalue and res["kendall"] == sps.kendalltau(x, y).statistic
+    table = correlation_table(pd.DataFrame({"rm": list("abcdefghi"), "m": x, "d": y}), ["m"], ["d"], n_boot=50, level=0.95, seed=0)
+    assert list(table.columns) == ["metric", "downstream", "n_rms", "pearson", "pearson_p", "pearson_lo", "pearson_hi",
+                                   "spearman", "spearman_p", "spearman_lo", "spearman_hi", "kendall", "kendall_p", "kendall_lo", "kendall_hi"]
+    assert table.loc[0, "kendall_p"] == sps.kendalltau(x, y).pvalue
+    few = correlate([0.1, 0.2], [1.0, 2.0], n_boot=10, level=0.95, seed=0)
+    assert math.isnan(few["pearson_p"]) and math.isnan(few["kendall_p"])
+
+
+def test_batched_bootstrap_coefficients_equal_scipy_per_resample():
+    from scipy import stats as sps
+
+    from rmeval.correlation import batched
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 4, size=(40, 7)).astype(float)  # many ties, some constant rows
+    y = rng.integers(0, 4, size=(40, 7)).astype(float)
+    x[0] = 1.0
+    funcs = {"pearson": sps.pearsonr, "spearman": sps.spearmanr, "kendall": sps.kendalltau}
+    for name, fn in funcs.items():
+        got = batched(name, x, y)
+        assert math.isnan(got[0])
+        for row in range(1, 40):
+            if np.all(x[row] == x[row][0]) or np.all(y[row] == y[row][0]):
+                assert math.isnan(got[row])
+            else:
+                assert got[row] == pytest.approx(fn(x[row], y[row]).statistic, abs=1e-12)
