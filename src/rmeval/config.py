@@ -359,6 +359,7 @@ class CorrelationConfig:
     ci_level: float = 0.95
     seed: int = 0
     min_rms_for_ci: int = 5
+    quantiles: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.25])  # PPE lower-quantile metrics (rmeval.stats)
 
 
 # --------------------------------------------------------------------------------------------- compose

@@ -209,7 +209,8 @@ def _summary(bench_items, down_items, pools, bon, bench, cfg, selection: str) ->
             "oracle": "judge score (1-5), mean over the records that rate the response",
         },
         "bon": [{k: (v if k != "n" else (v if v == "pool" else int(v))) for k, v in r.items()} for r in bon.to_dict("records")],
-        "benchmark_half": {"overall": bench["overall"], "goals": bench["goals"], "n_items": bench["n_items"]},
+        "benchmark_half": {"overall": bench["overall"], "goals": bench["goals"], "n_items": bench["n_items"],
+                           "by_scenario": bench["by_scenario"], "ci": bench["ci"]},
     }
 
 
@@ -223,6 +224,28 @@ def metric_values(summary: dict) -> dict[str, float | None]:
         out[f"{name} macro"] = node["macro"]["accuracy"]
     out["Overall micro"] = half["overall"]["micro"]["accuracy"]
     out["Overall macro"] = half["overall"]["macro"]["accuracy"]
+    return out
+
+
+def quantile_metric_values(summaries: list[dict], quantiles=(0.0, 0.1, 0.25)) -> dict[str, dict[str, float]]:
+    """PPE's lower-quantile aggregation of the benchmark half's per-scenario accuracies, as extra metrics per RM:
+    '<scope> scenario z q=<q>' for scope 'All' (every goal x format x scenario) and each goal. Each scenario's
+    accuracy is z-scored across the RMs given, then aggregated per RM with quantile q (q = 0: its worst
+    scenario). Returns {rm: {metric: value}}; {} for summaries without per-scenario rows."""
+    from rmeval.stats import lower_quantile_scores
+
+    rows = [{"rm": s["rm"], "goal": r["goal"], "key": f"{r['goal']}/{r['format']}/{r['scenario']}", "accuracy": r["accuracy"]}
+            for s in summaries for r in s.get("benchmark_half", {}).get("by_scenario", [])]
+    if not rows:
+        return {}
+    frame = pd.DataFrame(rows)
+    out: dict[str, dict[str, float]] = {s["rm"]: {} for s in summaries}
+    for scope in ["All", *sorted(frame["goal"].unique())]:
+        part = frame if scope == "All" else frame[frame["goal"] == scope]
+        wide = part.pivot_table(index="rm", columns="key", values="accuracy", aggfunc="first")
+        for q in quantiles:
+            for rm, value in lower_quantile_scores(wide, q).items():
+                out[rm][f"{scope} scenario z q={q:g}"] = value
     return out
 
 

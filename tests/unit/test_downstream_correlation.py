@@ -200,3 +200,47 @@ def test_batched_bootstrap_coefficients_equal_scipy_per_resample():
                 assert math.isnan(got[row])
             else:
                 assert got[row] == pytest.approx(fn(x[row], y[row]).statistic, abs=1e-12)
+
+
+# ----------------------------------------------------------------------------------------- PPE lower quantile
+def test_quantile_metric_values_hand_computed():
+    from rmeval.downstream import quantile_metric_values
+
+    def summary(rm, accs):
+        rows = [{"goal": g, "format": "pairwise", "scenario": s, "accuracy": a} for (g, s), a in accs.items()]
+        return {"rm": rm, "benchmark_half": {"by_scenario": rows}}
+
+    # Helpfulness scenarios A, B and Harmlessness S1 over three RMs. A: 0.8/0.6/0.4 -> z = sqrt(1.5), 0, -sqrt(1.5);
+    # B: 0.5/0.7/0.6 -> z = -sqrt(1.5), sqrt(1.5), 0; S1: all 0.9 -> z = 0.
+    z = math.sqrt(1.5)
+    summaries = [
+        summary("a", {("Helpfulness", "A"): 0.8, ("Helpfulness", "B"): 0.5, ("Harmlessness", "S1"): 0.9}),
+        summary("b", {("Helpfulness", "A"): 0.6, ("Helpfulness", "B"): 0.7, ("Harmlessness", "S1"): 0.9}),
+        summary("c", {("Helpfulness", "A"): 0.4, ("Helpfulness", "B"): 0.6, ("Harmlessness", "S1"): 0.9}),
+    ]
+    out = quantile_metric_values(summaries, quantiles=(0.0, 0.5))
+    assert out["a"]["All scenario z q=0"] == pytest.approx(-z)
+    assert out["b"]["All scenario z q=0"] == pytest.approx(0.0)
+    assert out["c"]["All scenario z q=0"] == pytest.approx(-z)
+    assert out["c"]["Helpfulness scenario z q=0.5"] == pytest.approx(-z / 2)  # median of (-sqrt(1.5), 0)
+    assert out["a"]["Harmlessness scenario z q=0"] == 0.0
+    assert set(out["a"]) == {f"{s} scenario z q={q}" for s in ("All", "Harmlessness", "Helpfulness") for q in ("0", "0.5")}
+    assert quantile_metric_values([{"rm": "x", "benchmark_half": {}}]) == {}
+
+
+def test_downstream_summary_carries_scenarios_for_the_quantile_metrics():
+    from rmeval.downstream import quantile_metric_values
+
+    rows = [{"item_id": f"i{p}", "format": "pairwise", "goal": "Helpfulness", "task": "t", "scenario": f"s{p % 2}",
+             "prompt_id": f"P{p}", "chosen_id": f"P{p}-c", "rejected_ids": [f"P{p}-r"], "chosen_score": 5.0,
+             "rejected_scores": [3.0]} for p in range(30)]
+    items = pd.DataFrame(rows)
+    texts = sorted({t for r in rows for t in [r["chosen_id"], *r["rejected_ids"]]})
+    cfg = {"split_seed": 0, "downstream_fraction": 0.5, "n_draws": 2, "seed": 0, "min_prompts": 1}
+    summaries = []
+    for rm, seed in (("a", 0), ("b", 1), ("c", 2)):
+        scores = pd.DataFrame({"text_id": texts, "score": np.random.default_rng(seed).normal(size=len(texts))})
+        summaries.append({"rm": rm, **downstream_summary(items, scores, cfg, {"n_boot": 20, "ci_level": 0.95, "seed": 0})})
+    assert summaries[0]["benchmark_half"]["ci"]["bootstrap"] == "cluster"
+    values = quantile_metric_values(summaries, quantiles=(0.0,))
+    assert set(values) == {"a", "b", "c"} and not any(math.isnan(v["All scenario z q=0"]) for v in values.values())
