@@ -8,8 +8,9 @@ lower-quantile aggregation. Pure functions over per-item outcomes (``rmeval.metr
 - **Paired bootstrap**: both RMs are evaluated on the same resampled prompts; the percentile CI of the difference
   and a two-sided bootstrap p-value (twice the smaller tail share of differences at or beyond 0).
 - **Exact McNemar** on the column's items: among items where exactly one RM is right, the count where the first
-  one is right is Binomial(n, 1/2) under the null; two-sided p = min(1, 2·P(X ≤ min(b, c))). It treats items as
-  independent (RMB's share prompts), so the bootstrap p is the one rank groups use by default.
+  one is right is Binomial(n, 1/2) under the null; two-sided p = min(1, 2·P(X ≤ min(b, c))). Only for a column
+  that is one set of items (not Overall, a mean of parts; its discordant counts are still given). It treats
+  items as independent (RMB's share prompts), so the bootstrap p is the one rank groups use by default.
 - **Holm** adjusts the p-values of all pairs of RMs within one column.
 - **Rank groups**: RMs sorted by the column; an RM joins the group of the one above when their adjusted p-value is
   at or above the level (not significantly different); otherwise it starts a new group.
@@ -213,7 +214,7 @@ def paired_comparisons(outcomes: Mapping[str, pd.DataFrame], columns: Sequence[C
                 "diff": None if va is None or vb is None else va - vb, "diff_lo": lo, "diff_hi": hi,
                 "p_boot": bootstrap_p(diff_reps) if va is not None and vb is not None else np.nan,
                 "n_discordant": a_only + b_only, "a_only": a_only, "b_only": b_only,
-                "p_mcnemar": mcnemar_exact(a_only, b_only) if union.any() else np.nan,
+                "p_mcnemar": mcnemar_exact(a_only, b_only) if union.any() and len(masks) == 1 else np.nan,
                 "bootstrap": bootstrap, "level": level, "n_boot": n_boot, "seed": seed,
             })
         block = rows[first:]

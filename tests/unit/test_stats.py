@@ -107,9 +107,13 @@ def test_paired_comparisons_all_pairs_holm_and_overall():
     assert ov.loc[("x", "y"), "diff"] == pytest.approx(0.3)
     assert ov.loc[("x", "y"), "n_items"] == 80
     assert ov.loc[("x", "y"), "a_only"] == 24 and ov.loc[("x", "y"), "b_only"] == 0  # 6 items per component
-    for key in ("p_boot", "p_mcnemar"):
-        assert (ov[f"{key}_holm"] >= ov[key] - 1e-12).all()
-        assert list(ov[f"{key}_holm"]) == pytest.approx(list(holm(ov[key])))
+    assert ov["p_mcnemar"].isna().all() and ov["p_mcnemar_holm"].isna().all()  # Overall is a mean of four parts
+    assert (ov["p_boot_holm"] >= ov["p_boot"] - 1e-12).all()
+    assert list(ov["p_boot_holm"]) == pytest.approx(list(holm(ov["p_boot"])))
+    hp = table[table["column"] == "Help-Pair"].set_index(["rm_a", "rm_b"])
+    assert (hp.loc[("x", "y"), "a_only"], hp.loc[("x", "y"), "b_only"]) == (6, 0)
+    assert hp.loc[("x", "y"), "p_mcnemar"] == pytest.approx(binomtest(6, 6).pvalue)
+    assert list(hp["p_mcnemar_holm"]) == pytest.approx(list(holm(hp["p_mcnemar"])))
 
 
 def test_paired_comparisons_need_the_same_items():
