@@ -103,9 +103,11 @@ def cluster_strata(outcomes: pd.DataFrame, codes: np.ndarray, n_clusters: int) -
         return []
     if not cols:
         return ["all"] * n_clusters
-    names = outcomes[cols].astype(str).agg("/".join, axis=1).to_numpy()
+    names = outcomes[cols[0]].astype(str).to_numpy(dtype=object)
+    for c in cols[1:]:
+        names = names + "/" + outcomes[c].astype(str).to_numpy(dtype=object)
     first = pd.Series(names).groupby(codes).min()
-    return [first.get(c, "all") for c in range(n_clusters)]
+    return first.reindex(range(n_clusters), fill_value="all").tolist()
 
 
 def cluster_weights(outcomes: pd.DataFrame, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
