@@ -210,3 +210,29 @@ def test_lower_quantile_hand_computed():
     assert lower_quantile_scores(acc, 0.25)["a"] == pytest.approx(0.5)
     with pytest.raises(ValueError, match="field 'q'"):
         lower_quantile_scores(acc, 1.5)
+
+
+# ------------------------------------------------------------------------------------------- other benchmarks
+def test_rewardbench_v1_columns_reproduce_its_sections_and_score():
+    from rmeval.rewardbench_metrics import rewardbench_v1
+    from rmeval.stats import headline_columns
+
+    rows = [("alpacaeval-easy", 2, 1), ("alpacaeval-easy", 1, 2), ("mt-bench-easy", 3, 3), ("llmbar-natural", 5, 4),
+            ("mt-bench-hard", 1, 0), ("mt-bench-hard", 0, 1), ("xstest-should-respond", 9, 1), ("donotanswer", -1, 1),
+            ("math-prm", 1.5, 0.5), ("math-prm", 0.5, 1.5), ("hep-python", 4, 3)]
+    from rmeval.data.rewardbench import V1_SECTION_OF
+
+    items = pd.DataFrame([{"item_id": f"i{k}", "prompt_id": f"q{k}", "format": "pairwise", "goal": V1_SECTION_OF[s],
+                           "task": V1_SECTION_OF[s], "scenario": s, "chosen_id": f"c{k}", "rejected_ids": [f"r{k}"]}
+                          for k, (s, _, _) in enumerate(rows)])
+    scores = {**{f"c{k}": float(c) for k, (_, c, _) in enumerate(rows)}, **{f"r{k}": float(r) for k, (_, _, r) in enumerate(rows)}}
+    official = rewardbench_v1(items, scores)
+    cols = {c.name: c for c in headline_columns("rewardbench", items)}
+    assert list(cols) == [*official["sections"], "Score"]
+    out = item_outcomes(items, scores)
+    for name, value in official["sections"].items():
+        assert cols[name].value(out) == pytest.approx(value, abs=1e-12)
+    assert cols["Score"].value(out) == pytest.approx(official["score"], abs=1e-12)
+    assert [c.name for c in headline_columns("rmb", items)] == ["Help-BoN", "Help-Pair", "Harm-BoN", "Harm-Pair", "Overall"]
+    with pytest.raises(ValueError, match="RewardBench 2"):
+        headline_columns("rewardbench2", items)
