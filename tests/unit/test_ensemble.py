@@ -99,6 +99,8 @@ def test_ensemble_errors_name_the_member_and_field():
     b = score_frame(["t1", "t3"], [1, 2])
     with pytest.raises(EnsembleError, match="member b: field 'text_id'"):
         combine_scores({"a": a, "b": b}, "zmean")
+    with pytest.raises(EnsembleError, match="member j: field 'text_id' missing: members must be pointwise"):
+        combine_scores({"a": a, "j": pd.DataFrame({"item_id": ["x"], "verdict": ["A"]})}, "zmean")
     with pytest.raises(EnsembleError, match="field 'members': no score file for c"):
         EnsembleRM("e", ["a", "c"]).combine({"a": a})
     with pytest.raises(EnsembleError, match="io.texts"):

@@ -236,3 +236,26 @@ def test_rewardbench_v1_columns_reproduce_its_sections_and_score():
     assert [c.name for c in headline_columns("rmb", items)] == ["Help-BoN", "Help-Pair", "Harm-BoN", "Harm-Pair", "Overall"]
     with pytest.raises(ValueError, match="RewardBench 2"):
         headline_columns("rewardbench2", items)
+
+
+def test_rm_outcomes_mixes_scores_and_judge_comparisons():
+    from rmeval.rms.judge import COMPARISON_COLUMNS
+    from rmeval.stats import rm_outcomes
+
+    items = pd.DataFrame({"item_id": ["p1", "p2"], "prompt_id": ["q1", "q1"], "format": "pairwise", "goal": "Helpfulness",
+                          "task": "T", "scenario": "S", "chosen_id": ["a", "a"], "rejected_ids": [["b"], ["c"]]})
+    scores = pd.DataFrame({"text_id": ["a", "b", "c"], "score": [1.0, 0.0, 2.0]})
+    comparisons = pd.DataFrame([
+        {"item_id": "p1", "loser_index": 0, "a_id": "a", "b_id": "b", "chosen_is_a": True, "order": "original", "verdict": "B",
+         "chosen_won": False, "raw": "[[B]]", "error": None},
+        {"item_id": "p2", "loser_index": 0, "a_id": "c", "b_id": "a", "chosen_is_a": False, "order": "original", "verdict": "B",
+         "chosen_won": True, "raw": "[[B]]", "error": None},
+    ], columns=COMPARISON_COLUMNS)
+    out = rm_outcomes(items, {"rm": scores}, {"judge": comparisons})
+    assert out["rm"]["correct"].tolist() == [True, False]
+    assert out["judge"]["correct"].tolist() == [False, True]
+    assert out["judge"]["prompt_id"].tolist() == ["q1", "q1"]
+    table = paired_comparisons(out, rmb_columns()[1:2], n_boot=20)
+    assert (table.loc[0, "a_only"], table.loc[0, "b_only"], table.loc[0, "diff"]) == (1, 1, 0.0)
+    with pytest.raises(ValueError, match="rm rm: field 'rm': given both"):
+        rm_outcomes(items, {"rm": scores}, {"rm": comparisons})

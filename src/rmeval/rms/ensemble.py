@@ -60,6 +60,11 @@ class EnsembleRM:
 
 def _aligned(frames: Mapping[str, pd.DataFrame], where: str) -> tuple[pd.Index, dict[str, pd.DataFrame]]:
     names = list(frames)
+    for name, frame in frames.items():
+        absent = [c for c in SCORE_COLUMNS if c not in frame.columns]
+        if absent:
+            raise EnsembleError(f"{where}: member {name}: field {absent[0]!r} missing: members must be pointwise RMs "
+                                "with a score file (a pairwise judge's comparisons cannot be combined)")
     ids = pd.Index(frames[names[0]]["text_id"])
     if ids.has_duplicates:
         raise EnsembleError(f"{where}: member {names[0]}: field 'text_id': duplicated ids")
