@@ -319,9 +319,26 @@ class RatingJudgeRMConfig(BaseRMConfig):
     cache_path: str | None = None  # a JSONL generation cache (raw outputs); the score cache works without it
 
 
+class EnsembleMethod(Enum):
+    """How an ensemble combines its members' per-text scores (rmeval.rms.ensemble)."""
+
+    zmean = "zmean"  # mean of the members' z-scores
+    borda = "borda"  # vote: sum of the members' within-prompt ranks (majority vote on a pair)
+
+
+@dataclass
+class EnsembleRMConfig(BaseRMConfig):
+    """A virtual RM: combines the score files of ``members`` (no model call; rmeval.stages.ensemble)."""
+
+    members: list[str] = field(default_factory=list)  # RM names (conf/rm/<name>.yaml) with per-text scores
+    method: EnsembleMethod = EnsembleMethod.zmean
+
+
 # RM families whose artifact is a comparisons table (verdicts per item, A vs B) instead of one score per text.
 # The Snakefile reads an RM's kind from its YAML's ``_target_`` against this set (no composition needed).
 PAIRWISE_RM_TARGETS: frozenset[str] = frozenset({"rmeval.rms.judge.PairwiseJudgeRM"})
+# RM families whose score file is computed from other RMs' score files by rmeval.stages.ensemble (no model).
+ENSEMBLE_RM_TARGETS: frozenset[str] = frozenset({"rmeval.rms.ensemble.EnsembleRM"})
 
 RM_SCHEMAS: dict[str, type] = {
     "rmeval.rms.judge.PairwiseJudgeRM": PairwiseJudgeRMConfig,
@@ -331,6 +348,7 @@ RM_SCHEMAS: dict[str, type] = {
     "rmeval.rms.classifier.SequenceClassifierRM": ClassifierRMConfig,
     "rmeval.rms.implicit.ImplicitRewardRM": ImplicitRMConfig,
     "rmeval.rms.embedding.EmbeddingRelevanceRM": EmbeddingRMConfig,
+    "rmeval.rms.ensemble.EnsembleRM": EnsembleRMConfig,
 }
 
 
@@ -347,11 +365,20 @@ class ScoringConfig:
     threads: int | None = None  # torch CPU threads; null = Snakemake's threads for the job
 
 
+class BootstrapMethod(Enum):
+    """What the bootstrap resamples (rmeval.metrics)."""
+
+    cluster = "cluster"  # prompts (prompt_id), within scenarios, with all their items: RMB's items share prompts
+    item = "item"  # items, independently (the four components independently)
+
+
 @dataclass
 class MetricsConfig:
     n_boot: int = 1000
     ci_level: float = 0.95
     seed: int = 0
+    bootstrap: BootstrapMethod = BootstrapMethod.cluster
+    significance_level: float = 0.05  # rank groups: Holm-adjusted paired tests at this level (rmeval.stats)
 
 
 @dataclass
@@ -370,6 +397,7 @@ class CorrelationConfig:
     ci_level: float = 0.95
     seed: int = 0
     min_rms_for_ci: int = 5
+    quantiles: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.25])  # PPE lower-quantile metrics (rmeval.stats)
 
 
 # --------------------------------------------------------------------------------------------- compose
@@ -548,6 +576,10 @@ def validate(cfg: DictConfig, conf_dir: Path | None = None) -> DictConfig:
     if cfg.get("rm") is not None:
         apply_rm_overrides(cfg)
         validate_rm(cfg.rm, f"{conf_dir}/rm/{cfg.rm.get('name', '?')}.yaml")
+        if cfg.rm.get("_target_") in ENSEMBLE_RM_TARGETS:
+            unknown = [m for m in cfg.rm.get("members") or [] if m not in available]
+            if unknown:
+                raise ConfigError(f"{conf_dir}/rm/{cfg.rm.name}.yaml: field 'members': unknown RM {unknown[0]!r}; available: {', '.join(sorted(available))}")
     for name in (cfg.get("rm_overrides") or {}):
         if name not in available:
             raise ConfigError(f"rm_overrides.{name}: unknown RM {name!r}; available: {', '.join(sorted(available))}")

@@ -128,7 +128,8 @@ def downstream_summary(items: pd.DataFrame, scores: pd.DataFrame, cfg: dict, met
     if evaluate_fn is not None:
         bench = evaluate_fn(bench_items, scores=scores)
     else:
-        bench = evaluate(bench_items, scores, n_boot=metrics_cfg["n_boot"], level=metrics_cfg["ci_level"], seed=metrics_cfg["seed"])
+        bench = evaluate(bench_items, scores, n_boot=metrics_cfg["n_boot"], level=metrics_cfg["ci_level"], seed=metrics_cfg["seed"],
+                         bootstrap=metrics_cfg.get("bootstrap", "cluster"))
     return _summary(bench_items, down_items, pools, bon, bench, cfg, selection="argmax of the RM's score; ties: mean oracle of the tied")
 
 
@@ -193,7 +194,8 @@ def downstream_summary_judge(items: pd.DataFrame, texts: pd.DataFrame, compariso
     if evaluate_fn is not None:
         bench = evaluate_fn(bench_items, outcomes=outcomes)
     else:
-        bench = evaluate_outcomes(bench_items, outcomes, n_boot=metrics_cfg["n_boot"], level=metrics_cfg["ci_level"], seed=metrics_cfg["seed"])
+        bench = evaluate_outcomes(bench_items, outcomes, n_boot=metrics_cfg["n_boot"], level=metrics_cfg["ci_level"], seed=metrics_cfg["seed"],
+                                  bootstrap=metrics_cfg.get("bootstrap", "cluster"))
     out = _summary(bench_items, down_items, pools, bon, bench, cfg,
                    selection="knockout: seeded candidate order, n-1 comparisons, the champion keeps ties and invalid verdicts")
     out["knockout_verdicts"] = counts
@@ -216,7 +218,7 @@ def _summary(bench_items, down_items, pools, bon, bench, cfg, selection: str) ->
             "oracle": "judge score (1-5), mean over the records that rate the response",
         },
         "bon": [{k: (v if k != "n" else (v if v == "pool" else int(v))) for k, v in r.items()} for r in bon.to_dict("records")],
-        "benchmark_half": {k: v for k, v in bench.items() if k not in ("by_task", "by_scenario", "by_group", "by_judge_gap")},
+        "benchmark_half": {k: v for k, v in bench.items() if k not in ("by_task", "by_group", "by_judge_gap")},
     }
 
 
@@ -230,6 +232,28 @@ def metric_values(summary: dict) -> dict[str, float | None]:
         out[f"{name} macro"] = node["macro"]["accuracy"]
     out["Overall micro"] = half["overall"]["micro"]["accuracy"]
     out["Overall macro"] = half["overall"]["macro"]["accuracy"]
+    return out
+
+
+def quantile_metric_values(summaries: list[dict], quantiles=(0.0, 0.1, 0.25)) -> dict[str, dict[str, float]]:
+    """PPE's lower-quantile aggregation of the benchmark half's per-scenario accuracies, as extra metrics per RM:
+    '<scope> scenario z q=<q>' for scope 'All' (every goal x format x scenario) and each goal. Each scenario's
+    accuracy is z-scored across the RMs given, then aggregated per RM with quantile q (q = 0: its worst
+    scenario). Returns {rm: {metric: value}}; {} for summaries without per-scenario rows."""
+    from rmeval.stats import lower_quantile_scores
+
+    rows = [{"rm": s["rm"], "goal": r["goal"], "key": f"{r['goal']}/{r['format']}/{r['scenario']}", "accuracy": r["accuracy"]}
+            for s in summaries for r in s.get("benchmark_half", {}).get("by_scenario", [])]
+    if not rows:
+        return {}
+    frame = pd.DataFrame(rows)
+    out: dict[str, dict[str, float]] = {s["rm"]: {} for s in summaries}
+    for scope in ["All", *sorted(frame["goal"].unique())]:
+        part = frame if scope == "All" else frame[frame["goal"] == scope]
+        wide = part.pivot_table(index="rm", columns="key", values="accuracy", aggfunc="first")
+        for q in quantiles:
+            for rm, value in lower_quantile_scores(wide, q).items():
+                out[rm][f"{scope} scenario z q={q:g}"] = value
     return out
 
 

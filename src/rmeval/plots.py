@@ -938,3 +938,90 @@ def headline_pairs(points: pd.DataFrame) -> pd.DataFrame:
             keep.append((metric, measure))
     mask = pd.Series([(m, d) in set(keep) for m, d in zip(points["metric"], points["downstream"])], index=points.index)
     return points[mask]
+
+
+# ------------------------------------------------------------------------------------------- significance
+@_styled
+def plot_significance_matrix(significance: pd.DataFrame, out: str | Path, column: str = "Overall",
+                             alpha: float = 0.05, test: str = "bootstrap") -> list[Path]:
+    """RM × RM matrix of accuracy differences (row − column) on one headline column, from a significance table
+    (``rmeval.stats.paired_comparisons`` or results/significance/{benchmark}.csv). RMs sorted best first; a cell
+    is marked * when the Holm-adjusted paired test rejects 'no difference' at ``alpha``."""
+    p_key = {"bootstrap": "p_boot_holm", "mcnemar": "p_mcnemar_holm"}[test]
+    title = f"paired differences in {column} (row − column)\n* = {test} test, Holm-adjusted p < {alpha:g}"
+    part = significance[significance["column"] == column] if not _is_empty(significance) else pd.DataFrame()
+    if part.empty:
+        return _message_figure(out, title, "no pair of RMs to compare", "the significance table has no rows for this column")
+    values: dict[str, float] = {}
+    for r in part.itertuples(index=False):
+        values.setdefault(r.rm_a, _num(r.value_a))
+        values.setdefault(r.rm_b, _num(r.value_b))
+    names = sorted(values, key=lambda n: (-values[n] if not math.isnan(values[n]) else math.inf, n))
+    k = len(names)
+    pos = {n: i for i, n in enumerate(names)}
+    diff = np.full((k, k), np.nan)
+    star = np.zeros((k, k), dtype=bool)
+    for r in part.itertuples(index=False):
+        i, j, d, p = pos[r.rm_a], pos[r.rm_b], _num(r.diff), _num(getattr(r, p_key))
+        diff[i, j], diff[j, i] = d, -d
+        star[i, j] = star[j, i] = (not math.isnan(p)) and p < alpha
+    lim = max(0.01, float(np.nanmax(np.abs(diff)))) if np.isfinite(diff).any() else 0.01
+    side = max(4.5, 1.2 + 0.6 * k)
+    fig, ax = plt.subplots(figsize=(side + 1.6, side), layout="constrained")
+    im = ax.imshow(diff, cmap="RdBu", vmin=-lim, vmax=lim)
+    for i in range(k):
+        for j in range(k):
+            if i == j or math.isnan(diff[i, j]):
+                continue
+            rgba = im.cmap(im.norm(diff[i, j]))
+            ax.text(j, i, f"{diff[i, j]:+.3f}{'*' if star[i, j] else ''}", ha="center", va="center",
+                    fontsize=7 if k <= 8 else 5.5, color=_text_color(rgba))
+    labels = [_truncate(n, 28) for n in names]
+    ax.set_xticks(range(k), labels, rotation=40, ha="right")
+    ax.set_yticks(range(k), labels)
+    ax.set_title(title)
+    cbar = fig.colorbar(im, ax=ax, shrink=0.8)
+    cbar.set_label(f"{column}: accuracy of row RM − column RM")
+    return _save(fig, out)
+
+
+@_styled
+def plot_position_bias(metrics: Sequence[Mapping], out: str | Path) -> list[Path]:
+    """Pairwise judges' position bias from the ``judge`` block of their metrics: the chosen response's win rate
+    when shown as A and as B, the share of A among valid verdicts, and the consistency across both orders."""
+    title = f"{_prefix(metrics)}position bias of pairwise judges"
+    judges = [m for m in metrics if m.get("judge")]
+    if not judges:
+        return _message_figure(out, title, "no pairwise judge among the RMs", "position bias needs comparisons (PairwiseJudgeRM)")
+    bars = [("win_rate_chosen_shown_as_A", "chosen wins when shown as A"),
+            ("win_rate_chosen_shown_as_B", "chosen wins when shown as B"),
+            ("share_A_among_valid", "share of A among valid verdicts"),
+            ("consistency_rate", "same winner in both orders")]
+    colors = ("#1f78b4", "#a6cee3", "#e66101", "#5e3c99")
+    fig, ax = plt.subplots(figsize=(9, max(3.8, 1.6 + 1.1 * len(judges))), layout="constrained")
+    h = 0.8 / len(bars)
+    for i, m in enumerate(judges):
+        for j, ((key, label), color) in enumerate(zip(bars, colors)):
+            v = _num(m["judge"].get(key))
+            y = i + (j - (len(bars) - 1) / 2) * h
+            if math.isnan(v):
+                ax.text(0.005, y, "n/a", va="center", ha="left", fontsize=7, color="#777777")
+                continue
+            ax.barh(y, v, height=h * 0.9, color=color, label=label if i == 0 else "_", zorder=2)
+            ax.text(v + 0.008, y, f"{v:.2f}", va="center", ha="left", fontsize=6.5, zorder=3, bbox=_LABEL_BOX)
+    handles, labs = ax.get_legend_handles_labels()
+    for (key, label), color in zip(bars, colors):
+        if label not in labs:
+            handles.append(plt.Rectangle((0, 0), 1, 1, color=color))
+            labs.append(label)
+    handles.append(ax.axvline(0.5, color="#444444", linestyle=(0, (2, 2)), linewidth=1.0, zorder=1))
+    labs.append("no position preference (share of A = 0.5)")
+    ax.set_yticks(range(len(judges)), [_wrap(m.get("rm", "?"), 28) for m in judges])
+    ax.set_ylim(len(judges) - 0.5, -0.5)
+    ax.set_xlim(0, 1.0)
+    ax.set_xlabel("rate (fraction of comparisons)")
+    ax.xaxis.grid(True, zorder=0)
+    ax.set_axisbelow(True)
+    ax.set_title(title)
+    _legend_outside(fig, handles, labs)
+    return _save(fig, out)

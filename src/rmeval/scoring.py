@@ -225,3 +225,16 @@ def read_scores(path) -> tuple[pd.DataFrame, dict]:
     table = pq.read_table(path)
     meta = json.loads((table.schema.metadata or {}).get(b"rmeval", b"{}"))
     return table.to_pandas(), meta
+
+
+def write_scores(scores: pd.DataFrame, meta: dict, path) -> None:
+    """Write a score file (atomically) with its provenance in the parquet metadata, as ``read_scores`` reads it."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(scores, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"rmeval": json.dumps(meta, default=str).encode()})
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)

@@ -76,7 +76,7 @@ def test_smoke_dag_produces_downstream_correlation_and_every_plot(smoke_run):
     assert knockout["selection"].startswith("knockout") and sum(knockout["knockout_verdicts"].values()) > 0
     assert {"pearson", "spearman", "kendall"} <= set(table.columns)
     for name in ("leaderboard", "scenario_heatmap", "pairwise_vs_bon", "accuracy_by_gap", "bon_curves",
-                 "correlation_scatter", "correlation_heatmap"):
+                 "correlation_scatter", "correlation_heatmap", "significance_matrix", "position_bias"):
         for ext in ("png", "pdf"):
             assert (smoke_run / f"results/plots/smoke/{name}.{ext}").stat().st_size > 1000, name
 
@@ -93,8 +93,8 @@ def test_nothing_to_do_on_a_second_run(project_root, smoke_run):
     assert planned_jobs(snakemake(project_root, smoke_run, "-n")) == {}
 
 
-AGGREGATES = {"leaderboard": 2, "leaderboard_all": 1, "correlation": 1, "correlation_all": 1, "plots": 1,
-              "plots_metrics_only": 1, "plots_all": 1, "all": 1}
+AGGREGATES = {"significance": 2, "leaderboard": 2, "leaderboard_all": 1, "correlation": 1, "correlation_all": 1,
+              "plots": 1, "plots_metrics_only": 1, "plots_all": 1, "all": 1}
 
 
 def test_override_changes_rerun_exactly_the_affected_jobs(project_root, smoke_run):
@@ -162,3 +162,19 @@ def test_config_pairs_are_hydra_overrides_and_typos_fail(project_root, tmp_path)
     assert bad.returncode != 0
     lines = [ln for ln in (bad.stdout + bad.stderr).splitlines() if "rmz" in ln]
     assert lines and "Could not override 'rmz'" in lines[0]
+
+
+def test_default_statistics_cluster_cis_rank_groups_and_significance(smoke_run):
+    """Issue 12's done-when on the smoke DAG: cluster CIs named in metrics and leaderboard, rank groups, the
+    significance table for every pair of RMs and every headline column, length bias in every metrics file."""
+    metrics = json.loads((smoke_run / "results/metrics/smoke/length.json").read_text())
+    assert metrics["ci"]["bootstrap"] == "cluster" and "length_bias" in metrics
+    md = (smoke_run / "results/leaderboard/smoke.md").read_text()
+    assert "cluster bootstrap over prompts" in md and "rank group" in md and "Rank groups:" in md
+    sig = pd.read_csv(smoke_run / "results/significance/smoke.csv")
+    assert set(sig["column"]) == {"Help-BoN", "Help-Pair", "Harm-BoN", "Harm-Pair", "Overall"}
+    assert len(sig[sig["column"] == "Overall"]) == 10  # 5 RMs: every pair once
+    board = pd.read_csv(smoke_run / "results/leaderboard/smoke.csv")
+    assert board.iloc[0]["rank group"] == 1 and "tied with above" in board.columns
+    ex = pd.read_csv(smoke_run / "results/significance/example.csv")
+    assert set(ex["column"]) == {"Pairwise", "BoN", "Accuracy"}

@@ -59,6 +59,10 @@ def test_custom_pairwise_and_bon_with_groups_and_golden_metrics(tmp_path):
     assert head["BoN"]["chance"] == pytest.approx(1 / 3)
     groups = {(g["format"], g["scenario"]): g["accuracy"] for g in m["by_group"]}
     assert groups == {("bon", "g2"): 1.0, ("pairwise", "g1"): 0.5}
+    from rmeval.metrics import item_outcomes
+
+    out = item_outcomes(items, dict(zip(texts["text_id"], texts["response"].str.len().astype(float))))
+    assert {c.name: c.value(out) for c in bench.significance_columns(items)} == pytest.approx({k: v["accuracy"] for k, v in head.items()})
     assert report["has_judge_scores"] is False
 
 
@@ -156,6 +160,14 @@ def test_rmbench_style_matrix_golden(tmp_path):
     assert head["Hard"] == pytest.approx(0.0) and head["Normal"] == pytest.approx((0.5 + 3) / 4) and head["Easy"] == pytest.approx((0.5 + 3) / 4)
     lo, hi = m["ci"]["Chat"]
     assert lo <= head["Chat"] <= hi
+    # the paired tests' columns reproduce every headline value from per-item outcomes
+    from rmeval.metrics import item_outcomes
+
+    out = item_outcomes(items, dict(zip(texts["text_id"], texts["response"].str.len().astype(float))))
+    cols = {c.name: c for c in bench.significance_columns(items)}
+    assert list(cols) == list(bench.headline_columns)
+    for name, value in head.items():
+        assert cols[name].value(out) == pytest.approx(value, abs=1e-12), name
 
 
 @pytest.mark.parametrize("bad,expected", [

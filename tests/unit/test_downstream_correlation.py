@@ -160,3 +160,87 @@ def test_downstream_summary_keeps_the_halves_apart():
     names = metric_values(summary)
     assert set(names) >= {"Help-Pair micro", "Harm-BoN macro", "Overall micro"}
     assert set(downstream_values(summary)) >= {"mean_oracle@pool all", "win_rate@pool Helpfulness", "regret@pool Harmlessness"}
+
+
+# ----------------------------------------------------------------------------------------- SciPy p-values
+def test_p_values_equal_scipy():
+    from scipy import stats as sps
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=9)
+    y = np.round(x + rng.normal(scale=0.8, size=9), 1)
+    y[2] = y[5]  # a tie
+    res = correlate(x, y, n_boot=200, level=0.95, seed=0)
+    assert res["pearson_p"] == sps.pearsonr(x, y).pvalue and res["pearson"] == sps.pearsonr(x, y).statistic
+    assert res["spearman_p"] == sps.spearmanr(x, y).pvalue and res["spearman"] == sps.spearmanr(x, y).statistic
+    assert res["kendall_p"] == sps.kendalltau(x, y).pvalue and res["kendall"] == sps.kendalltau(x, y).statistic
+    table = correlation_table(pd.DataFrame({"rm": list("abcdefghi"), "m": x, "d": y}), ["m"], ["d"], n_boot=50, level=0.95, seed=0)
+    assert list(table.columns) == ["metric", "downstream", "n_rms", "pearson", "pearson_p", "pearson_lo", "pearson_hi",
+                                   "spearman", "spearman_p", "spearman_lo", "spearman_hi", "kendall", "kendall_p", "kendall_lo", "kendall_hi"]
+    assert table.loc[0, "kendall_p"] == sps.kendalltau(x, y).pvalue
+    few = correlate([0.1, 0.2], [1.0, 2.0], n_boot=10, level=0.95, seed=0)
+    assert math.isnan(few["pearson_p"]) and math.isnan(few["kendall_p"])
+
+
+def test_batched_bootstrap_coefficients_equal_scipy_per_resample():
+    from scipy import stats as sps
+
+    from rmeval.correlation import batched
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 4, size=(40, 7)).astype(float)  # many ties, some constant rows
+    y = rng.integers(0, 4, size=(40, 7)).astype(float)
+    x[0] = 1.0
+    funcs = {"pearson": sps.pearsonr, "spearman": sps.spearmanr, "kendall": sps.kendalltau}
+    for name, fn in funcs.items():
+        got = batched(name, x, y)
+        assert math.isnan(got[0])
+        for row in range(1, 40):
+            if np.all(x[row] == x[row][0]) or np.all(y[row] == y[row][0]):
+                assert math.isnan(got[row])
+            else:
+                assert got[row] == pytest.approx(fn(x[row], y[row]).statistic, abs=1e-12)
+
+
+# ----------------------------------------------------------------------------------------- PPE lower quantile
+def test_quantile_metric_values_hand_computed():
+    from rmeval.downstream import quantile_metric_values
+
+    def summary(rm, accs):
+        rows = [{"goal": g, "format": "pairwise", "scenario": s, "accuracy": a} for (g, s), a in accs.items()]
+        return {"rm": rm, "benchmark_half": {"by_scenario": rows}}
+
+    # Helpfulness scenarios A, B and Harmlessness S1 over three RMs. A: 0.8/0.6/0.4 -> z = sqrt(1.5), 0, -sqrt(1.5);
+    # B: 0.5/0.7/0.6 -> z = -sqrt(1.5), sqrt(1.5), 0; S1: all 0.9 -> z = 0.
+    z = math.sqrt(1.5)
+    summaries = [
+        summary("a", {("Helpfulness", "A"): 0.8, ("Helpfulness", "B"): 0.5, ("Harmlessness", "S1"): 0.9}),
+        summary("b", {("Helpfulness", "A"): 0.6, ("Helpfulness", "B"): 0.7, ("Harmlessness", "S1"): 0.9}),
+        summary("c", {("Helpfulness", "A"): 0.4, ("Helpfulness", "B"): 0.6, ("Harmlessness", "S1"): 0.9}),
+    ]
+    out = quantile_metric_values(summaries, quantiles=(0.0, 0.5))
+    assert out["a"]["All scenario z q=0"] == pytest.approx(-z)
+    assert out["b"]["All scenario z q=0"] == pytest.approx(0.0)
+    assert out["c"]["All scenario z q=0"] == pytest.approx(-z)
+    assert out["c"]["Helpfulness scenario z q=0.5"] == pytest.approx(-z / 2)  # median of (-sqrt(1.5), 0)
+    assert out["a"]["Harmlessness scenario z q=0"] == 0.0
+    assert set(out["a"]) == {f"{s} scenario z q={q}" for s in ("All", "Harmlessness", "Helpfulness") for q in ("0", "0.5")}
+    assert quantile_metric_values([{"rm": "x", "benchmark_half": {}}]) == {}
+
+
+def test_downstream_summary_carries_scenarios_for_the_quantile_metrics():
+    from rmeval.downstream import quantile_metric_values
+
+    rows = [{"item_id": f"i{p}", "format": "pairwise", "goal": "Helpfulness", "task": "t", "scenario": f"s{p % 2}",
+             "prompt_id": f"P{p}", "chosen_id": f"P{p}-c", "rejected_ids": [f"P{p}-r"], "chosen_score": 5.0,
+             "rejected_scores": [3.0]} for p in range(30)]
+    items = pd.DataFrame(rows)
+    texts = sorted({t for r in rows for t in [r["chosen_id"], *r["rejected_ids"]]})
+    cfg = {"split_seed": 0, "downstream_fraction": 0.5, "n_draws": 2, "seed": 0, "min_prompts": 1}
+    summaries = []
+    for rm, seed in (("a", 0), ("b", 1), ("c", 2)):
+        scores = pd.DataFrame({"text_id": texts, "score": np.random.default_rng(seed).normal(size=len(texts))})
+        summaries.append({"rm": rm, **downstream_summary(items, scores, cfg, {"n_boot": 20, "ci_level": 0.95, "seed": 0})})
+    assert summaries[0]["benchmark_half"]["ci"]["bootstrap"] == "cluster"
+    values = quantile_metric_values(summaries, quantiles=(0.0,))
+    assert set(values) == {"a", "b", "c"} and not any(math.isnan(v["All scenario z q=0"]) for v in values.values())

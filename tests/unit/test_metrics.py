@@ -15,6 +15,7 @@ from rmeval.metrics import (
     bootstrap_means,
     chance_accuracy,
     evaluate,
+    evaluate_outcomes,
     goal_format_summary,
     group_table,
     item_outcomes,
@@ -35,7 +36,9 @@ def make_items(rows: list[tuple]) -> pd.DataFrame:
         if len(r) == 7:
             r = (*r, np.nan, [np.nan] * len(r[6]))
         full.append(r)
-    return pd.DataFrame(full, columns=ITEM_COLS)
+    frame = pd.DataFrame(full, columns=ITEM_COLS)
+    frame.insert(1, "prompt_id", "q-" + frame["item_id"].astype(str))  # one prompt per item unless a test sets it
+    return frame
 
 
 def outcomes_from(spec: list[tuple[str, str, str, bool]], n_losers: int = 1) -> pd.DataFrame:
@@ -43,7 +46,7 @@ def outcomes_from(spec: list[tuple[str, str, str, bool]], n_losers: int = 1) -> 
     rows = []
     for i, (goal, fmt, scen, ok) in enumerate(spec):
         rows.append({
-            "item_id": f"i{i}", "format": fmt, "goal": goal, "task": scen, "scenario": scen,
+            "item_id": f"i{i}", "prompt_id": f"q{i}", "format": fmt, "goal": goal, "task": scen, "scenario": scen,
             "n_losers": n_losers, "margin": 1.0 if ok else -1.0, "invalid": False, "correct": ok, "tie": False,
         })
     return pd.DataFrame(rows)
@@ -153,7 +156,7 @@ def test_single_item_summary_and_degenerate_ci():
 
 
 def test_summarize_empty():
-    empty = outcomes_from([]).reindex(columns=["item_id", "format", "goal", "task", "scenario", "n_losers", "margin", "invalid", "correct", "tie"])
+    empty = outcomes_from([]).reindex(columns=["item_id", "prompt_id", "format", "goal", "task", "scenario", "n_losers", "margin", "invalid", "correct", "tie"])
     s, reps = summarize(empty, n_boot=5, level=0.95, rng=np.random.default_rng(0))
     assert s == {"n_items": 0, "n_correct": 0, "n_ties": 0, "n_invalid": 0, "accuracy": None, "ci_low": None, "ci_high": None}
     assert len(reps) == 5 and np.isnan(reps).all()
@@ -315,9 +318,12 @@ def test_goal_format_summary_is_deterministic_for_a_seed():
     _, rc = goal_format_summary(outcomes_from(UNBALANCED), n_boot=100, level=0.9, seed=6)
     assert a == b
     for key in ra["micro"]:
-        assert np.array_equal(ra["micro"][key], rb["micro"][key])
-        assert np.array_equal(ra["macro"][key], rb["macro"][key])
-    assert not np.array_equal(ra["micro"][("Helpfulness", "pairwise")], rc["micro"][("Helpfulness", "pairwise")])
+        assert np.array_equal(ra["micro"][key], rb["micro"][key], equal_nan=True)
+        assert np.array_equal(ra["macro"][key], rb["macro"][key], equal_nan=True)
+    # Harm-Pair's scenario S1 has a right and a wrong item, so its draws vary with the seed (Help-Pair's do not:
+    # each of its scenarios is all right or all wrong, and prompts are resampled within scenarios)
+    assert not np.array_equal(ra["micro"][("Harmlessness", "pairwise")], rc["micro"][("Harmlessness", "pairwise")])
+    assert (ra["micro"][("Helpfulness", "pairwise")] == 0.75).all()
 
 
 def test_empty_component_gives_none_and_overall_none():
@@ -381,7 +387,9 @@ def test_evaluate_end_to_end():
     })
     m = evaluate(items, scores, n_boot=100, level=0.9, seed=7)
     assert m["n_items"] == 7
-    assert m["ci"] == {"method": "percentile bootstrap over items", "level": 0.9, "n_boot": 100, "seed": 7}
+    assert m["ci"] == {"method": "cluster bootstrap over prompts", "bootstrap": "cluster", "cluster": "prompt_id",
+                       "n_clusters": 7, "interval": "percentile", "strata": "goal/scenario",
+                       "overall": "one joint resample of prompts for all four components", "level": 0.9, "n_boot": 100, "seed": 7}
     g = m["goals"]
     hp, hb, sp, sb = g["Helpfulness"]["pairwise"], g["Helpfulness"]["bon"], g["Harmlessness"]["pairwise"], g["Harmlessness"]["bon"]
     assert (hp["n_items"], hp["n_correct"], hp["n_ties"], hp["n_invalid"]) == (3, 1, 1, 0)
@@ -497,7 +505,7 @@ def test_leaderboard_markdown_exact():
     expected = "\n".join([
         "# Leaderboard: rmb",
         "",
-        "Accuracy (fraction of items an RM gets right; a tie counts as wrong) with 95% bootstrap CIs over items.",
+        "Accuracy (fraction of items an RM gets right; a tie counts as wrong) with 95% CIs (bootstrap over items).",
         "Pairwise: r(chosen) > r(rejected). BoN: r(best) > r(every loser). Overall = mean of the four columns.",
         "",
         "| rank | RM | Help-BoN | Help-Pair | Harm-BoN | Harm-Pair | Overall | Overall (macro) | ties (H-B/H-P/S-B/S-P) |",
@@ -520,3 +528,135 @@ def test_leaderboard_markdown_thousands_and_no_notes():
     assert "Items per column: Help-BoN 10, Help-Pair 10,067, Harm-BoN 8, Harm-Pair 12." in md
     assert md.endswith("Harm-Pair 12.\n")
     assert "| 1 | beta |" in md
+
+
+# ------------------------------------------------------------------------------------------- cluster bootstrap
+from rmeval.metrics import cluster_weights, name_seed, ratio_replicates  # noqa: E402
+
+
+def clustered(spec: list[tuple[str, str, str, str, bool]]) -> pd.DataFrame:
+    """Outcomes with prompts: (prompt_id, goal, format, scenario, correct) per item."""
+    out = outcomes_from([(g, f, s, ok) for _, g, f, s, ok in spec])
+    out["prompt_id"] = [p for p, *_ in spec]
+    return out
+
+
+TWO_PROMPTS = [("P1", "Helpfulness", "pairwise", "S", True)] * 3 + [("P2", "Helpfulness", "pairwise", "S", False)]
+
+
+def test_ratio_replicates_hand_computed():
+    # P1 holds three right items, P2 one wrong item. Draws (P1 twice), (P1, P2), (P2 twice):
+    # 6/6 = 1, (3 + 0)/(3 + 1) = 3/4, 0/2 = 0. An item bootstrap could never give 3/4 from a draw of one P2 item.
+    codes = np.array([0, 0, 0, 1])
+    values = np.array([1.0, 1.0, 1.0, 0.0])
+    weights = np.array([[2.0, 0.0], [1.0, 1.0], [0.0, 2.0]])
+    assert ratio_replicates(weights, codes, values).tolist() == [1.0, 0.75, 0.0]
+    # a mask that the draw misses entirely gives NaN, not 0
+    reps = ratio_replicates(weights, codes, values, mask=np.array([False, False, False, True]))
+    assert reps[1] == 0.0 and reps[2] == 0.0 and np.isnan(reps[0])
+
+
+def test_cluster_bootstrap_distribution_hand_computed():
+    # Two equally likely prompts drawn twice: (P1,P1) 1/4 -> 1, (P1,P2) or (P2,P1) 1/2 -> 3/4, (P2,P2) 1/4 -> 0.
+    out = clustered(TWO_PROMPTS)
+    s, reps = summarize(out, n_boot=4000, level=0.95, rng=0)
+    assert s["accuracy"] == 0.75
+    assert set(np.unique(reps)) == {0.0, 0.75, 1.0}
+    assert np.mean(reps == 1.0) == pytest.approx(0.25, abs=0.03)
+    assert np.mean(reps == 0.75) == pytest.approx(0.5, abs=0.03)
+    assert (s["ci_low"], s["ci_high"]) == (0.0, 1.0)
+    # the item bootstrap treats the four items as independent: other values appear (multiples of 1/4)
+    _, item_reps = summarize(out, n_boot=4000, level=0.95, rng=np.random.default_rng(0), method="item")
+    assert {0.25, 0.5} <= set(np.unique(item_reps))
+
+
+def test_cluster_weights_draw_each_scenario_size_from_its_name():
+    out = clustered([("P1", "Helpfulness", "pairwise", "A", True), ("P2", "Helpfulness", "pairwise", "A", False),
+                     ("P3", "Helpfulness", "pairwise", "A", True), ("P4", "Helpfulness", "pairwise", "B", False)])
+    codes, w = cluster_weights(out, n_boot=50, seed=3)
+    assert codes.tolist() == [0, 1, 2, 3] and w.shape == (50, 4)
+    assert (w[:, :3].sum(axis=1) == 3).all() and (w[:, 3] == 1).all()  # scenario A keeps 3 prompts, B its one
+    rng = np.random.default_rng(name_seed(3, "stratum", "Helpfulness/A"))
+    assert np.array_equal(w[:, :3], rng.multinomial(3, [1 / 3] * 3, size=50))
+
+
+def test_overall_is_resampled_jointly_under_the_cluster_bootstrap():
+    # every prompt has one item in each component, all right or all wrong: the four components move together,
+    # so Overall's replicates equal each component's; the item bootstrap averages four independent draws.
+    rng = np.random.default_rng(0)
+    right = rng.random(40) < 0.6
+    spec = [(f"P{i}", g, f, "S", bool(ok)) for i, ok in enumerate(right) for g, f in COMPONENTS.values()]
+    out = clustered(spec)
+    summary, reps = goal_format_summary(out, n_boot=300, level=0.95, seed=1)
+    ov = overall(summary, reps, 0.95)
+    hp = summary["Helpfulness"]["pairwise"]
+    assert np.array_equal(np.mean([reps["micro"][gf] for gf in COMPONENTS.values()], axis=0), reps["micro"][("Helpfulness", "pairwise")])
+    assert (ov["micro"]["ci_low"], ov["micro"]["ci_high"]) == (hp["ci_low"], hp["ci_high"])
+    summary_i, reps_i = goal_format_summary(out, n_boot=300, level=0.95, seed=1, method="item")
+    ov_i = overall(summary_i, reps_i, 0.95)
+    assert ov_i["micro"]["ci_high"] - ov_i["micro"]["ci_low"] < 0.75 * (hp["ci_high"] - hp["ci_low"])
+    assert ov_i["micro"]["accuracy"] == ov["micro"]["accuracy"]
+
+
+@pytest.mark.parametrize("method", ["cluster", "item"])
+def test_a_missing_scenario_leaves_the_other_intervals_unchanged(method):
+    spec = [(f"P{i}", "Helpfulness", "pairwise", s, i % 3 != 0) for i, s in enumerate(["A"] * 9 + ["B"] * 6 + ["C"] * 7)]
+    spec += [(f"Q{i}", "Harmlessness", "pairwise", s, i % 2 == 0) for i, s in enumerate(["S1"] * 5 + ["S2"] * 5)]
+    full = clustered(spec)
+    without_b = full[full["scenario"] != "B"].reset_index(drop=True)
+    rows = {r["scenario"]: r for r in group_table(full, ["goal", "scenario"], 200, 0.95, seed=4, method=method)}
+    rows_b = {r["scenario"]: r for r in group_table(without_b, ["goal", "scenario"], 200, 0.95, seed=4, method=method)}
+    for scen in ("A", "C", "S1", "S2"):
+        assert (rows[scen]["ci_low"], rows[scen]["ci_high"]) == (rows_b[scen]["ci_low"], rows_b[scen]["ci_high"])
+    a, _ = goal_format_summary(full, 200, 0.95, seed=4, method=method)
+    b, _ = goal_format_summary(without_b, 200, 0.95, seed=4, method=method)
+    assert a["Harmlessness"]["pairwise"] == b["Harmlessness"]["pairwise"]
+
+
+def test_bootstrap_method_changes_intervals_not_accuracies():
+    items = make_items([
+        ("p1", "pairwise", "Helpfulness", "T", "S", "a", ["b"]),
+        ("p2", "pairwise", "Helpfulness", "T", "S", "a", ["c"]),
+        ("b1", "bon", "Helpfulness", "T", "S", "a", ["b", "c"]),
+        ("p3", "pairwise", "Harmlessness", "S1", "S1", "d", ["e"]),
+        ("b2", "bon", "Harmlessness", "S1", "S1", "d", ["e", "f"]),
+    ])
+    items["prompt_id"] = ["q1", "q1", "q1", "q2", "q2"]
+    scores = pd.DataFrame({"text_id": list("abcdef"), "score": [2.0, 1.0, 3.0, 1.0, 0.0, 2.0]})
+    cl = evaluate(items, scores, n_boot=50, seed=0)
+    it = evaluate(items, scores, n_boot=50, seed=0, bootstrap="item")
+    assert (cl["ci"]["bootstrap"], cl["ci"]["n_clusters"], it["ci"]["bootstrap"], it["ci"]["n_clusters"]) == ("cluster", 2, "item", 5)
+    for goal in ("Helpfulness", "Harmlessness"):
+        for fmt in ("pairwise", "bon"):
+            assert cl["goals"][goal][fmt]["accuracy"] == it["goals"][goal][fmt]["accuracy"]
+            assert cl["goals"][goal][fmt]["macro"]["accuracy"] == it["goals"][goal][fmt]["macro"]["accuracy"]
+    assert cl["overall"]["accuracy"] == it["overall"]["accuracy"] == pytest.approx((0 + 0.5 + 0 + 1) / 4)
+    assert [r["accuracy"] for r in cl["by_scenario"]] == [r["accuracy"] for r in it["by_scenario"]]
+
+
+def test_cluster_bootstrap_needs_prompt_ids_and_a_known_method():
+    out = outcomes_from([("Helpfulness", "pairwise", "S", True)]).drop(columns=["prompt_id"])
+    with pytest.raises(ValueError, match="field 'prompt_id' missing.*metrics.bootstrap=item"):
+        summarize(out, n_boot=5, level=0.95, rng=0)
+    s, _ = summarize(out, n_boot=5, level=0.95, rng=0, method="item")
+    assert s["accuracy"] == 1.0
+    with pytest.raises(ValueError, match="metrics.bootstrap: expected one of cluster, item, got 'prompts'"):
+        summarize(out, n_boot=5, level=0.95, rng=0, method="prompts")
+
+
+def test_judge_outcomes_without_prompt_ids_get_them_from_the_items():
+    items = make_items([("p1", "pairwise", "Helpfulness", "T", "S", "a", ["b"]), ("p2", "pairwise", "Helpfulness", "T", "S", "a", ["c"])])
+    items["prompt_id"] = ["q1", "q1"]
+    outcomes = item_outcomes(items, {"a": 1.0, "b": 0.0, "c": 2.0}).drop(columns=["prompt_id"])
+    m = evaluate_outcomes(items, outcomes, n_boot=20)
+    assert m["ci"]["n_clusters"] == 1
+    assert m["goals"]["Helpfulness"]["pairwise"]["ci_low"] == m["goals"]["Helpfulness"]["pairwise"]["ci_high"] == 0.5
+
+
+def test_config_names_the_bootstrap_and_rejects_an_unknown_one():
+    from rmeval.config import ConfigError, compose
+
+    assert compose([]).metrics.bootstrap == "cluster"
+    assert compose(["metrics.bootstrap=item"]).metrics.bootstrap == "item"
+    with pytest.raises(ConfigError, match="metrics.*'prompts'.*cluster, item"):
+        compose(["metrics.bootstrap=prompts"])

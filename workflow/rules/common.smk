@@ -8,6 +8,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from rmeval.config import (
+    ENSEMBLE_RM_TARGETS,
     PAIRWISE_RM_TARGETS,
     ConfigError,
     available,
@@ -123,8 +124,60 @@ def _alternation(names):
     return "|".join(re.escape(n) for n in names) or "(?!x)x"
 
 
-POINTWISE_RE = _alternation([n for n in ALL_RMS if not is_pairwise(n)])
+def is_ensemble(name):
+    """Ensembles combine other RMs' score files (rmeval.stages.ensemble): no model, no score job of their own."""
+    try:
+        return rm_target(name) in ENSEMBLE_RM_TARGETS
+    except ConfigError as err:
+        raise WorkflowError(str(err))
+
+
+POINTWISE_RE = _alternation([n for n in ALL_RMS if not is_pairwise(n) and not is_ensemble(n)])
 PAIRWISE_RE = _alternation([n for n in ALL_RMS if is_pairwise(n)])
+ENSEMBLE_RE = _alternation([n for n in ALL_RMS if is_ensemble(n)])
+
+
+def ensemble_inputs(wildcards):
+    members = [str(m) for m in rm_config(wildcards.rm).members]
+    bad = [m for m in members if is_pairwise(m)]
+    if bad:
+        raise WorkflowError(f"conf/rm/{wildcards.rm}.yaml: field 'members': {bad[0]} is a pairwise judge (no per-text scores)")
+    return {"texts": f"results/data/{wildcards.benchmark}/texts.parquet",
+            "members": [f"results/scores/{wildcards.benchmark}/{m}.parquet" for m in members]}
+
+
+def members_override(wildcards, input):
+    return hydra_list(input.members)
+
+
+def result_file(benchmark, rm):
+    if is_pairwise(rm):
+        return f"results/scores/{benchmark}/{rm}.comparisons.parquet"
+    return f"results/scores/{benchmark}/{rm}.parquet"
+
+
+def has_significance(name):
+    return getattr(bench(name), "supports_significance", True)
+
+
+def significance_inputs(wildcards):
+    return {
+        "items_file": f"results/data/{wildcards.benchmark}/items.parquet",
+        "scores": [result_file(wildcards.benchmark, rm) for rm in RMS if not is_pairwise(rm)],
+        "comparisons": [result_file(wildcards.benchmark, rm) for rm in RMS if is_pairwise(rm)],
+    }
+
+
+def scores_override(wildcards, input):
+    return hydra_list(input.scores)
+
+
+def comparisons_override(wildcards, input):
+    return hydra_list(input.comparisons)
+
+
+def significance_arg(wildcards, input):
+    return f"++io.significance={input.significance}" if "significance" in input.keys() else ""
 # Pointwise RMs pick their best-of-N candidate by score; pairwise judges by a knockout (more judge calls).
 DOWNSTREAM_RMS = list(RMS)
 METRICS_ONLY_PLOTS = ["leaderboard", "scenario_heatmap"]
@@ -132,6 +185,8 @@ METRICS_ONLY_PLOTS = ["leaderboard", "scenario_heatmap"]
 
 def benchmark_targets(name):
     targets = [f"results/leaderboard/{name}.csv", f"results/leaderboard/{name}.md"]
+    if has_significance(name) and len(RMS) > 1:
+        targets += [f"results/significance/{name}.csv"]
     if has_downstream(name):
         targets += [f"results/correlation/{name}.csv"]
         targets += [f"results/plots/{name}/{plot}.png" for plot in PLOT_NAMES]
@@ -205,6 +260,13 @@ def leaderboard_inputs(wildcards):
     return [f"results/metrics/{wildcards.benchmark}/{rm}.json" for rm in RMS]
 
 
+def leaderboard_table_inputs(wildcards):
+    inputs = {"metrics": leaderboard_inputs(wildcards)}
+    if has_significance(wildcards.benchmark) and len(RMS) > 1:
+        inputs["significance"] = f"results/significance/{wildcards.benchmark}.csv"
+    return inputs
+
+
 def all_metrics_inputs(wildcards):
     return [f"results/metrics/{b}/{rm}.json" for b in BENCHMARKS for rm in RMS]
 
@@ -230,6 +292,7 @@ def metrics_inputs(wildcards):
     inputs = {
         "items_file": f"results/data/{wildcards.benchmark}/items.parquet",
         "report_file": f"results/data/{wildcards.benchmark}/report.json",
+        "texts": f"results/data/{wildcards.benchmark}/texts.parquet",
     }
     if is_pairwise(wildcards.rm):
         inputs["result"] = f"results/scores/{wildcards.benchmark}/{wildcards.rm}.comparisons.parquet"
@@ -241,6 +304,7 @@ def metrics_inputs(wildcards):
 def downstream_inputs_for(wildcards):
     inputs = metrics_inputs(wildcards)
     inputs.pop("report_file")
+    inputs.pop("texts")
     if is_pairwise(wildcards.rm):
         inputs.update(score_inputs(wildcards))  # texts (and the model folder) for the knockout comparisons
     return inputs
@@ -267,6 +331,18 @@ def correlation_fp(wildcards):
     return fingerprint(CFG.correlation)
 
 
+def plot_inputs(wildcards):
+    inputs = {
+        "metrics": leaderboard_inputs(wildcards),
+        "downstream": downstream_inputs(wildcards),
+        "table": f"results/correlation/{wildcards.benchmark}.csv",
+        "points": f"results/correlation/{wildcards.benchmark}.points.csv",
+    }
+    if has_significance(wildcards.benchmark) and len(RMS) > 1:
+        inputs["significance"] = f"results/significance/{wildcards.benchmark}.csv"
+    return inputs
+
+
 def metrics_list_override(wildcards, input):
     return hydra_list(input.metrics)
 
@@ -277,7 +353,7 @@ def downstream_list_override(wildcards, input):
 
 PLOT_NAMES = [
     "leaderboard", "scenario_heatmap", "pairwise_vs_bon", "accuracy_by_gap",
-    "bon_curves", "correlation_scatter", "correlation_heatmap",
+    "bon_curves", "correlation_scatter", "correlation_heatmap", "significance_matrix", "position_bias",
 ]
 
 
@@ -300,7 +376,8 @@ def plot_outputs():
         outputs[f"{name}_png"] = report(
             f"results/plots/{{benchmark}}/{name}.png",
             caption=f"../report/{name}.rst",
-            category="Downstream" if name in ("bon_curves", "correlation_scatter", "correlation_heatmap") else "Benchmark",
+            category="Downstream" if name in ("bon_curves", "correlation_scatter", "correlation_heatmap") else
+            "Statistics" if name in ("significance_matrix", "position_bias") else "Benchmark",
         )
         outputs[f"{name}_pdf"] = f"results/plots/{{benchmark}}/{name}.pdf"
     return outputs

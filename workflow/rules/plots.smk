@@ -5,16 +5,14 @@ rule plots:
     wildcard_constraints:
         benchmark=POOL_RE,
     input:
-        metrics=leaderboard_inputs,
-        downstream=downstream_inputs,
-        table="results/correlation/{benchmark}.csv",
-        points="results/correlation/{benchmark}.points.csv",
+        unpack(plot_inputs),
     output:
         **plot_outputs(),
     params:
         fp=metrics_fp,
         metrics=metrics_list_override,
         downstream=downstream_list_override,
+        significance=significance_arg,
         out_dir="results/plots/{benchmark}",
     conda:
         CONDA_ENV
@@ -24,7 +22,8 @@ rule plots:
         "Drawing the {wildcards.benchmark} plots"
     shell:
         "{PY} -m rmeval.stages.plots {OVERRIDE_ARGS} benchmark={wildcards.benchmark} '++io.metrics={params.metrics}' '++io.downstream={params.downstream}'"
-        " ++io.correlation={input.table} ++io.points={input.points} ++io.out_dir={params.out_dir} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+        " ++io.correlation={input.table} ++io.points={input.points} {params.significance} ++io.out_dir={params.out_dir}"
+        " > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule plots_metrics_only:

@@ -57,3 +57,24 @@ rule compare:
     shell:
         "{PY} -m rmeval.stages.compare {OVERRIDE_ARGS} benchmark={wildcards.benchmark} rm={wildcards.rm} ++io.items={input.items_file}"
         " ++io.texts={input.texts} ++io.cache_dir={params.cache} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+
+
+rule ensemble:
+    wildcard_constraints:
+        rm=ENSEMBLE_RE,
+    input:
+        unpack(ensemble_inputs),
+    output:
+        "results/scores/{benchmark}/{rm}.parquet",
+    params:
+        fp=score_fp,
+        members=members_override,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/score/{benchmark}/{rm}.ensemble.log",
+    message:
+        "Combining the member RMs' scores of {wildcards.rm} on {wildcards.benchmark} (no model call)"
+    shell:
+        "{PY} -m rmeval.stages.ensemble {OVERRIDE_ARGS} benchmark={wildcards.benchmark} rm={wildcards.rm}"
+        " '++io.members={params.members}' ++io.texts={input.texts} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"

@@ -48,6 +48,8 @@ class Benchmark:
     headline_definition: str = "accuracy (fraction of items an RM gets right; a tie counts as wrong)"
     #: whether pairwise judges (a comparisons table) can be evaluated on this benchmark
     supports_comparisons: bool = True
+    #: whether results/significance/{benchmark}.csv (paired tests, rank groups) can be computed
+    supports_significance: bool = True
     #: the markdown leaderboard shows values times this (100: percentages, one decimal)
     display_scale: float = 1.0
 
@@ -128,18 +130,27 @@ class Benchmark:
         return self.outcome_metrics(items, item_outcomes(items, lookup), m)
 
     def outcome_metrics(self, items: pd.DataFrame, outcomes: pd.DataFrame, m: dict) -> dict:
-        from rmeval.metrics import group_table, summarize
+        from rmeval.metrics import ci_description, group_table, summarize, with_prompt_ids
 
-        summary, _ = summarize(outcomes, m["n_boot"], m["ci_level"], np.random.default_rng([m["seed"], 0]))
+        outcomes = with_prompt_ids(items, outcomes)
+        summary, _ = summarize(outcomes, m["n_boot"], m["ci_level"], m["seed"], m["bootstrap"])
         return {
             "n_items": int(len(items)),
             "accuracy": summary,
-            "by_scenario": group_table(outcomes, ["goal", "format", "scenario"], m["n_boot"], m["ci_level"], m["seed"]),
+            "by_scenario": group_table(outcomes, ["goal", "format", "scenario"], m["n_boot"], m["ci_level"], m["seed"], m["bootstrap"]),
+            "ci": ci_description(outcomes, m["bootstrap"], m["ci_level"], m["n_boot"], m["seed"]),
         }
 
     def headline(self, metrics: dict) -> dict[str, dict]:
         node = metrics["accuracy"]
         return {"Accuracy": headline_cell(node["accuracy"], node["ci_low"], node["ci_high"], node["n_items"])}
+
+    def significance_columns(self, items: pd.DataFrame) -> list:
+        """The headline columns as ``rmeval.stats.Column`` objects (weighted means of per-item accuracies), for the
+        paired tests between RMs. Default: one column over all items."""
+        from rmeval.stats import Column, all_items
+
+        return [Column(self.primary, ((all_items(), 1.0),), "accuracy over all items")]
 
     def metric_values(self, metrics: dict) -> dict[str, float | None]:
         """Benchmark metrics by name (the correlation stage's rows): each headline column."""
@@ -147,9 +158,9 @@ class Benchmark:
         return {col: values.get(col, {}).get("accuracy") for col in self.headline_columns}
 
     # ------------------------------------------------------------------------------------- leaderboard
-    def leaderboard(self, metrics: Sequence[dict]) -> tuple[pd.DataFrame, str]:
-        frame = headline_frame(metrics, self.headline_columns, self.primary)
-        return frame, headline_markdown(frame, self, self.notes(metrics))
+    def leaderboard(self, metrics: Sequence[dict], groups: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
+        frame = with_rank_groups(headline_frame(metrics, self.headline_columns, self.primary), groups)
+        return frame, headline_markdown(frame, self, self.notes(metrics) + group_notes(groups))
 
     def notes(self, metrics: Sequence[dict]) -> list[str]:
         """What a reader must know about these numbers (missing data, subsampling, judge statistics)."""
@@ -165,7 +176,8 @@ class Benchmark:
 
 def _metrics_cfg(m: Mapping | None) -> dict:
     m = dict(m or {})
-    return {"n_boot": int(m.get("n_boot", 1000)), "ci_level": float(m.get("ci_level", 0.95)), "seed": int(m.get("seed", 0)), **m}
+    return {**m, "n_boot": int(m.get("n_boot", 1000)), "ci_level": float(m.get("ci_level", 0.95)), "seed": int(m.get("seed", 0)),
+            "bootstrap": str(m.get("bootstrap") or "cluster")}
 
 
 def judge_notes(metrics: Sequence[dict]) -> list[str]:
@@ -199,10 +211,39 @@ def headline_frame(metrics: Sequence[dict], columns: Sequence[str], primary: str
         row["truncated texts"] = (m.get("scoring") or {}).get("n_truncated")
         rows.append(row)
     frame = pd.DataFrame(rows)
+    methods = {(m.get("ci") or {}).get("method") for m in metrics} - {None}
+    if len(methods) == 1:
+        frame.attrs["ci_method"] = methods.pop()
     if len(frame):
         frame[primary] = frame[primary].astype(float)
         frame = frame.sort_values([primary, "rm"], ascending=[False, True], na_position="last", kind="stable")
     return frame.reset_index(drop=True)
+
+
+def with_rank_groups(frame: pd.DataFrame, groups: pd.DataFrame | None) -> pd.DataFrame:
+    """Add ``rank group`` and ``tied with above`` (from ``rmeval.stats.rank_groups``) to a leaderboard frame."""
+    if groups is None or groups.empty or not len(frame):
+        return frame
+    by_rm = groups.set_index("rm")
+    frame = frame.copy()
+    frame["rank group"] = [int(by_rm.loc[rm, "group"]) if rm in by_rm.index else None for rm in frame["rm"]]
+    frame["tied with above"] = [bool(by_rm.loc[rm, "tied_with_above"]) if rm in by_rm.index else None for rm in frame["rm"]]
+    return frame
+
+
+def group_notes(groups: pd.DataFrame | None) -> list[str]:
+    from rmeval.stats import rank_group_note
+
+    if groups is None or groups.empty:
+        return []
+    return [rank_group_note(groups) + f" Groups are for {groups.attrs.get('column', 'the ranking column')}."]
+
+
+def group_cell(r) -> str:
+    g = r.get("rank group")
+    if g is None or pd.isna(g):
+        return ""
+    return f" | {int(g)}{' (tied with above)' if r.get('tied with above') else ''}"
 
 
 def cell_text(v, lo=None, hi=None, scale: float = 1.0, digits: int = 3) -> str:
@@ -212,16 +253,21 @@ def cell_text(v, lo=None, hi=None, scale: float = 1.0, digits: int = 3) -> str:
     return f"{scale * v:.{digits}f}{ci}"
 
 
+def ci_text(frame: pd.DataFrame) -> str:
+    return frame.attrs.get("ci_method") or "percentile bootstrap"
+
+
 def headline_markdown(frame: pd.DataFrame, bench: Benchmark, notes: Sequence[str] = ()) -> str:
     cols = list(bench.headline_columns)
     lines = [f"# Leaderboard: {bench.name}", "", f"{bench.headline_definition[0].upper()}{bench.headline_definition[1:]}; "
-             "95% bootstrap CIs in brackets.", ""]
-    lines.append("| rank | RM | " + " | ".join(cols) + " |")
-    lines.append("|---:|---|" + "---:|" * len(cols))
+             f"95% bootstrap CIs in brackets ({ci_text(frame)}).", ""]
+    grouped = "rank group" in frame.columns
+    lines.append("| rank | RM | " + " | ".join(cols) + " |" + (" rank group |" if grouped else ""))
+    lines.append("|---:|---|" + "---:|" * len(cols) + ("---|" if grouped else ""))
     for i, r in frame.iterrows():
         scale = bench.display_scale
         cells = [cell_text(r[c], r.get(f"{c} lo"), r.get(f"{c} hi"), scale, 1 if scale == 100 else 3) for c in cols]
-        lines.append(f"| {i + 1} | {r['rm']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {i + 1} | {r['rm']} | " + " | ".join(cells) + (group_cell(r) if grouped else "") + " |")
     if len(frame):
         counts = ", ".join(f"{c} {int(frame.iloc[0][f'{c} n']):,}" for c in cols if not pd.isna(frame.iloc[0][f"{c} n"]))
         if counts:

@@ -17,7 +17,6 @@ Headline: accuracy on pairwise items, on best-of-N groups and on all items (ties
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from rmeval.benchmarks.base import Benchmark, headline_cell
@@ -122,17 +121,26 @@ class CustomBenchmark(Benchmark):
         return finalize_items(pd.DataFrame(items)), finalize_texts(pd.DataFrame(list(texts.values()))), report
 
     def outcome_metrics(self, items, outcomes, m):
-        from rmeval.metrics import chance_accuracy, group_table, summarize
+        from rmeval.metrics import chance_accuracy, ci_description, group_table, summarize, with_prompt_ids
 
+        outcomes = with_prompt_ids(items, outcomes)
+        b = m["bootstrap"]
         result = {"n_items": int(len(items)), "formats": {}}
         for fmt in ("pairwise", "bon", "all"):
             part = outcomes if fmt == "all" else outcomes[outcomes["format"] == fmt]
-            summary, _ = summarize(part, m["n_boot"], m["ci_level"], np.random.default_rng([m["seed"], ("pairwise", "bon", "all").index(fmt)]))
+            summary, _ = summarize(part, m["n_boot"], m["ci_level"], m["seed"], b)
             result["formats"][fmt] = {**summary, "chance": chance_accuracy(part)}
-        result["by_group"] = group_table(outcomes, ["format", "scenario"], m["n_boot"], m["ci_level"], m["seed"])
-        result["by_scenario"] = group_table(outcomes, ["goal", "format", "scenario"], m["n_boot"], m["ci_level"], m["seed"])
-        result["ci"] = {"method": "percentile bootstrap over items", "level": m["ci_level"], "n_boot": m["n_boot"], "seed": m["seed"]}
+        result["by_group"] = group_table(outcomes, ["format", "scenario"], m["n_boot"], m["ci_level"], m["seed"], b)
+        result["by_scenario"] = group_table(outcomes, ["goal", "format", "scenario"], m["n_boot"], m["ci_level"], m["seed"], b)
+        result["ci"] = ci_description(outcomes, b, m["ci_level"], m["n_boot"], m["seed"])
         return result
+
+    def significance_columns(self, items):
+        from rmeval.stats import Column, all_items, format_is
+
+        cols = [Column(col, ((format_is(fmt), 1.0),), f"{fmt} accuracy") for col, fmt in (("Pairwise", "pairwise"), ("BoN", "bon"))
+                if (items["format"] == fmt).any()]
+        return [*cols, Column("Accuracy", ((all_items(), 1.0),), "accuracy over all items")]
 
     def headline(self, metrics):
         out = {}

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from rmeval.benchmarks.base import Benchmark, headline_cell, headline_frame, headline_markdown
+from rmeval.benchmarks.base import (Benchmark, BenchmarkError, group_notes, headline_cell, headline_frame,
+                                    headline_markdown, with_rank_groups)
 from rmeval.ids import stable_hash
 
 
@@ -48,11 +49,11 @@ class _RewardBench(Benchmark):
     def missing_source_hint(self) -> str:
         return f"point benchmark.root at a local copy of {self.name} in the hub schema, or unset it to read {self.dataset} from the hub"
 
-    def leaderboard(self, metrics: Sequence[dict]) -> tuple[pd.DataFrame, str]:
-        frame = headline_frame(metrics, self.headline_columns, self.primary)
+    def leaderboard(self, metrics: Sequence[dict], groups: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
+        frame = with_rank_groups(headline_frame(metrics, self.headline_columns, self.primary), groups)
         complete = {m["rm"]: m["rewardbench"]["complete"] for m in metrics}
         frame["complete"] = [complete[rm] for rm in frame["rm"]]
-        return frame, headline_markdown(frame, self, self.notes(metrics))
+        return frame, headline_markdown(frame, self, self.notes(metrics) + group_notes(groups))
 
     def notes(self, metrics: Sequence[dict]) -> list[str]:
         if not metrics:
@@ -72,6 +73,11 @@ class RewardBenchV1(_RewardBench):
     headline_definition = ("RewardBench v1: section = subset accuracies (strict >, ties wrong) weighted by example "
                            "counts; Score = mean of the sections")
 
+    def significance_columns(self, items):
+        from rmeval.stats import rewardbench_v1_columns
+
+        return rewardbench_v1_columns(items)
+
     def read(self, root):
         from rmeval.data.rewardbench import load_rewardbench
 
@@ -80,13 +86,13 @@ class RewardBenchV1(_RewardBench):
         return items, texts, report.to_dict()
 
     def score_metrics(self, items, scores, m):
-        from rmeval.metrics import bootstrap_means, group_table, item_outcomes
-        from rmeval.rewardbench_metrics import EXAMPLE_COUNTS, SECTIONS, rewardbench_metrics
         from rmeval.data.rewardbench import V1_SECTIONS
+        from rmeval.metrics import bootstrap_means, group_table, item_outcomes, with_prompt_ids
+        from rmeval.rewardbench_metrics import EXAMPLE_COUNTS, SECTIONS, rewardbench_metrics
 
         rb = rewardbench_metrics(items, scores, 1)
         lookup = dict(zip(scores["text_id"], scores["score"].astype(float)))
-        outcomes = item_outcomes(items, lookup)
+        outcomes = with_prompt_ids(items, item_outcomes(items, lookup))
         reps = {}
         for subset, group in outcomes.groupby("scenario", sort=True):
             reps[str(subset)] = bootstrap_means(group["correct"].to_numpy(dtype=np.float64), m["n_boot"], _rng(m["seed"], str(subset)))
@@ -103,8 +109,8 @@ class RewardBenchV1(_RewardBench):
         return {
             "n_items": int(len(items)),
             "rewardbench": rb,
-            "by_scenario": group_table(outcomes, ["goal", "format", "scenario"], m["n_boot"], m["ci_level"], m["seed"]),
-            "ci": {"method": "percentile bootstrap over items within each subset", "level": m["ci_level"], "n_boot": m["n_boot"], "seed": m["seed"]},
+            "by_scenario": group_table(outcomes, ["goal", "format", "scenario"], m["n_boot"], m["ci_level"], m["seed"], m["bootstrap"]),
+            "ci": {"method": "percentile bootstrap over items within each subset (by_scenario: " + m["bootstrap"] + " bootstrap)", "level": m["ci_level"], "n_boot": m["n_boot"], "seed": m["seed"]},
         }
 
     def headline(self, metrics):
@@ -123,10 +129,15 @@ class RewardBenchV1(_RewardBench):
 
 class RewardBench2(_RewardBench):
     hub = ("allenai/reward-bench-2", "test")
+    supports_significance = False  # 1/k tie credit and the Ties composite are not per-item right/wrong outcomes
     headline_columns = ("Factuality", "Precise IF", "Math", "Safety", "Focus", "Ties", "Score")
     primary = "Score"
     headline_definition = ("RewardBench 2: best-of-4 domains with 1/k credit for k-way ties at the top, Ties = the "
                            "composite; Score = mean of the domains (its CI holds Ties at its value)")
+
+    def significance_columns(self, items):
+        raise BenchmarkError(f"benchmark {self.name}: paired tests are not implemented for RewardBench 2 (its 1/k credit "
+                             "for tied tops and the Ties composite are not per-item right/wrong outcomes)")
 
     def read(self, root):
         from rmeval.data.rewardbench import load_rewardbench2
@@ -136,7 +147,7 @@ class RewardBench2(_RewardBench):
         return items, texts, report.to_dict()
 
     def score_metrics(self, items, scores, m):
-        from rmeval.metrics import bootstrap_means, group_table, item_outcomes
+        from rmeval.metrics import bootstrap_means, group_table, item_outcomes, with_prompt_ids
         from rmeval.rewardbench_metrics import DOMAINS, TIES, rewardbench_metrics, v2_item_table
 
         rb = rewardbench_metrics(items, scores, 2)
@@ -155,11 +166,11 @@ class RewardBench2(_RewardBench):
         rb["ci"] = {k: list(v) for k, v in ci.items()}
         lookup = dict(zip(scores["text_id"], scores["score"].astype(float)))
         pointwise = items[items["format"] != "ties"]
-        outcomes = item_outcomes(pointwise, lookup)
+        outcomes = with_prompt_ids(pointwise, item_outcomes(pointwise, lookup))
         return {
             "n_items": int(len(items)),
             "rewardbench": rb,
-            "by_scenario": group_table(outcomes, ["goal", "format", "scenario"], m["n_boot"], m["ci_level"], m["seed"]),
+            "by_scenario": group_table(outcomes, ["goal", "format", "scenario"], m["n_boot"], m["ci_level"], m["seed"], m["bootstrap"]),
             "ci": {"method": "percentile bootstrap over prompts within each domain (Ties held at its value)",
                    "level": m["ci_level"], "n_boot": m["n_boot"], "seed": m["seed"]},
         }

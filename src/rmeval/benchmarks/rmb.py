@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from rmeval.benchmarks.base import Benchmark, headline_cell, judge_notes
+from rmeval.benchmarks.base import Benchmark, group_notes, headline_cell, judge_notes, with_rank_groups
 from rmeval.data.rmb import load_rmb
 
 
@@ -62,12 +62,12 @@ class RMBBenchmark(Benchmark):
     def score_metrics(self, items, scores, m):
         from rmeval.metrics import evaluate
 
-        return evaluate(items, scores, n_boot=m["n_boot"], level=m["ci_level"], seed=m["seed"])
+        return evaluate(items, scores, n_boot=m["n_boot"], level=m["ci_level"], seed=m["seed"], bootstrap=m["bootstrap"])
 
     def outcome_metrics(self, items, outcomes, m):
         from rmeval.metrics import evaluate_outcomes
 
-        return evaluate_outcomes(items, outcomes, n_boot=m["n_boot"], level=m["ci_level"], seed=m["seed"])
+        return evaluate_outcomes(items, outcomes, n_boot=m["n_boot"], level=m["ci_level"], seed=m["seed"], bootstrap=m["bootstrap"])
 
     def headline(self, metrics: dict) -> dict[str, dict]:
         from rmeval.metrics import COMPONENTS
@@ -87,11 +87,16 @@ class RMBBenchmark(Benchmark):
         return metric_values({"benchmark_half": metrics})
 
     # ------------------------------------------------------------------------------------- leaderboard
-    def leaderboard(self, metrics: Sequence[dict]) -> tuple[pd.DataFrame, str]:
+    def significance_columns(self, items):
+        from rmeval.stats import rmb_columns
+
+        return rmb_columns()
+
+    def leaderboard(self, metrics: Sequence[dict], groups: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
         from rmeval.metrics import leaderboard_frame, leaderboard_markdown
 
-        frame = leaderboard_frame(metrics)
-        return frame, leaderboard_markdown(frame, self.name, self.notes(metrics))
+        frame = with_rank_groups(leaderboard_frame(metrics), groups)
+        return frame, leaderboard_markdown(frame, self.name, self.notes(metrics) + group_notes(groups))
 
     def notes(self, metrics: Sequence[dict]) -> list[str]:
         """Missing scenario files, subsampling, chance levels, judge statistics, identical pairs."""

@@ -175,6 +175,28 @@ class RMBenchBenchmark(Benchmark):
             reps["Average"] = np.mean([reps[d] for d in DOMAINS], axis=0)
         return reps
 
+    def significance_columns(self, items):
+        """Each domain's mean over its 9 cells, Hard/Normal/Easy (the triangles, averaged over the domains) and the
+        Average, as weighted means of per-item accuracies (every prompt has all 9 items)."""
+        from rmeval.stats import Column
+
+        style = dict(zip(items["item_id"], zip(items["chosen_style"], items["rejected_style"])))
+
+        def domain_level(domain, rule):
+            def select(o):
+                cells = [style[i] for i in o["item_id"]]
+                return (o["goal"].to_numpy() == domain) & np.array([rule(i, j) for i, j in cells], dtype=bool)
+            return select
+
+        def everything(i, j):
+            return True
+
+        cols = [Column(d, ((domain_level(d, everything), 1.0),), f"{d}: mean of the 3x3 style matrix") for d in DOMAINS]
+        cols += [Column(level, tuple((domain_level(d, rule), 1.0) for d in DOMAINS), f"{level}: mean over the domains")
+                 for level, rule in LEVELS.items()]
+        cols.append(Column("Average", tuple((domain_level(d, everything), 1.0) for d in DOMAINS), "mean of the four domains"))
+        return cols
+
     def headline(self, metrics):
         out = {}
         for col in self.headline_columns:

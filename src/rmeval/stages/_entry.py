@@ -24,10 +24,11 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from rmeval.downstream import DownstreamError
     from rmeval.llm.openai_compat import BackendConfigError
     from rmeval.rms.classifier import RMLoadError
+    from rmeval.rms.ensemble import EnsembleError
     from rmeval.rms.packaged import PackagedModelError
 
     return (*EXPECTED_ERRORS, DataError, DownloadError, RMLoadError, ScoreMissingError, DownstreamError,
-            BackendConfigError, PackagedModelError)
+            BackendConfigError, PackagedModelError, EnsembleError)
 
 
 def io_path(cfg: DictConfig, key: str) -> str:

@@ -18,7 +18,13 @@ def main(cfg):
         write_text(cross_benchmark_markdown(frame, metrics), io_path(cfg, "md"))
         return
     bench = build_benchmark(cfg.benchmark)
-    frame, markdown = bench.leaderboard(metrics)
+    groups = None
+    if cfg.io.get("significance"):  # rank groups on the ranking column: RMs not significantly below the one above
+        from rmeval.stats import read_rank_groups
+
+        groups = read_rank_groups(io_path(cfg, "significance"), column=bench.primary, alpha=cfg.metrics.significance_level)
+        groups.attrs["column"] = bench.primary
+    frame, markdown = bench.leaderboard(metrics, groups)
     write_text(frame.to_csv(index=False, float_format="%.4f"), io_path(cfg, "csv"))
     write_text(markdown, io_path(cfg, "md"))
 

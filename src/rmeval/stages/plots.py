@@ -44,6 +44,13 @@ def main(cfg):
         correlation = pd.read_csv(io_path(cfg, "correlation"))
         points = plots.headline_pairs(pd.read_csv(io_path(cfg, "points")))
         written = plots.draw_all(metrics, downstream, correlation, points, out_dir)
+        from rmeval.benchmarks import build_benchmark
+
+        column = build_benchmark(cfg.benchmark).primary
+        significance = pd.read_csv(io_path(cfg, "significance")) if cfg.io.get("significance") else pd.DataFrame()
+        written["significance_matrix"] = plots.plot_significance_matrix(significance, out_dir / "significance_matrix", column=column,
+                                                                        alpha=cfg.metrics.significance_level)
+        written["position_bias"] = plots.plot_position_bias(metrics, out_dir / "position_bias")
     print(f"wrote {sum(len(v) for v in written.values())} files")
 
 

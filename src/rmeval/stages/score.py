@@ -1,17 +1,13 @@
 """Score every unique text of a benchmark with one RM: results/scores/{benchmark}/{rm}.parquet."""
 
-import json
 import logging
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from rmeval.config import to_plain
-from rmeval.io import atomic_path
 from rmeval.provenance import provenance
 from rmeval.rms import build_rm
-from rmeval.scoring import ScoreCache, score_texts
+from rmeval.scoring import ScoreCache, score_texts, write_scores
 from rmeval.stages._entry import entry, io_path
 
 log = logging.getLogger("rmeval.score")
@@ -35,10 +31,7 @@ def main(cfg):
     )
     log.info("%s: %d texts (%d from cache, %d scored), %d truncated, padding efficiency %.3f, %.1f s",
              rm.name, stats.n_texts, stats.n_cached, stats.n_scored, stats.n_truncated, stats.padding_efficiency, stats.wall_s)
-    table = pa.Table.from_pandas(scores, preserve_index=False)
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"rmeval": json.dumps(meta, default=str).encode()})
-    with atomic_path(io_path(cfg, "out")) as tmp:
-        pq.write_table(table, tmp)
+    write_scores(scores, meta, io_path(cfg, "out"))
 
 
 if __name__ == "__main__":

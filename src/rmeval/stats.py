@@ -1,0 +1,335 @@
+"""Statistics around the headline numbers: paired comparisons between RMs, rank groups, length bias and PPE's
+lower-quantile aggregation. Pure functions over per-item outcomes (``rmeval.metrics.item_outcomes`` or a judge's
+``comparison_outcomes``); the resampling is ``rmeval.metrics``' (clustered by prompt by default).
+
+- A headline **column** is a function of per-item outcomes: a weighted mean of the accuracies of some parts of the
+  items (RMB: each goal x format component is one part; Overall is the four with equal weights). A benchmark
+  supplies its own columns (``Column``), e.g. RewardBench sections as count-weighted subsets.
+- **Paired bootstrap**: both RMs are evaluated on the same resampled prompts; the percentile CI of the difference
+  and a two-sided bootstrap p-value (twice the smaller tail share of differences at or beyond 0).
+- **Exact McNemar** on the column's items: among items where exactly one RM is right, the count where the first
+  one is right is Binomial(n, 1/2) under the null; two-sided p = min(1, 2·P(X ≤ min(b, c))). Only for a column
+  that is one set of items (not Overall, a mean of parts; its discordant counts are still given). It treats
+  items as independent (RMB's share prompts), so the bootstrap p is the one rank groups use by default.
+- **Holm** adjusts the p-values of all pairs of RMs within one column.
+- **Rank groups**: RMs sorted by the column; an RM joins the group of the one above when their adjusted p-value is
+  at or above the level (not significantly different); otherwise it starts a new group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from rmeval.metrics import COMPONENTS, check_bootstrap, item_outcomes, cluster_codes, cluster_weights, interval, name_seed, ratio_replicates
+
+Selector = Callable[[pd.DataFrame], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A headline column: sum_k w_k · accuracy(items selected by part k) / sum_k w_k."""
+
+    name: str
+    parts: tuple[tuple[Selector, float], ...]
+    description: str = ""
+
+    def masks(self, outcomes: pd.DataFrame) -> list[tuple[np.ndarray, float]]:
+        return [(np.asarray(sel(outcomes), dtype=bool), float(w)) for sel, w in self.parts]
+
+    def value(self, outcomes: pd.DataFrame, column: str = "correct") -> float | None:
+        """The column's value (None when a part has no items)."""
+        values = outcomes[column].to_numpy(dtype=np.float64)
+        accs, weights = [], []
+        for mask, w in self.masks(outcomes):
+            if not mask.any():
+                return None
+            accs.append(values[mask].mean())
+            weights.append(w)
+        return float(np.dot(accs, weights) / np.sum(weights)) if accs else None
+
+    def replicates(self, outcomes: pd.DataFrame, codes: np.ndarray, weights: np.ndarray, column: str = "correct") -> np.ndarray:
+        """Bootstrap replicates under cluster ``weights`` (the same weights for every RM make them paired)."""
+        values = outcomes[column].to_numpy(dtype=np.float64)
+        parts = self.masks(outcomes)
+        reps = [ratio_replicates(weights, codes, values, mask) for mask, _ in parts]
+        w = np.array([w for _, w in parts])
+        return np.sum([r * wi for r, wi in zip(reps, w)], axis=0) / w.sum()
+
+
+def _is(goal: str, fmt: str) -> Selector:
+    return lambda o: (o["goal"].to_numpy() == goal) & (o["format"].to_numpy() == fmt)
+
+
+def rmb_columns() -> list[Column]:
+    """RMB's headline columns: the four goal x format components (micro) and Overall (their mean)."""
+    cols = [Column(name, ((_is(goal, fmt), 1.0),), f"{goal} {fmt} accuracy") for name, (goal, fmt) in COMPONENTS.items()]
+    overall = Column("Overall", tuple((_is(goal, fmt), 1.0) for goal, fmt in COMPONENTS.values()), "mean of the four components")
+    return [*cols, overall]
+
+
+def resample_weights(outcomes: pd.DataFrame, n_boot: int, seed: int, bootstrap: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(cluster index per row, (n_boot, n_clusters) weights): prompts within scenarios (``metrics.cluster_weights``)
+    or items (each row its own cluster; the RNG seeded by ``name``)."""
+    if check_bootstrap(bootstrap) == "cluster":
+        return cluster_weights(outcomes, n_boot, seed)
+    codes, n = cluster_codes(outcomes, "item")
+    if n == 0:
+        return codes, np.zeros((n_boot, 0))
+    rng = np.random.default_rng(name_seed(seed, "items", name))
+    return codes, rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)
+
+
+def _scenario_is(name: str) -> Selector:
+    return lambda o: o["scenario"].to_numpy() == name
+
+
+def rewardbench_v1_columns(items: pd.DataFrame) -> list[Column]:
+    """RewardBench v1's sections (subset accuracies weighted by the official example counts) and Score (the mean
+    of the sections present), as columns over the subsets present in ``items``."""
+    from rmeval.rewardbench_metrics import EXAMPLE_COUNTS, SECTIONS
+    from rmeval.data.rewardbench import V1_SECTION_OF
+
+    present = sorted(set(items["scenario"]))
+    sections = {sec: [s for s in present if V1_SECTION_OF.get(s) == sec] for sec in SECTIONS}
+    sections = {sec: subs for sec, subs in sections.items() if subs}
+    cols = [Column(sec, tuple((_scenario_is(s), float(EXAMPLE_COUNTS[s])) for s in subs), f"RewardBench v1 {sec}")
+            for sec, subs in sections.items()]
+    score_parts = tuple((_scenario_is(s), EXAMPLE_COUNTS[s] / sum(EXAMPLE_COUNTS[t] for t in subs) / len(sections))
+                        for subs in sections.values() for s in subs)
+    return [*cols, Column("Score", score_parts, "mean of the sections present")] if sections else []
+
+
+def all_items() -> Selector:
+    return lambda o: np.ones(len(o), dtype=bool)
+
+
+def format_is(fmt: str) -> Selector:
+    return lambda o: o["format"].to_numpy() == fmt
+
+
+def rm_outcomes(items: pd.DataFrame, scores: Mapping[str, pd.DataFrame], comparisons: Mapping[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
+    """Per-item outcomes of every RM: pointwise RMs from their scores, pairwise judges from their comparisons."""
+    from rmeval.metrics import with_prompt_ids
+    from rmeval.rms.judge import comparison_outcomes
+
+    out = {}
+    for name, frame in scores.items():
+        out[name] = item_outcomes(items, dict(zip(frame["text_id"], frame["score"].astype(float))))
+    for name, frame in (comparisons or {}).items():
+        if name in out:
+            raise ValueError(f"rm {name}: field 'rm': given both as a score file and as a comparisons file")
+        out[name] = with_prompt_ids(items, comparison_outcomes(items, frame)[0])
+    return out
+
+
+# ------------------------------------------------------------------------------------------- tests
+def mcnemar_exact(a_only: int, b_only: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant counts (a right & b wrong, b right & a wrong)."""
+    n = int(a_only) + int(b_only)
+    if n == 0:
+        return 1.0
+    return float(min(1.0, 2.0 * sps.binom.cdf(min(a_only, b_only), n, 0.5)))
+
+
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjusted p-values (NaN entries stay NaN and do not count towards m)."""
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(len(p), np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    m = len(ok)
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out[order] = adjusted
+    return out
+
+
+def bootstrap_p(diff_reps: np.ndarray) -> float:
+    """Two-sided bootstrap p-value of 'no difference': 2 · min(share ≤ 0, share ≥ 0), capped at 1."""
+    reps = np.asarray(diff_reps, dtype=np.float64)
+    reps = reps[~np.isnan(reps)]
+    if len(reps) == 0:
+        return float("nan")
+    return float(min(1.0, 2.0 * min(np.mean(reps <= 0), np.mean(reps >= 0))))
+
+
+# ------------------------------------------------------------------------------------------- paired comparisons
+SIGNIFICANCE_COLUMNS = [
+    "column", "rm_a", "rm_b", "n_items", "value_a", "value_b", "diff", "diff_lo", "diff_hi", "p_boot", "p_boot_holm",
+    "n_discordant", "a_only", "b_only", "p_mcnemar", "p_mcnemar_holm", "bootstrap", "level", "n_boot", "seed",
+]
+
+
+def _aligned(outcomes: Mapping[str, pd.DataFrame]) -> tuple[list[str], pd.DataFrame, dict[str, pd.DataFrame]]:
+    """All RMs' outcomes in the first RM's item order; every RM must have the same items."""
+    names = list(outcomes)
+    ref = outcomes[names[0]].reset_index(drop=True)
+    ids = ref["item_id"].tolist()
+    out = {}
+    for name in names:
+        frame = outcomes[name]
+        if len(frame) != len(ids) or set(frame["item_id"]) != set(ids):
+            missing = sorted(set(ids) ^ set(frame["item_id"]))
+            raise ValueError(f"rm {name}: field 'item_id': items differ from rm {names[0]}'s "
+                             f"({len(missing)} items in one but not the other, e.g. {missing[0] if missing else '?'})")
+        out[name] = frame.set_index("item_id").loc[ids].reset_index()
+    return names, ref, out
+
+
+def paired_comparisons(outcomes: Mapping[str, pd.DataFrame], columns: Sequence[Column], n_boot: int = 1000,
+                       level: float = 0.95, seed: int = 0, bootstrap: str = "cluster") -> pd.DataFrame:
+    """One row per (column, pair of RMs): values, difference a − b with its paired bootstrap CI and p-value,
+    exact McNemar on the column's items, both Holm-adjusted across the pairs of that column."""
+    check_bootstrap(bootstrap)
+    if len(outcomes) < 2:
+        return pd.DataFrame(columns=SIGNIFICANCE_COLUMNS)
+    names, ref, aligned = _aligned(outcomes)
+    codes, weights = resample_weights(ref, n_boot, seed, bootstrap, "paired")
+    rows = []
+    for col in columns:
+        masks = col.masks(ref)
+        union = np.any([m for m, _ in masks], axis=0) if masks else np.zeros(len(ref), bool)
+        values = {n: col.value(aligned[n]) for n in names}
+        reps = {n: col.replicates(aligned[n], codes, weights) for n in names}
+        first = len(rows)
+        for a, b in combinations(names, 2):
+            ca = aligned[a]["correct"].to_numpy(bool)[union]
+            cb = aligned[b]["correct"].to_numpy(bool)[union]
+            a_only, b_only = int((ca & ~cb).sum()), int((cb & ~ca).sum())
+            diff_reps = reps[a] - reps[b]
+            lo, hi = interval(diff_reps, level)
+            va, vb = values[a], values[b]
+            rows.append({
+                "column": col.name, "rm_a": a, "rm_b": b, "n_items": int(union.sum()), "value_a": va, "value_b": vb,
+                "diff": None if va is None or vb is None else va - vb, "diff_lo": lo, "diff_hi": hi,
+                "p_boot": bootstrap_p(diff_reps) if va is not None and vb is not None else np.nan,
+                "n_discordant": a_only + b_only, "a_only": a_only, "b_only": b_only,
+                "p_mcnemar": mcnemar_exact(a_only, b_only) if union.any() and len(masks) == 1 else np.nan,
+                "bootstrap": bootstrap, "level": level, "n_boot": n_boot, "seed": seed,
+            })
+        block = rows[first:]
+        for key in ("p_boot", "p_mcnemar"):
+            for row, adj in zip(block, holm([r[key] for r in block])):
+                row[f"{key}_holm"] = adj
+    return pd.DataFrame(rows, columns=SIGNIFICANCE_COLUMNS)
+
+
+TESTS = {"bootstrap": "p_boot_holm", "mcnemar": "p_mcnemar_holm"}
+
+
+def rank_groups(significance: pd.DataFrame, column: str, alpha: float = 0.05, test: str = "bootstrap") -> pd.DataFrame:
+    """Rank groups for one column from a significance table (``paired_comparisons`` or its CSV).
+
+    RMs sorted by value (best first, ties by name); ``tied_with_above`` is True when the Holm-adjusted p-value of
+    the RM and the one above is at or above ``alpha``; ``group`` starts at 1 and increases at each significant
+    step. Returns rm, value, rank, group, tied_with_above, p_vs_above, and the test and level used.
+    """
+    if test not in TESTS:
+        raise ValueError(f"rank_groups: field 'test': expected one of {', '.join(TESTS)}, got {test!r}")
+    part = significance[significance["column"] == column]
+    values: dict[str, float] = {}
+    for r in part.itertuples(index=False):
+        values.setdefault(r.rm_a, r.value_a)
+        values.setdefault(r.rm_b, r.value_b)
+    p_key = TESTS[test]
+    p_of = {frozenset((r.rm_a, r.rm_b)): getattr(r, p_key) for r in part.itertuples(index=False)}
+    order = sorted(values, key=lambda n: (-(values[n] if values[n] is not None and not pd.isna(values[n]) else -np.inf), n))
+    rows, group = [], 0
+    for i, name in enumerate(order):
+        p = p_of.get(frozenset((name, order[i - 1]))) if i else None
+        tied = bool(i and p is not None and not pd.isna(p) and p >= alpha)
+        group += 0 if tied else 1
+        rows.append({"rm": name, "value": values[name], "rank": i + 1, "group": group, "tied_with_above": tied,
+                     "p_vs_above": None if p is None or pd.isna(p) else float(p)})
+    frame = pd.DataFrame(rows, columns=["rm", "value", "rank", "group", "tied_with_above", "p_vs_above"])
+    frame["test"] = f"{test} (Holm-adjusted)"
+    frame["alpha"] = alpha
+    return frame
+
+
+def read_rank_groups(path, column: str = "Overall", alpha: float = 0.05, test: str = "bootstrap") -> pd.DataFrame:
+    """``rank_groups`` from ``results/significance/{benchmark}.csv`` (the leaderboard's entry point)."""
+    return rank_groups(pd.read_csv(path), column, alpha, test)
+
+
+def rank_group_note(groups: pd.DataFrame) -> str:
+    """One leaderboard note naming the test and the level behind the rank groups."""
+    if groups.empty:
+        return ""
+    return (f"Rank groups: RMs in the same group are not significantly different from the one above "
+            f"({groups['test'].iloc[0]}, α = {groups['alpha'].iloc[0]:g}, paired over the same items).")
+
+
+# ------------------------------------------------------------------------------------------- length bias
+def length_bias(items: pd.DataFrame, texts: pd.DataFrame, outcomes: pd.DataFrame, n_boot: int = 1000,
+                level: float = 0.95, seed: int = 0, bootstrap: str = "cluster", unit: str = "chars") -> dict:
+    """Length bias of one RM on the pairwise items, overall and per goal.
+
+    Strata: chosen longer than rejected, chosen shorter (equal lengths are counted and left out). Reported:
+    accuracy per stratum, the rate at which the RM prefers the longer response (among decided pairs of unequal
+    length; a tie or an invalid score decides nothing), and the length-controlled accuracy = mean of the two
+    strata's accuracies, with a (cluster) bootstrap CI. A BoN group has several losers and is left out.
+    """
+    if unit not in ("chars", "words"):
+        raise ValueError(f"length_bias: field 'unit': expected chars or words, got {unit!r}")
+    measure = (lambda r: len(r)) if unit == "chars" else (lambda r: len(r.split()))
+    length = dict(zip(texts["text_id"], (measure(str(r)) for r in texts["response"])))
+    pair = (items["format"] == "pairwise").to_numpy()
+    try:
+        chosen_len = np.array([length[t] for t in items["chosen_id"][pair]], dtype=float)
+        rejected_len = np.array([length[r[0]] for r in items["rejected_ids"][pair]], dtype=float)
+    except KeyError as err:
+        raise ValueError(f"texts: field 'text_id': no text {err.args[0]} for an item's response") from None
+    out = outcomes[pair].reset_index(drop=True).copy()
+    out["stratum"] = np.where(chosen_len > rejected_len, "longer", np.where(chosen_len < rejected_len, "shorter", "equal"))
+    decided = ~out["tie"].to_numpy(bool) & ~out["invalid"].to_numpy(bool)
+    picked_chosen = out["correct"].to_numpy(bool)
+    out["prefers_longer"] = np.where(out["stratum"] == "longer", picked_chosen, ~picked_chosen).astype(float)
+    out["decided_unequal"] = decided & (out["stratum"] != "equal").to_numpy()
+    result = {"unit": unit, "formats": ["pairwise"], **_length_block(out, n_boot, level, seed, bootstrap, "all")}
+    result["by_goal"] = {g: _length_block(part, n_boot, level, seed, bootstrap, g)
+                         for g, part in out.groupby("goal", sort=True)} if "goal" in out.columns else {}
+    return result
+
+
+def _length_block(out: pd.DataFrame, n_boot: int, level: float, seed: int, bootstrap: str, name: str) -> dict:
+    strata = out["stratum"].to_numpy()
+    block: dict = {"n_items": int(len(out)), "n_equal_length": int((strata == "equal").sum())}
+    for s in ("longer", "shorter"):
+        mask = strata == s
+        block[f"chosen_{s}"] = {"n_items": int(mask.sum()), "accuracy": float(out["correct"][mask].mean()) if mask.any() else None}
+    dec = out["decided_unequal"].to_numpy(bool)
+    block["prefers_longer_rate"] = float(out["prefers_longer"][dec].mean()) if dec.any() else None
+    block["n_decided_unequal"] = int(dec.sum())
+    col = Column("length-controlled", ((lambda o: o["stratum"].to_numpy() == "longer", 1.0),
+                                       (lambda o: o["stratum"].to_numpy() == "shorter", 1.0)))
+    value = col.value(out)
+    lo = hi = None
+    if value is not None:
+        codes, weights = resample_weights(out, n_boot, seed, bootstrap, f"length {name}")
+        lo, hi = interval(col.replicates(out, codes, weights), level)
+    block["length_controlled"] = {"accuracy": value, "ci_low": lo, "ci_high": hi,
+                                  "definition": "mean of the accuracies where the chosen is longer and where it is shorter"}
+    return block
+
+
+# ------------------------------------------------------------------------------------------- PPE quantile
+def lower_quantile_scores(accuracy: pd.DataFrame, q: float) -> pd.Series:
+    """PPE's lower-quantile aggregation: ``accuracy`` has one row per RM and one column per scenario. Each
+    scenario is z-scored across RMs (population sd; a scenario where all RMs agree gives 0), then each RM's
+    z-scores are aggregated with quantile ``q`` (linear interpolation; q = 0 is the RM's worst scenario).
+    A scenario missing for an RM is skipped for that RM."""
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"lower_quantile_scores: field 'q': expected 0 <= q <= 1, got {q}")
+    acc = accuracy.astype(float)
+    sd = acc.std(axis=0, ddof=0)
+    z = (acc - acc.mean(axis=0)) / sd.where(sd > 0)
+    z = z.where(~(sd == 0).to_numpy()[None, :] | acc.isna(), 0.0)
+    return z.apply(lambda row: float(np.quantile(row.dropna(), q)) if row.notna().any() else np.nan, axis=1)
