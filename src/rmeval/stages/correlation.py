@@ -25,15 +25,18 @@ def headline_values(metrics: dict) -> dict[str, float | None]:
 @entry
 def main(cfg):
     from rmeval.benchmarks import build_benchmark
-    from rmeval.downstream import downstream_values
+    from rmeval.downstream import downstream_values, quantile_metric_values
 
     io_path(cfg, "downstream")
     summaries = [read_json(str(p)) for p in cfg.io.downstream]
     c = cfg.correlation
     if not cfg.io.get("all"):
         bench = build_benchmark(cfg.benchmark)
-        rows = [{"rm": s["rm"], **bench.metric_values(s["benchmark_half"]), **downstream_values(s)} for s in summaries]
+        quant = quantile_metric_values(summaries, list(c.quantiles))  # PPE lower-quantile aggregation
+        rows = [{"rm": s["rm"], **bench.metric_values(s["benchmark_half"]), **quant.get(s["rm"], {}), **downstream_values(s)}
+                for s in summaries]
         metrics = list(bench.metric_values(summaries[0]["benchmark_half"])) if summaries else []
+        metrics += sorted({k for q in quant.values() for k in q})
         measures = sorted({k for s in summaries for k in downstream_values(s)})
         prefix = None
     else:
