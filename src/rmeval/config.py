@@ -225,6 +225,7 @@ class OpenAIBackendConfig:
     backoff_base_s: float = 1.0
     backoff_max_s: float = 60.0
     timeout_s: float = 120.0
+    retry_after_max_s: float = 120.0  # a server's Retry-After replaces the backoff, waiting at most this long
 
 
 @dataclass
