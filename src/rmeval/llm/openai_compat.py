@@ -110,6 +110,7 @@ class OpenAICompatBackend(ChatBackend):
                     )
             else:
                 key = "EMPTY"
+            logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request would flood the job logs
             # Retries are ours (counted and logged per request), so the client's own are off.
             self._client = openai.OpenAI(base_url=self.base_url, api_key=key, max_retries=0, timeout=self.timeout_s)
         return self._client

@@ -30,6 +30,22 @@ RATING = re.compile(r"\[\[\s*(10|[1-9](?:\.\d+)?)\s*\]\]")
 COMPARISON_COLUMNS = ["item_id", "loser_index", "a_id", "b_id", "chosen_is_a", "order", "verdict", "chosen_won", "raw", "error"]
 
 
+class NoValidOutputError(ValueError):
+    """Every output of a run is invalid (unparseable or failed): its metrics would be all wrong, so nothing is written."""
+
+
+def require_some_valid(valid, errors, what: str, hint: str = "") -> None:
+    """Stop (one line) when outputs were asked for and none is valid (``valid``: booleans; ``errors``: the outputs'
+    error texts, None where there is none): a dead endpoint, a wrong model name or a template the model does not
+    follow must never become a leaderboard row with accuracy 0. The stages call it before writing their output."""
+    valid = list(valid)
+    if valid and not any(valid):
+        first = next((e for e in errors if isinstance(e, str) and e), None)
+        detail = f"first error: {first}" if first else hint
+        raise NoValidOutputError(f"{what}: all {len(valid)} outputs are invalid, so no result is written"
+                                 + (f"; {detail}" if detail else ""))
+
+
 def load_template(name_or_path: str) -> str:
     """A template shipped with rmeval (``pairwise_v1``, ``rating_v1``) or a file path."""
     path = Path(name_or_path)
@@ -63,9 +79,9 @@ def parse_rating(text: str | None) -> float:
 def _backend(backend) -> ChatBackend:
     if isinstance(backend, ChatBackend):
         return backend
-    from hydra.utils import instantiate
+    from rmeval.instantiate import build
 
-    return instantiate(backend, _convert_="all")
+    return build(backend, "backend")
 
 
 class PairwiseJudgeRM:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Callable
 
@@ -22,12 +23,19 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from rmeval.data.schema import DataError
     from rmeval.metrics import ScoreMissingError
     from rmeval.downstream import DownstreamError
+    from rmeval.instantiate import BuildError
     from rmeval.llm.openai_compat import BackendConfigError
     from rmeval.rms.classifier import RMLoadError
+    from rmeval.rms.judge import NoValidOutputError
     from rmeval.rms.packaged import PackagedModelError
 
     return (*EXPECTED_ERRORS, DataError, DownloadError, RMLoadError, ScoreMissingError, DownstreamError,
-            BackendConfigError, PackagedModelError)
+            BackendConfigError, PackagedModelError, BuildError, NoValidOutputError)
+
+
+def error_line(err: BaseException) -> str:
+    """The one line an entry point prints for an expected error (whitespace, newlines included, collapsed)."""
+    return "error: " + (re.sub(r"\s+", " ", str(err)).strip() or type(err).__name__)
 
 
 def io_path(cfg: DictConfig, key: str) -> str:
@@ -46,7 +54,10 @@ def entry(fn: Callable[[DictConfig], None]) -> Callable[[], None]:
             validate(cfg)
             fn(cfg)
         except expected_errors() as err:
-            print(f"error: {err}", file=sys.stderr)
+            print(error_line(err), file=sys.stderr)
             sys.exit(1)
+        except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM turned into one by the scoring loop
+            print(error_line(f"interrupted ({err or 'Ctrl-C'}); caches keep what finished, a rerun resumes"), file=sys.stderr)
+            sys.exit(130)
 
     return _main
