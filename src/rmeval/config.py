@@ -301,8 +301,9 @@ class PairwiseJudgeRMConfig(BaseRMConfig):
     template: str = "pairwise_v1"  # a template shipped in rmeval/templates, or a file path
     both_orders: bool = False  # also run every comparison swapped; report the consistency rate
     max_tokens: int = 512
-    temperature: float = 0.0
-    seed: int = 0
+    temperature: float = 0.0  # majority voting needs sampling: set it > 0 with samples > 1
+    seed: int = 0  # sample j of a comparison uses seed + j
+    samples: int = field(default=1, metadata=_at_least(1))  # majority vote over this many samples per comparison
 
 
 @dataclass

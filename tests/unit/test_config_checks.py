@@ -43,6 +43,7 @@ def test_good_values_still_compose():
     ("length", "rm.unit=tokens", "Invalid value 'tokens', expected one of [chars, words]"),
     ("smollm2-135m-implicit", "rm.chat_template=mine", "Invalid value 'mine', expected one of [auto, fallback]"),
     ("tiny-judge", "rm.backend.dtype=int4", "(backend): Invalid value 'int4'"),
+    ("tiny-judge", "++rm.samples=0", "field 'samples': must be >= 1, got 0"),
 ])
 def test_enum_like_rm_settings_are_checked_at_compose(rm, override, message):
     with pytest.raises(ConfigError) as info:

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import datetime, timezone
+from datetime import timezone
 
 from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult, scrub_secrets
 from rmeval.progress import progress_bar
