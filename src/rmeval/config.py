@@ -304,6 +304,7 @@ class PairwiseJudgeRMConfig(BaseRMConfig):
     temperature: float = 0.0  # majority voting needs sampling: set it > 0 with samples > 1
     seed: int = 0  # sample j of a comparison uses seed + j
     samples: int = field(default=1, metadata=_at_least(1))  # majority vote over this many samples per comparison
+    allow_all_invalid: bool = False  # a pipeline check (untrained model): every verdict invalid warns instead of failing
 
 
 @dataclass
@@ -314,6 +315,7 @@ class RatingJudgeRMConfig(BaseRMConfig):
     temperature: float = 0.0
     seed: int = 0
     cache_path: str | None = None  # a JSONL generation cache (raw outputs); the score cache works without it
+    allow_all_invalid: bool = False  # a pipeline check (untrained model): every rating invalid warns instead of failing
 
 
 # RM families whose artifact is a comparisons table (verdicts per item, A vs B) instead of one score per text.

@@ -9,6 +9,9 @@ from rmeval.rms.base import build_rm as _build_rm
 
 __all__ = ["Encoded", "PointwiseRM", "build_rm"]
 
+# RM YAML keys read by the stages, not by the RM class
+STAGE_KEYS = ("allow_all_invalid",)
+
 
 def build_rm(cfg: Any) -> PointwiseRM:
     """Instantiate an RM from its YAML; an error while building it is one line naming the RM (``rmeval.instantiate``)."""
@@ -16,9 +19,13 @@ def build_rm(cfg: Any) -> PointwiseRM:
 
     from rmeval.instantiate import unwrap
 
-    name = cfg.get("name", "?") if hasattr(cfg, "get") else "?"
-    target = cfg.get("_target_") if hasattr(cfg, "get") else None
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.to_container(cfg, resolve=True) if not isinstance(cfg, dict) else dict(cfg)
+    for key in STAGE_KEYS:
+        node.pop(key, None)
+    name, target = node.get("name", "?"), node.get("_target_")
     try:
-        return _build_rm(cfg)
+        return _build_rm(node)
     except InstantiationException as err:
         raise unwrap(err, f"rm {name}", target) from err

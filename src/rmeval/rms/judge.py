@@ -46,16 +46,24 @@ class NoValidOutputError(ValueError):
     """Every output of a run is invalid (unparseable or failed): its metrics would be all wrong, so nothing is written."""
 
 
-def require_some_valid(valid, errors, what: str, hint: str = "") -> None:
+def require_some_valid(valid, errors, what: str, hint: str = "", allow_all_invalid: bool = False) -> None:
     """Stop (one line) when outputs were asked for and none is valid (``valid``: booleans; ``errors``: the outputs'
-    error texts, None where there is none): a dead endpoint, a wrong model name or a template the model does not
-    follow must never become a leaderboard row with accuracy 0. The stages call it before writing their output."""
-    valid = list(valid)
-    if valid and not any(valid):
-        first = next((e for e in errors if isinstance(e, str) and e), None)
-        detail = f"first error: {first}" if first else hint
-        raise NoValidOutputError(f"{what}: all {len(valid)} outputs are invalid, so no result is written"
-                                 + (f"; {detail}" if detail else ""))
+    backend error texts, None where the backend answered): a dead endpoint, a wrong model name or a template the
+    model does not follow must never become a leaderboard row with accuracy 0. The stages call it before writing.
+
+    ``allow_all_invalid`` (an RM's YAML, for pipeline checks on untrained models) turns "every answer unparseable"
+    into a loud warning; "every request failed at the backend" stops the job regardless."""
+    valid, errors = list(valid), list(errors)
+    if not valid or any(valid):
+        return
+    failed = [e for e in errors if isinstance(e, str) and e]
+    detail = f"first error: {failed[0]}" if failed else hint
+    message = f"{what}: all {len(valid)} outputs are invalid, so no result is written" + (f"; {detail}" if detail else "")
+    if allow_all_invalid and len(failed) < len(valid):
+        log.warning("%s: all %d outputs are invalid (allow_all_invalid: true, so its results are written and every one "
+                    "counts as wrong)", what, len(valid))
+        return
+    raise NoValidOutputError(message)
 
 
 def load_template(name_or_path: str) -> str:

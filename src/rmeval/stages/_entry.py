@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
 import sys
 from collections.abc import Callable
 
@@ -45,11 +46,16 @@ def io_path(cfg: DictConfig, key: str) -> str:
     return str(value)
 
 
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def entry(fn: Callable[[DictConfig], None]) -> Callable[[], None]:
     """Wrap ``fn(cfg)`` as a Hydra main over the project's conf/."""
 
     @hydra.main(config_path=str(find_conf_dir()), config_name="config", version_base="1.3")
     def _main(cfg: DictConfig) -> None:
+        signal.signal(signal.SIGTERM, _sigterm)  # Snakemake or a cluster stopping the job: caches flush, clients stop
         try:
             validate(cfg)
             fn(cfg)
