@@ -252,3 +252,27 @@ def test_fault_campaign_with_ctrl_c_loses_and_duplicates_nothing(tmp_path):
         assert len(lines) == len({row["cache_key"] for row in lines}) == len(distinct)
     finally:
         server.close()
+
+
+APPENDER = textwrap.dedent("""
+    import sys, time
+    from rmeval.llm.base import ChatResult
+    from rmeval.llm.cache import GenerationCache
+    path, writer, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    while time.time() < start:
+        time.sleep(0.001)
+    for i in range(150):
+        cache = GenerationCache(path) if i % 25 == 0 else cache  # reopening checks (and would repair) the tail
+        cache.append(ChatResult(key=f"{writer}{i}", text="x" * 5000, cache_key=f"{writer}-{i}"))
+""")
+
+
+def test_two_jobs_appending_to_one_generation_cache_lose_nothing(tmp_path):
+    path = tmp_path / "gen.jsonl"
+    path.write_text("")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    start = time.time() + 1.5
+    procs = [subprocess.Popen([sys.executable, "-c", APPENDER, str(path), w, str(start)], env=env) for w in ("a", "b")]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    cache = GenerationCache(path)
+    assert len(cache) == 300 and cache.torn_lines == 0

@@ -3,12 +3,14 @@
 A killed run loses at most the line being written and a resumed run regenerates nothing already there; duplicates
 (the same cache key twice) are collapsed on load, so nothing is duplicated either. A torn last line (a kill in the
 middle of a write) is cut off when the cache is opened, before anything is appended, so the next record never glues
-onto the fragment; a line glued by an older version is split and its record recovered. Keys hash the backend
+onto the fragment; a line glued by an older version is split and its record recovered. Appends and repairs hold an
+exclusive lock on the file, so two jobs sharing a cache (one judge on two benchmarks) never tear each other's lines. Keys hash the backend
 fingerprint and the full request including its seed. Error texts are scrubbed of anything that looks like a key.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -50,45 +52,44 @@ class GenerationCache:
             self._load()
 
     def _load(self) -> None:
-        raw = self.path.read_bytes()
-        text = raw.decode("utf-8", errors="replace")
-        lines = text.split("\n")
-        tail = lines.pop()  # "" when the file ends with a newline, else a torn fragment
-        needs_rewrite = False
-        for line in lines:
-            if not line.strip():
-                continue
-            row, repaired = _parse_line(line)
-            if row is None or "cache_key" not in row:
-                self.torn_lines += 1
-                needs_rewrite = True
-                continue
-            if repaired:
-                self.recovered_lines += 1
-                self.torn_lines += 1
-                needs_rewrite = True
-            self._rows[row["cache_key"]] = row
-        if tail.strip():
-            row, _ = _parse_line(tail)
-            if row is not None and "cache_key" in row:  # complete record, only its newline missing
+        with open(self.path, "r+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)  # another job appending to the same cache waits (and is never cut off)
+            raw = fh.read()
+            text = raw.decode("utf-8", errors="replace")
+            lines = text.split("\n")
+            tail = lines.pop()  # "" when the file ends with a newline, else a torn fragment
+            needs_rewrite = False
+            for line in lines:
+                if not line.strip():
+                    continue
+                row, repaired = _parse_line(line)
+                if row is None or "cache_key" not in row:
+                    self.torn_lines += 1
+                    needs_rewrite = True
+                    continue
+                if repaired:
+                    self.recovered_lines += 1
+                    self.torn_lines += 1
+                    needs_rewrite = True
                 self._rows[row["cache_key"]] = row
-            else:
-                self.torn_lines += 1
-            needs_rewrite = True
-        if needs_rewrite:
-            self._rewrite()
-            log.warning("%s: repaired after an interrupted run: dropped %d torn fragment(s), recovered %d record(s) glued to one",
-                        self.path, self.torn_lines, self.recovered_lines)
-
-    def _rewrite(self) -> None:
-        """Write the parsed records back (one per line), atomically: the file then ends with a whole line."""
-        tmp = self.path.with_name(self.path.name + f".repair-{os.getpid()}")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for row in self._rows.values():
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            if tail.strip():
+                row, _ = _parse_line(tail)
+                if row is not None and "cache_key" in row:  # a complete record, only its newline missing
+                    self._rows[row["cache_key"]] = row
+                    needs_rewrite = True
+                else:
+                    self.torn_lines += 1
+                    if not needs_rewrite:  # the common case: cut the fragment off, keep everything before it
+                        fh.truncate(raw.rfind(b"\n") + 1)
+            if needs_rewrite:  # fragments inside the file: write the parsed records back, in place, under the lock
+                fh.seek(0)
+                fh.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in self._rows.values()).encode("utf-8"))
+                fh.truncate()
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        if self.torn_lines:
+            log.warning("%s: repaired after an interrupted run: dropped %d torn fragment(s), recovered %d record(s) glued to one",
+                        self.path, self.torn_lines, self.recovered_lines)
 
     def __contains__(self, cache_key: str) -> bool:
         return cache_key in self._rows
@@ -108,6 +109,7 @@ class GenerationCache:
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX)  # whole lines, even with another job appending to the same file
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
