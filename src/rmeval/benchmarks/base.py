@@ -188,6 +188,9 @@ def judge_notes(metrics: Sequence[dict]) -> list[str]:
             v = judge["verdicts"]
             share = judge.get("share_A_among_valid")
             cons = judge.get("consistency_rate")
+            if judge["n_comparisons"] and v["invalid"] == judge["n_comparisons"]:
+                notes.append(f"**{m['rm']}: every verdict is invalid ({v['invalid']:,} of {judge['n_comparisons']:,}); its row is "
+                             "a pipeline check, not a measurement** (the run was allowed by allow_all_invalid).")
             notes.append(
                 f"{m['rm']} (pairwise judge): {judge['n_comparisons']:,} comparisons; verdicts A {v['A']}, B {v['B']}, "
                 f"tie {v['tie']}, invalid {v['invalid']} (ties and invalid count as wrong)"

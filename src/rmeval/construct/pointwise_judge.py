@@ -35,12 +35,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from rmeval.config import find_conf_dir
 from rmeval.ids import stable_hash
 from rmeval.llm.base import ChatRequest, ChatResult
 from rmeval.llm.cache import GenerationCache, generate_cached
+from rmeval.progress import progress_bar
 from rmeval.rms.judge import _backend, render_conversation
 
 log = logging.getLogger(__name__)
@@ -295,7 +295,7 @@ class PointwiseJudge:
             order = sorted(todo, key=lambda i: (-lengths[i], i))  # similar lengths together: less padding
             batches = [order[k: k + be.batch_size] for k in range(0, len(order), be.batch_size)]
             ids_t = torch.tensor(digit_ids)
-            with tqdm(total=len(todo), desc=f"{self.name}: score tokens", unit="text", disable=not progress) as bar:
+            with progress_bar(len(todo), f"{self.name}: score tokens", "text", enabled=progress) as bar:
                 for batch in batches:
                     enc = tok([texts[i] for i in batch], return_tensors="pt", padding=True,
                               add_special_tokens=add_special).to(model.device)

@@ -3,10 +3,34 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from rmeval.ids import stable_hash
+
+
+# What looks like a credential in server text: bearer tokens, "api_key": "...", sk-/key- style keys, long opaque tokens.
+_SECRET_PATTERNS = [
+    re.compile(r"(?i)(bearer\s+)[^\s\"',;]+"),
+    re.compile(r"(?i)((?:api[_-]?key|access[_-]?token|secret|password|authorization|x-api-key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',;}]+"),
+    re.compile(r"\b(?:sk|pk|rk|key|tok)-[A-Za-z0-9_\-]{6,}"),
+    re.compile(r"\b[A-Za-z0-9_\-]{32,}\b"),
+]
+REDACTED = "[redacted]"
+
+
+def scrub_secrets(text: str | None, secrets: Iterable[str] = ()) -> str | None:
+    """``text`` with known secrets and anything that looks like a key replaced by ``[redacted]`` (server error bodies
+    may echo the key; they end up in results and logs)."""
+    if text is None:
+        return None
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, text)
+    return text
 
 
 @dataclass

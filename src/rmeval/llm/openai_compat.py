@@ -1,28 +1,69 @@
 """OpenAI-compatible chat completions (OpenAI, vLLM/TGI/llama.cpp servers, gateways) with the `openai` client.
 
 The API key comes only from the environment variable the YAML names (never from config files, never logged or
-written into results). Bounded concurrency; retries with exponential backoff and jitter on 429, 5xx, timeouts,
-connection errors and malformed responses; token usage recorded per request.
+written into results; server error texts are scrubbed of anything that looks like a key). Bounded concurrency:
+at most ``concurrency`` requests are in flight and nothing is queued beyond them, so an interrupt (Ctrl-C,
+SIGTERM) or an error stops the run at once: no new request is sent, no retry is started, and the answers already
+on their way are collected (and cached by the caller) before the error goes on. Retries with exponential backoff
+and jitter on 429, 5xx, timeouts, connection errors and malformed responses; a server's ``Retry-After`` (seconds
+or an HTTP date) replaces the backoff, capped by ``retry_after_max_s``. A 401/403 stops the run with one line
+naming the key variable and the endpoint. Token usage recorded per request.
 """
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import timezone
 
-from tqdm import tqdm
-
-from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult
+from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult, scrub_secrets
+from rmeval.progress import progress_bar
 
 log = logging.getLogger(__name__)
+
+CANCELLED = "cancelled: the run stopped before this request was sent"
 
 
 class BackendConfigError(ValueError):
     """A backend that cannot start (missing key, bad settings); one line saying what to set."""
+
+
+class BackendAuthError(BackendConfigError):
+    """The endpoint refused the key (401) or the permission (403): every further request would fail the same way."""
+
+
+def retry_after_seconds(headers, now: float | None = None) -> float | None:
+    """Seconds to wait from ``Retry-After`` (delta-seconds or an HTTP date) or ``retry-after-ms``; None if absent."""
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    value = str(value).strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
 
 
 class OpenAICompatBackend(ChatBackend):
@@ -36,16 +77,25 @@ class OpenAICompatBackend(ChatBackend):
         backoff_base_s: float = 1.0,
         backoff_max_s: float = 60.0,
         timeout_s: float = 120.0,
+        retry_after_max_s: float = 120.0,
         name: str = "openai",
     ):
         self.name, self.model, self.base_url = name, model, base_url
         self.api_key_env = api_key_env
         self.concurrency, self.max_retries = max(1, int(concurrency)), int(max_retries)
         self.backoff_base_s, self.backoff_max_s, self.timeout_s = backoff_base_s, backoff_max_s, timeout_s
+        self.retry_after_max_s = float(retry_after_max_s)
         self._client = None
 
     def fingerprint(self) -> dict:
         return {"backend": "openai_compat", "model": self.model, "base_url": self.base_url}
+
+    @property
+    def endpoint(self) -> str:
+        return self.base_url or "https://api.openai.com/v1"
+
+    def _secrets(self) -> list[str]:
+        return [os.environ.get(self.api_key_env, "")] if self.api_key_env else []
 
     def client(self):
         if self._client is None:
@@ -60,6 +110,7 @@ class OpenAICompatBackend(ChatBackend):
                     )
             else:
                 key = "EMPTY"
+            logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request would flood the job logs
             # Retries are ours (counted and logged per request), so the client's own are off.
             self._client = openai.OpenAI(base_url=self.base_url, api_key=key, max_retries=0, timeout=self.timeout_s)
         return self._client
@@ -74,10 +125,30 @@ class OpenAICompatBackend(ChatBackend):
         # a 200 whose body is not valid JSON or not a chat completion
         return isinstance(err, (openai.APIResponseValidationError, ValueError, KeyError, AttributeError, TypeError, IndexError))
 
-    def _one(self, req: ChatRequest) -> ChatResult:
+    def _auth_error(self, err: Exception) -> BackendAuthError | None:
+        import openai
+
+        if isinstance(err, openai.APIStatusError) and err.status_code in (401, 403):
+            what = "refused the API key" if err.status_code == 401 else "denied permission"
+            key = f"the key in ${self.api_key_env}" if self.api_key_env else "requests without a key (api_key_env: null)"
+            return BackendAuthError(f"backend {self.name}: {self.endpoint} {what} (HTTP {err.status_code}) for model {self.model}; "
+                                    f"check {key}")
+        return None
+
+    def _delay(self, err: Exception, attempt: int) -> float:
+        response = getattr(err, "response", None)
+        after = retry_after_seconds(getattr(response, "headers", None)) if response is not None else None
+        if after is not None:
+            return min(after, self.retry_after_max_s)
+        return min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+
+    def _one(self, req: ChatRequest, stop: threading.Event | None = None) -> ChatResult:
+        stop = stop or threading.Event()
         start = time.perf_counter()
-        last = None
+        last, attempt = None, 0
         for attempt in range(1, self.max_retries + 2):
+            if stop.is_set():
+                return ChatResult(key=req.key, text=None, error=CANCELLED, attempts=attempt - 1, latency_s=time.perf_counter() - start)
             try:
                 resp = self.client().chat.completions.create(
                     model=self.model, messages=req.messages, max_tokens=req.max_tokens,
@@ -97,28 +168,69 @@ class OpenAICompatBackend(ChatBackend):
             except BackendConfigError:
                 raise
             except Exception as err:  # noqa: BLE001 - classified below
+                auth = self._auth_error(err)
+                if auth is not None:
+                    raise auth from None
                 last = err
                 if not self._retryable(err) or attempt > self.max_retries:
                     break
-                delay = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+                delay = self._delay(err, attempt)
                 log.info("%s: request %s attempt %d failed (%s); retrying in %.1f s", self.name, req.key, attempt, type(err).__name__, delay)
-                time.sleep(delay)
-        return ChatResult(key=req.key, text=None, error=f"{type(last).__name__}: {str(last)[:300]}", attempts=attempt,
-                          latency_s=time.perf_counter() - start)
+                if stop.wait(delay):
+                    break
+        message = scrub_secrets(f"{type(last).__name__}: {str(last)[:300]}", self._secrets())
+        return ChatResult(key=req.key, text=None, error=message, attempts=attempt, latency_s=time.perf_counter() - start)
 
     def generate(
         self, requests: Sequence[ChatRequest], progress: bool = True, on_result: Callable[[int, ChatResult], None] | None = None
     ) -> list[ChatResult]:
         self.client()  # fail fast on a missing key, before any thread starts
         results: list[ChatResult | None] = [None] * len(requests)
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool, tqdm(
-            total=len(requests), desc=f"{self.name}: generate", unit="req", disable=not progress
-        ) as bar:
-            futures = {pool.submit(self._one, req): i for i, req in enumerate(requests)}
-            for fut in as_completed(futures):
-                i = futures[fut]
-                results[i] = fut.result()
-                if on_result is not None:
-                    on_result(i, results[i])
-                bar.update(1)
+        stop = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=self.concurrency)
+        running: dict[Future, int] = {}
+        bar = progress_bar(len(requests), f"{self.name}: generate", "req", enabled=progress)
+        next_i = 0
+        try:
+            while next_i < len(requests) or running:
+                while next_i < len(requests) and len(running) < self.concurrency:
+                    running[pool.submit(self._one, requests[next_i], stop)] = next_i
+                    next_i += 1
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    i = running.pop(fut)
+                    results[i] = fut.result()
+                    if on_result is not None:
+                        on_result(i, results[i])
+                    bar.update(1)
+        except BaseException as err:
+            stop.set()
+            log.warning("%s: stopping after %s: %d request(s) never sent, %d in flight (their answers are kept)",
+                        self.name, type(err).__name__, len(requests) - next_i, len(running))
+            self._collect(running, results, on_result)
+            raise
+        finally:
+            stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            bar.close()
         return results  # type: ignore[return-value]
+
+    def _collect(self, running: dict[Future, int], results: list, on_result) -> None:
+        """Answers of the requests in flight when the run stopped: wait for them (bounded by the timeout) and hand
+        the successful ones to ``on_result`` (the cache), so nothing already paid for is thrown away."""
+        if not running:
+            return
+        done, _ = wait(running, timeout=self.timeout_s + 1.0)
+        for fut in done:
+            try:
+                res = fut.result()
+            except Exception:  # noqa: BLE001 - the run is already stopping with its own error
+                continue
+            if res.ok:
+                results[running[fut]] = res
+                if on_result is not None:
+                    try:
+                        on_result(running[fut], res)
+                    except Exception as err:  # noqa: BLE001 - e.g. the disk that stopped the run is still full
+                        log.warning("%s: could not keep an answer that arrived while stopping (%s)", self.name, type(err).__name__)
+                        return

@@ -6,13 +6,21 @@
   ``both_orders: true`` also runs every comparison swapped: a comparison then counts as won only when the chosen
   response wins in both orders, and the consistency rate is reported. Tie and invalid verdicts are counted and
   scored as not correct.
+- Majority voting (``samples: k`` > 1): each comparison is asked k times, sample j with seed ``seed + j`` (so the
+  one-sample run is sample 0 and a larger k reuses every answer already in the generation cache); the seeds are
+  written into the comparisons table. The verdict is the one with most votes among the valid ones (A, B, tie); a
+  draw for the most votes (e.g. 2 A, 2 B) is a tie and is counted as a vote tie; no valid vote is invalid. With
+  ``both_orders`` each order votes separately, and the orders combine as above.
 - ``RatingJudgeRM``: a 1–10 rating per response (a scalar RM for the usual engine; an unparseable rating is NaN,
   counted invalid by the metrics).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import re
+from collections import Counter
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -25,9 +33,37 @@ from rmeval.llm.base import ChatBackend, ChatRequest
 from rmeval.llm.cache import GenerationCache, generate_cached
 from rmeval.rms.base import Encoded, PointwiseRM
 
+log = logging.getLogger(__name__)
+
 VERDICT = re.compile(r"\[\[\s*([ABC])\s*\]\]")
 RATING = re.compile(r"\[\[\s*(10|[1-9](?:\.\d+)?)\s*\]\]")
 COMPARISON_COLUMNS = ["item_id", "loser_index", "a_id", "b_id", "chosen_is_a", "order", "verdict", "chosen_won", "raw", "error"]
+# with samples > 1: the votes behind each majority verdict, the seeds and raw outputs of the samples
+VOTE_COLUMNS = ["n_samples", "votes_A", "votes_B", "votes_tie", "votes_invalid", "vote_tie", "sample_seeds", "sample_verdicts", "sample_raws"]
+
+
+class NoValidOutputError(ValueError):
+    """Every output of a run is invalid (unparseable or failed): its metrics would be all wrong, so nothing is written."""
+
+
+def require_some_valid(valid, errors, what: str, hint: str = "", allow_all_invalid: bool = False) -> None:
+    """Stop (one line) when outputs were asked for and none is valid (``valid``: booleans; ``errors``: the outputs'
+    backend error texts, None where the backend answered): a dead endpoint, a wrong model name or a template the
+    model does not follow must never become a leaderboard row with accuracy 0. The stages call it before writing.
+
+    ``allow_all_invalid`` (an RM's YAML, for pipeline checks on untrained models) turns "every answer unparseable"
+    into a loud warning; "every request failed at the backend" stops the job regardless."""
+    valid, errors = list(valid), list(errors)
+    if not valid or any(valid):
+        return
+    failed = [e for e in errors if isinstance(e, str) and e]
+    detail = f"first error: {failed[0]}" if failed else hint
+    message = f"{what}: all {len(valid)} outputs are invalid, so no result is written" + (f"; {detail}" if detail else "")
+    if allow_all_invalid and len(failed) < len(valid):
+        log.warning("%s: all %d outputs are invalid (allow_all_invalid: true, so its results are written and every one "
+                    "counts as wrong)", what, len(valid))
+        return
+    raise NoValidOutputError(message)
 
 
 def load_template(name_or_path: str) -> str:
@@ -63,9 +99,9 @@ def parse_rating(text: str | None) -> float:
 def _backend(backend) -> ChatBackend:
     if isinstance(backend, ChatBackend):
         return backend
-    from hydra.utils import instantiate
+    from rmeval.instantiate import build
 
-    return instantiate(backend, _convert_="all")
+    return build(backend, "backend")
 
 
 class PairwiseJudgeRM:
@@ -74,12 +110,20 @@ class PairwiseJudgeRM:
     kind = "pairwise"
 
     def __init__(self, name: str, backend, template: str = "pairwise_v1", both_orders: bool = False,
-                 max_tokens: int = 512, temperature: float = 0.0, seed: int = 0):
+                 max_tokens: int = 512, temperature: float = 0.0, seed: int = 0, samples: int = 1):
+        if int(samples) < 1:
+            raise ValueError(f"pairwise judge {name}: samples must be >= 1, got {samples}")
         self.name, self.backend = name, _backend(backend)
         self.template_name, self.template = template, load_template(template)
         self.both_orders, self.max_tokens, self.temperature, self.seed = bool(both_orders), int(max_tokens), float(temperature), int(seed)
+        self.samples = int(samples)
+        if self.samples > 1 and self.temperature == 0:
+            log.warning("pairwise judge %s: %d samples at temperature 0: greedy samples usually agree (set temperature > 0)",
+                        name, self.samples)
 
     def fingerprint(self) -> dict:
+        """What changes one generation (names the generation cache); ``samples`` does not: each sample is a request
+        with its own seed, so runs with different k share their answers."""
         return {"family": "pairwise_judge", **self.backend.fingerprint(), "template_sha256": stable_hash(self.template),
                 "max_tokens": self.max_tokens, "temperature": self.temperature, "seed": self.seed}
 
@@ -106,14 +150,33 @@ class PairwiseJudgeRM:
         return ChatRequest(key=key, messages=[{"role": "user", "content": prompt}], max_tokens=self.max_tokens,
                            temperature=self.temperature, seed=self.seed)
 
+    def sample_seeds(self) -> list[int]:
+        return [self.seed + j for j in range(self.samples)]
+
     def compare(self, items: pd.DataFrame, texts: pd.DataFrame, cache: GenerationCache | None = None, progress: bool = True) -> pd.DataFrame:
         rows, requests = self.plan(items, texts)
-        results = generate_cached(self.backend, requests, cache, progress=progress)
-        for row, res in zip(rows, results):
-            verdict = parse_verdict(res.text) if res.ok else "invalid"
-            row.update(verdict=verdict, raw=res.text, error=res.error,
-                       chosen_won=(verdict == "A" and row["chosen_is_a"]) or (verdict == "B" and not row["chosen_is_a"]))
-        return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+        if self.samples == 1:
+            results = generate_cached(self.backend, requests, cache, progress=progress)
+            for row, res in zip(rows, results):
+                self._fill(row, parse_verdict(res.text) if res.ok else "invalid", res.text, res.error)
+            return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+        seeds = self.sample_seeds()
+        sampled = [dataclasses.replace(r, key=f"{r.key}/s{j}", seed=s) for r in requests for j, s in enumerate(seeds)]
+        results = generate_cached(self.backend, sampled, cache, progress=progress)
+        for i, row in enumerate(rows):
+            group = results[i * self.samples: (i + 1) * self.samples]
+            verdicts = [parse_verdict(r.text) if r.ok else "invalid" for r in group]
+            verdict, vote_tie = majority_verdict(verdicts)
+            errors = [r.error for r in group if r.error]
+            self._fill(row, verdict, group[0].text, errors[0] if len(errors) == len(group) else None)
+            row.update(n_samples=self.samples, **{f"votes_{v}": verdicts.count(v) for v in ("A", "B", "tie", "invalid")},
+                       vote_tie=vote_tie, sample_seeds=seeds, sample_verdicts=verdicts, sample_raws=[r.text for r in group])
+        return pd.DataFrame(rows, columns=COMPARISON_COLUMNS + VOTE_COLUMNS)
+
+    @staticmethod
+    def _fill(row: dict, verdict: str, raw: str | None, error: str | None) -> None:
+        row.update(verdict=verdict, raw=raw, error=error,
+                   chosen_won=(verdict == "A" and row["chosen_is_a"]) or (verdict == "B" and not row["chosen_is_a"]))
 
 
 def comparison_outcomes(items: pd.DataFrame, comparisons: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
@@ -154,7 +217,28 @@ def comparison_outcomes(items: pd.DataFrame, comparisons: pd.DataFrame) -> tuple
         "consistency_rate": float(both["consistent"].mean()) if len(both) else None,
         "n_pairs_both_orders": int(len(both)),
     }
+    if "n_samples" in comparisons.columns:  # majority voting
+        stats["majority"] = {
+            "samples": int(comparisons["n_samples"].max()),
+            "vote_ties": int(comparisons["vote_tie"].sum()),
+            "unanimous_rate": _rate(comparisons["votes_invalid"].eq(0) & comparisons[["votes_A", "votes_B", "votes_tie"]].eq(
+                comparisons["n_samples"], axis=0).any(axis=1)),
+            "sample_verdicts": {v: int(comparisons[f"votes_{v}"].sum()) for v in ("A", "B", "tie", "invalid")},
+        }
     return out.reset_index(drop=True), stats
+
+
+def majority_verdict(verdicts: Sequence[str]) -> tuple[str, bool]:
+    """(verdict, vote_tie) of sample verdicts: the valid verdict (A, B, tie) with most votes; a draw for most votes
+    is ``tie`` with ``vote_tie`` true; no valid vote is ``invalid``."""
+    counts = Counter(v for v in verdicts if v != "invalid")
+    if not counts:
+        return "invalid", False
+    top = max(counts.values())
+    leaders = sorted(v for v, n in counts.items() if n == top)
+    if len(leaders) > 1:
+        return "tie", True
+    return leaders[0], False
 
 
 def _rate(series: pd.Series) -> float | None:

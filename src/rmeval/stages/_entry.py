@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import signal
 import sys
 from collections.abc import Callable
 
@@ -22,13 +24,21 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from rmeval.data.schema import DataError
     from rmeval.metrics import ScoreMissingError
     from rmeval.downstream import DownstreamError
+    from rmeval.instantiate import BuildError
     from rmeval.llm.openai_compat import BackendConfigError
     from rmeval.rms.classifier import RMLoadError
     from rmeval.rms.ensemble import EnsembleError
+    from rmeval.rms.judge import NoValidOutputError
     from rmeval.rms.packaged import PackagedModelError
+    from rmeval.benchmarks import BenchmarkError
 
     return (*EXPECTED_ERRORS, DataError, DownloadError, RMLoadError, ScoreMissingError, DownstreamError,
-            BackendConfigError, PackagedModelError, EnsembleError)
+            BackendConfigError, PackagedModelError, BuildError, NoValidOutputError, EnsembleError, BenchmarkError)
+
+
+def error_line(err: BaseException) -> str:
+    """The one line an entry point prints for an expected error (whitespace, newlines included, collapsed)."""
+    return "error: " + (re.sub(r"\s+", " ", str(err)).strip() or type(err).__name__)
 
 
 def io_path(cfg: DictConfig, key: str) -> str:
@@ -38,16 +48,24 @@ def io_path(cfg: DictConfig, key: str) -> str:
     return str(value)
 
 
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def entry(fn: Callable[[DictConfig], None]) -> Callable[[], None]:
     """Wrap ``fn(cfg)`` as a Hydra main over the project's conf/."""
 
     @hydra.main(config_path=str(find_conf_dir()), config_name="config", version_base="1.3")
     def _main(cfg: DictConfig) -> None:
+        signal.signal(signal.SIGTERM, _sigterm)  # Snakemake or a cluster stopping the job: caches flush, clients stop
         try:
             validate(cfg)
             fn(cfg)
         except expected_errors() as err:
-            print(f"error: {err}", file=sys.stderr)
+            print(error_line(err), file=sys.stderr)
             sys.exit(1)
+        except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM turned into one by the scoring loop
+            print(error_line(f"interrupted ({err or 'Ctrl-C'}); caches keep what finished, a rerun resumes"), file=sys.stderr)
+            sys.exit(130)
 
     return _main

@@ -8,6 +8,7 @@ import pandas as pd
 from rmeval.io import write_parquet
 from rmeval.llm.cache import GenerationCache
 from rmeval.rms import build_rm
+from rmeval.rms.judge import require_some_valid
 from rmeval.stages._entry import entry, io_path
 
 log = logging.getLogger("rmeval.compare")
@@ -22,6 +23,9 @@ def main(cfg):
 
     cache = GenerationCache(Path(io_path(cfg, "cache_dir")) / f"{stable_hash(judge.fingerprint())}.jsonl")
     comparisons = judge.compare(items, texts, cache=cache, progress=cfg.scoring.progress)
+    require_some_valid(comparisons["verdict"] != "invalid", comparisons["error"], f"pairwise judge {judge.name}",
+                       f"no [[A]]/[[B]]/[[C]] verdict in any output (template {judge.template_name})",
+                       allow_all_invalid=bool(cfg.rm.get("allow_all_invalid", False)))
     counts = comparisons["verdict"].value_counts().to_dict()
     log.info("%s: %d comparisons for %d items; verdicts %s", judge.name, len(comparisons), len(items), counts)
     write_parquet(comparisons, io_path(cfg, "out"))

@@ -3,13 +3,14 @@
 from pathlib import Path
 
 import pandas as pd
-from hydra.utils import instantiate
 
 from rmeval.config import ConfigError, to_plain
 from rmeval.construct.sampling import sample_policy
 from rmeval.ids import stable_hash
+from rmeval.instantiate import build
 from rmeval.io import write_parquet
 from rmeval.llm.cache import GenerationCache
+from rmeval.rms.judge import require_some_valid
 from rmeval.stages._entry import entry, io_path
 
 
@@ -18,11 +19,12 @@ def main(cfg):
     pol = cfg.policy
     if pol is None:
         raise ConfigError("policy=<name> not given (conf/policy/)")
-    backend = instantiate(to_plain(pol.backend), _convert_="all")
+    backend = build(to_plain(pol.backend), f"policy {pol.name}: backend")
     prompts = pd.read_parquet(io_path(cfg, "prompts"))
     cache = GenerationCache(Path(io_path(cfg, "cache_dir")) / f"{stable_hash(backend.fingerprint())}.jsonl")
     responses = sample_policy(prompts, backend, pol.name, pol.n_samples, pol.temperature, pol.top_p, pol.max_new_tokens,
                               pol.seed, pol.system_prompt, cache, progress=cfg.scoring.progress)
+    require_some_valid(responses["response"].notna(), responses["error"], f"policy {pol.name}")
     failed = int(responses["response"].isna().sum())
     print(f"{pol.name}: {len(responses)} samples ({failed} failed after retries, kept with their error); "
           f"{int(responses['completion_tokens'].sum())} completion tokens")

@@ -7,6 +7,7 @@ import pandas as pd
 from rmeval.config import to_plain
 from rmeval.provenance import provenance
 from rmeval.rms import build_rm
+from rmeval.rms.judge import require_some_valid
 from rmeval.scoring import ScoreCache, score_texts, write_scores
 from rmeval.stages._entry import entry, io_path
 
@@ -25,6 +26,8 @@ def main(cfg):
     fingerprint = {"rm": cfg.rm.name, **rm.fingerprint()}
     cache = ScoreCache(io_path(cfg, "cache_dir"), fingerprint)
     scores, stats = score_texts(rm, texts, cache, flush_every=cfg.scoring.flush_every_batches, progress=cfg.scoring.progress)
+    require_some_valid(scores["score"].notna(), [], f"rm {rm.name}", "every score is NaN (for a rating judge: no [[n]] rating parsed)",
+                       allow_all_invalid=bool(cfg.rm.get("allow_all_invalid", False)))
     meta = provenance(
         to_plain(cfg.rm), rm=cfg.rm.name, benchmark=cfg.benchmark.name, fingerprint=fingerprint,
         device=getattr(rm, "device", "cpu"), cache_key=cache.key, stats=stats.to_dict(),
