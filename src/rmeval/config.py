@@ -171,8 +171,13 @@ class ClassifierRMConfig(BaseRMConfig):
     trust_remote_code: bool = False
     score_index: int = 0  # which logit is the reward
     output_field: str = "logits"  # the model output's attribute holding rewards (custom heads: e.g. "score")
-    token_budget: int | None = None  # padded tokens per batch; null = 4096 on CPU, 65536 on CUDA
+    token_budget: int | None = None  # padded tokens per batch and device; null = 4096 on CPU, 65536 on CUDA
     max_batch_size: int = 64
+    device_map: Any = None  # null: the whole model on `device`; auto | balanced | sequential | {module: device}
+    max_memory: Any = None  # with device_map: per-device caps, e.g. {"0": 70GiB, "1": 70GiB, cpu: 200GiB}
+    attn_implementation: str | None = "sdpa"  # sdpa | eager | flash_attention_2 (needs flash-attn) | null
+    quantization: str | None = None  # null | 8bit | 4bit (needs bitsandbytes; implies device_map: auto)
+    offload_folder: str | None = None  # where a device_map's "disk" modules live
 
 
 @dataclass
@@ -239,6 +244,10 @@ class HFBackendConfig:
     batch_size: int = 8
     trust_remote_code: bool = False
     batch_sampling: bool = False  # sample in seeded batches (faster; a sample then depends on its batch-mates)
+    device_map: Any = None  # null: the whole model on `device`; auto | balanced | sequential | {module: device}
+    max_memory: Any = None  # with device_map: per-device caps, e.g. {"0": 70GiB, "1": 70GiB, cpu: 200GiB}
+    attn_implementation: str | None = "sdpa"  # sdpa | eager | flash_attention_2 (needs flash-attn) | null
+    quantization: str | None = None  # null | 8bit | 4bit (needs bitsandbytes; implies device_map: auto)
 
 
 @dataclass
