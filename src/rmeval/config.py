@@ -181,6 +181,27 @@ class ClassifierRMConfig(BaseRMConfig):
 
 
 @dataclass
+class BackboneHeadRMConfig(ClassifierRMConfig):
+    """Backbone + reward head from published state-dict keys (rmeval.rms.heads: Starling, UltraRM, Beaver, GRM, INF-ORM)."""
+
+    head_prefix: str = "???"  # state-dict prefix of the head: v_head | regression_head | score_head | v_head.summary | score
+    backbone_prefix: str = "model"  # state-dict prefix of the backbone's weights (Starling: transformer)
+    activation: str = "relu"  # between the Linear layers of an MLP head
+    sign: float = 1.0  # -1 turns a cost model (higher = more harmful) into a reward
+    end_token: str | None = None  # a token appended to every text (the position the head was trained to score)
+
+
+@dataclass
+class CustomForwardRMConfig(ClassifierRMConfig):
+    """A repository's own model class whose forward returns the reward (rmeval.rms.custom_forward: InternLM2, Eurus, ...)."""
+
+    auto_class: str = "AutoModel"  # AutoModel | AutoModelForSequenceClassification
+    output_field: str | None = None  # the output's attribute holding rewards; null = the output itself / its first element
+    sign: float = 1.0
+    end_token: str | None = None  # InternLM2: [UNUSED_TOKEN_130], the reward token
+
+
+@dataclass
 class ImplicitRMConfig(BaseRMConfig):
     """DPO implicit reward: beta * (log pi(y|x) - log pi_ref(y|x)) over the response tokens (rmeval.rms.implicit)."""
 
@@ -302,6 +323,8 @@ RM_SCHEMAS: dict[str, type] = {
     "rmeval.rms.classifier.SequenceClassifierRM": ClassifierRMConfig,
     "rmeval.rms.implicit.ImplicitRewardRM": ImplicitRMConfig,
     "rmeval.rms.embedding.EmbeddingRelevanceRM": EmbeddingRMConfig,
+    "rmeval.rms.heads.BackboneHeadRM": BackboneHeadRMConfig,
+    "rmeval.rms.custom_forward.CustomForwardRM": CustomForwardRMConfig,
 }
 
 
