@@ -202,6 +202,15 @@ class CustomForwardRMConfig(ClassifierRMConfig):
 
 
 @dataclass
+class UnavailableRMConfig(BaseRMConfig):
+    """A published RM that cannot run here (rmeval.rms.unavailable): listed for completeness, its job stops with `reason`."""
+
+    model: str = "???"
+    revision: str | None = None
+    reason: str = "???"
+
+
+@dataclass
 class ImplicitRMConfig(BaseRMConfig):
     """DPO implicit reward: beta * (log pi(y|x) - log pi_ref(y|x)) over the response tokens (rmeval.rms.implicit)."""
 
@@ -325,6 +334,7 @@ RM_SCHEMAS: dict[str, type] = {
     "rmeval.rms.embedding.EmbeddingRelevanceRM": EmbeddingRMConfig,
     "rmeval.rms.heads.BackboneHeadRM": BackboneHeadRMConfig,
     "rmeval.rms.custom_forward.CustomForwardRM": CustomForwardRMConfig,
+    "rmeval.rms.unavailable.UnavailableRM": UnavailableRMConfig,
 }
 
 
