@@ -301,6 +301,19 @@ BACKEND_SCHEMAS: dict[str, type] = {
 
 
 @dataclass
+class ServerConfig:
+    """A managed local inference server around the job (rmeval.llm.server): started, waited for, always stopped."""
+
+    command: Any = "???"  # a list (or a shell-style string), e.g. [vllm, serve, Qwen/Qwen2-72B-Instruct, --port, "8000"]
+    health_url: str = "???"  # e.g. http://127.0.0.1:8000/health (vLLM's)
+    startup_timeout_s: float = 1800.0
+    poll_s: float = 2.0
+    stop_timeout_s: float = 30.0
+    log_path: str | None = None  # the server's output; null = a temporary file (quoted in errors)
+    env: dict = field(default_factory=dict)  # extra environment variables for the server (never secrets in YAML)
+
+
+@dataclass
 class PairwiseJudgeRMConfig(BaseRMConfig):
     backend: Any = None  # an OpenAIBackendConfig or HFBackendConfig node (validated separately)
     template: str = "pairwise_v1"  # a template shipped in rmeval/templates, or a file path
@@ -308,6 +321,7 @@ class PairwiseJudgeRMConfig(BaseRMConfig):
     max_tokens: int = 512
     temperature: float = 0.0
     seed: int = 0
+    server: ServerConfig | None = None  # start a local inference server (vllm serve, ...) around the job
 
 
 @dataclass
@@ -318,6 +332,7 @@ class RatingJudgeRMConfig(BaseRMConfig):
     temperature: float = 0.0
     seed: int = 0
     cache_path: str | None = None  # a JSONL generation cache (raw outputs); the score cache works without it
+    server: ServerConfig | None = None  # start a local inference server (vllm serve, ...) around the job
 
 
 # RM families whose artifact is a comparisons table (verdicts per item, A vs B) instead of one score per text.

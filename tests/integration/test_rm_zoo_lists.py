@@ -48,3 +48,11 @@ def test_unavailable_rm_stops_with_its_reason():
     rm = UnavailableRM(name="steerlm-rm-70b", model="nvidia/x", reason="NeMo checkpoint only")
     with pytest.raises(RMLoadError, match="rm steerlm-rm-70b: nvidia/x cannot run in rmeval: NeMo checkpoint only"):
         rm.encode("t", [{"role": "user", "content": "q"}], "a")
+
+
+def test_local_judge_yaml_carries_a_validated_server_section():
+    from rmeval.rms import build_rm
+
+    rm = compose_rm("llama3.1-8b-instruct-judge").rm
+    assert list(rm.server.command[:2]) == ["vllm", "serve"] and rm.server.health_url.endswith("/health")
+    assert build_rm(rm).name == "llama3.1-8b-instruct-judge"  # the stage runs the server; the family never sees it

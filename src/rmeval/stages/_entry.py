@@ -23,11 +23,12 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from rmeval.metrics import ScoreMissingError
     from rmeval.downstream import DownstreamError
     from rmeval.llm.openai_compat import BackendConfigError
+    from rmeval.llm.server import ServerError
     from rmeval.rms.classifier import RMLoadError
     from rmeval.rms.packaged import PackagedModelError
 
     return (*EXPECTED_ERRORS, DataError, DownloadError, RMLoadError, ScoreMissingError, DownstreamError,
-            BackendConfigError, PackagedModelError)
+            BackendConfigError, PackagedModelError, ServerError)
 
 
 def io_path(cfg: DictConfig, key: str) -> str:

@@ -7,6 +7,7 @@ import pandas as pd
 
 from rmeval.io import write_parquet
 from rmeval.llm.cache import GenerationCache
+from rmeval.llm.server import managed_server
 from rmeval.rms import build_rm
 from rmeval.stages._entry import entry, io_path
 
@@ -21,7 +22,8 @@ def main(cfg):
     from rmeval.ids import stable_hash
 
     cache = GenerationCache(Path(io_path(cfg, "cache_dir")) / f"{stable_hash(judge.fingerprint())}.jsonl")
-    comparisons = judge.compare(items, texts, cache=cache, progress=cfg.scoring.progress)
+    with managed_server(cfg.rm.get("server"), cfg.rm.name):
+        comparisons = judge.compare(items, texts, cache=cache, progress=cfg.scoring.progress)
     counts = comparisons["verdict"].value_counts().to_dict()
     log.info("%s: %d comparisons for %d items; verdicts %s", judge.name, len(comparisons), len(items), counts)
     write_parquet(comparisons, io_path(cfg, "out"))

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 
 from rmeval.config import to_plain
 from rmeval.io import atomic_path
+from rmeval.llm.server import managed_server
 from rmeval.provenance import provenance
 from rmeval.rms import build_rm
 from rmeval.scoring import ScoreCache, score_texts
@@ -28,7 +29,8 @@ def main(cfg):
     texts = pd.read_parquet(io_path(cfg, "texts"))
     fingerprint = {"rm": cfg.rm.name, **rm.fingerprint()}
     cache = ScoreCache(io_path(cfg, "cache_dir"), fingerprint)
-    scores, stats = score_texts(rm, texts, cache, flush_every=cfg.scoring.flush_every_batches, progress=cfg.scoring.progress)
+    with managed_server(cfg.rm.get("server"), cfg.rm.name):
+        scores, stats = score_texts(rm, texts, cache, flush_every=cfg.scoring.flush_every_batches, progress=cfg.scoring.progress)
     meta = provenance(
         to_plain(cfg.rm), rm=cfg.rm.name, benchmark=cfg.benchmark.name, fingerprint=fingerprint,
         device=getattr(rm, "device", "cpu"), cache_key=cache.key, stats=stats.to_dict(),
