@@ -293,10 +293,33 @@ class VLLMBackendConfig:
     trust_remote_code: bool = False
 
 
+@dataclass
+class PairPreferenceBackendConfig:
+    """A causal LM that answers a pair prompt with a label token (rmeval.rms.pair_preference: RLHFlow pair-preference)."""
+
+    _target_: str = "rmeval.rms.pair_preference.PairPreferenceBackend"
+    name: str = "pair-preference"
+    model: str = "???"
+    revision: str | None = None
+    tokenizer: str | None = None
+    label_a: str = "A"  # one token each: the verdict is the larger of their next-token logits
+    label_b: str = "B"
+    max_length: int = 4096  # left truncation keeps the responses and the label position
+    dtype: str = "auto"
+    device: str = "auto"
+    trust_remote_code: bool = False
+    batch_size: int = 8
+    device_map: Any = None
+    max_memory: Any = None
+    attn_implementation: str | None = "sdpa"
+    quantization: str | None = None
+
+
 BACKEND_SCHEMAS: dict[str, type] = {
     "rmeval.llm.vllm_offline.VLLMBackend": VLLMBackendConfig,
     "rmeval.llm.openai_compat.OpenAICompatBackend": OpenAIBackendConfig,
     "rmeval.llm.hf_local.HFLocalBackend": HFBackendConfig,
+    "rmeval.rms.pair_preference.PairPreferenceBackend": PairPreferenceBackendConfig,
 }
 
 

@@ -1,0 +1,121 @@
+"""Pairwise preference models that are not generative judges: a causal LM trained to read (context, response A,
+response B) and put its next-token mass on a label token, "A" or "B" (RLHFlow's pair-preference-model-LLaMA3-8B).
+
+It plugs into the comparisons path as a *backend* of ``rmeval.rms.judge.PairwiseJudgeRM``: the judge renders its
+template (the model's own prompt format, e.g. ``pair_preference_v1``) with the positions stored in the items, and
+this backend answers each request with the verdict the label logits give instead of sampled text:
+``[[A]]`` when logit(A) > logit(B), ``[[B]]`` when lower, ``[[C]]`` (a tie) when equal, followed by
+``p(A)=...`` (the softmax over the two labels). So comparisons, BoN as n-1 comparisons, both-order runs, the
+downstream knockout and the generation cache are the judges' own code.
+
+The prompt is the request's messages through the model's chat template with the generation prompt (no double
+BOS), truncated from the left to ``max_length`` so the responses and the label position survive; batches are right
+padded and read at each text's last real token.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from rmeval.hf import Placement, RMLoadError, hf_source_kwargs, load_error, load_pretrained, weights_digest
+from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult
+
+
+class PairPreferenceBackend(ChatBackend):
+    def __init__(self, model: str, revision: str | None = None, tokenizer: str | None = None, label_a: str = "A",
+                 label_b: str = "B", max_length: int = 4096, dtype: str = "auto", device: str = "auto",
+                 trust_remote_code: bool = False, batch_size: int = 8, name: str = "pair-preference",
+                 device_map=None, max_memory=None, attn_implementation: str | None = "sdpa", quantization: str | None = None):
+        self.name, self.model_id, self.revision = name, model, revision
+        self.tokenizer_id = tokenizer or model
+        self.label_a, self.label_b, self.max_length = label_a, label_b, int(max_length)
+        self.trust_remote_code, self.batch_size = bool(trust_remote_code), int(batch_size)
+        self.placement = Placement.build(f"backend {name}", device, dtype, device_map=device_map, max_memory=max_memory,
+                                         attn_implementation=attn_implementation, quantization=quantization)
+        self.model = self.tokenizer = None
+        self._where = "the YAML that names this backend (its backend: section)"
+
+    def fingerprint(self) -> dict:
+        return {"backend": "pair_preference", "model": self.model_id, "revision": self.revision,
+                "tokenizer": self.tokenizer_id, "labels": [self.label_a, self.label_b], "max_length": self.max_length,
+                **self.placement.fingerprint(), "weights_sha256": weights_digest(self.model_id)}
+
+    def _label_id(self, label: str) -> int:
+        ids = self.tokenizer.encode(label, add_special_tokens=False)
+        if len(ids) != 1:
+            raise RMLoadError(f"backend {self.name}: label {label!r} is {len(ids)} tokens for {self.tokenizer_id!r}; "
+                              f"a label must be one token (fields label_a / label_b in {self._where})")
+        return ids[0]
+
+    def load(self) -> None:
+        if self.model is not None:
+            return
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        who = f"backend {self.name}"
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                self.tokenizer_id, **hf_source_kwargs(self.tokenizer_id, self.revision, self.trust_remote_code))
+        except Exception as err:
+            raise load_error(who, self._where, "tokenizer", self.tokenizer_id, err, self.trust_remote_code) from None
+        self.ids = (self._label_id(self.label_a), self._label_id(self.label_b))
+        if self.ids[0] == self.ids[1]:
+            raise RMLoadError(f"{who}: labels {self.label_a!r} and {self.label_b!r} are the same token")
+        self.model = load_pretrained(AutoModelForCausalLM, self.model_id, who=who, where=self._where, what="causal LM",
+                                     placement=self.placement, trust_remote_code=self.trust_remote_code,
+                                     revision=self.revision)
+        self.input_device = self.placement.input_device(self.model)
+
+    def encode(self, request: ChatRequest) -> list[int]:
+        tok = self.tokenizer
+        text = tok.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True)
+        bos = tok.bos_token
+        ids = tok(text, add_special_tokens=not (bos and text.startswith(bos)))["input_ids"]
+        if len(ids) > self.max_length:  # keep the end (responses and the label position) and a leading BOS
+            head = ids[:1] if ids[0] == tok.bos_token_id else []
+            ids = head + ids[len(ids) - (self.max_length - len(head)):]
+        return ids
+
+    def label_logits(self, seqs: Sequence[list[int]]) -> np.ndarray:
+        """[n, 2] logits of (label_a, label_b) at each sequence's last token."""
+        self.load()
+        width = max(len(s) for s in seqs)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        input_ids = torch.full((len(seqs), width), int(pad), dtype=torch.long)
+        attention = torch.zeros((len(seqs), width), dtype=torch.long)
+        for i, s in enumerate(seqs):  # right padding + causal attention: padding never reaches a real token
+            input_ids[i, : len(s)] = torch.tensor(s)
+            attention[i, : len(s)] = 1
+        with torch.inference_mode():
+            logits = self.model(input_ids=input_ids.to(self.input_device), attention_mask=attention.to(self.input_device),
+                                use_cache=False).logits
+            last = (attention.sum(-1) - 1).to(logits.device)
+            rows = logits[torch.arange(len(seqs), device=logits.device), last]
+            return rows[:, list(self.ids)].float().cpu().numpy().astype(np.float64)
+
+    def generate(self, requests: Sequence[ChatRequest], progress: bool = True,
+                 on_result: Callable[[int, ChatResult], None] | None = None) -> list[ChatResult]:
+        self.load()
+        results: list[ChatResult] = []
+        with tqdm(total=len(requests), desc=f"{self.name}: compare", unit="pair", disable=not progress) as bar:
+            for k in range(0, len(requests), self.batch_size):
+                group = requests[k: k + self.batch_size]
+                start = time.perf_counter()
+                seqs = [self.encode(r) for r in group]
+                logits = self.label_logits(seqs)
+                for j, (req, ids, (la, lb)) in enumerate(zip(group, seqs, logits)):
+                    verdict = "A" if la > lb else "B" if lb > la else "C"
+                    p_a = 1.0 / (1.0 + np.exp(lb - la))
+                    res = ChatResult(key=req.key, text=f"[[{verdict}]] p(A)={p_a:.6f}", finish_reason="stop",
+                                     prompt_tokens=len(ids), completion_tokens=0,
+                                     latency_s=(time.perf_counter() - start) / len(group), extra={"p_a": float(p_a)})
+                    results.append(res)
+                    if on_result is not None:
+                        on_result(k + j, res)
+                bar.update(len(group))
+        return results

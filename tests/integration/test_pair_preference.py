@@ -1,0 +1,65 @@
+"""A label-token pair-preference model (RLHFlow-style) on a tiny causal LM stand-in, through the judges' comparisons
+path: every verdict equals the sign of logit(A) - logit(B) computed by hand from the model, one prompt at a time."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+
+from rmeval.hf import RMLoadError
+from rmeval.rms.judge import PairwiseJudgeRM, comparison_outcomes, load_template
+from rmeval.rms.pair_preference import PairPreferenceBackend
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory):
+    from rmeval.rms.tiny_lm import build_tiny_causal_lm
+
+    return build_tiny_causal_lm(tmp_path_factory.mktemp("pp") / "lm", seed=1)
+
+
+def _data():
+    conv = [{"role": "user", "content": "please write code"}]
+    responses = {"c1": "here is the code", "r1": "no", "r2": "sorry cannot assist", "c2": "a short answer", "r3": "bad"}
+    texts = pd.DataFrame({"text_id": list(responses), "conversation": [conv] * len(responses),
+                          "response": list(responses.values())})
+    items = pd.DataFrame({"item_id": ["p1", "b1"], "format": ["pairwise", "bon"], "goal": ["help", "help"],
+                          "chosen_id": ["c1", "c2"], "rejected_ids": [["r1"], ["r2", "r3"]],
+                          "chosen_positions": [["B"], ["A", "B"]]})
+    return items, texts
+
+
+def test_verdicts_equal_hand_computed_label_logits(tiny_lm):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    backend = {"_target_": "rmeval.rms.pair_preference.PairPreferenceBackend", "name": "pp", "model": str(tiny_lm),
+               "device": "cpu", "dtype": "float32", "batch_size": 2}
+    judge = PairwiseJudgeRM(name="pp", backend=backend, template="pair_preference_v1", both_orders=True)
+    items, texts = _data()
+    comparisons = judge.compare(items, texts, progress=False)
+    assert len(comparisons) == 6  # 3 (chosen, loser) pairs x 2 orders
+
+    tok = AutoTokenizer.from_pretrained(tiny_lm)
+    lm = AutoModelForCausalLM.from_pretrained(tiny_lm, dtype=torch.float32).eval()
+    a_id, b_id = tok.encode("A", add_special_tokens=False)[0], tok.encode("B", add_special_tokens=False)[0]
+    by_id = texts.set_index("text_id")
+    template = load_template("pair_preference_v1")
+    for row in comparisons.itertuples():
+        prompt = template.format(conversation="User: please write code", response_a=by_id.loc[row.a_id, "response"],
+                                 response_b=by_id.loc[row.b_id, "response"])
+        text = tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
+        ids = torch.tensor([tok(text, add_special_tokens=False)["input_ids"]])
+        with torch.inference_mode():
+            last = lm(input_ids=ids).logits[0, -1]
+        expected = "A" if last[a_id] > last[b_id] else "B" if last[b_id] > last[a_id] else "tie"
+        assert row.verdict == expected
+        assert row.chosen_won == ((expected == "A") == row.chosen_is_a and expected != "tie")
+    outcomes, stats = comparison_outcomes(items, comparisons)
+    assert stats["n_pairs_both_orders"] == 3 and len(outcomes) == 2
+
+
+def test_multi_token_label_is_refused(tiny_lm):
+    backend = PairPreferenceBackend(model=str(tiny_lm), label_a="please help", device="cpu", dtype="float32", name="pp")
+    with pytest.raises(RMLoadError, match="backend pp: label 'please help' is .* a label must be one token"):
+        backend.load()
