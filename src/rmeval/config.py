@@ -302,6 +302,7 @@ class PairPreferenceBackendConfig:
     model: str = "???"
     revision: str | None = None
     tokenizer: str | None = None
+    architecture: str = "causal"  # causal (label = next token after the chat prompt) | seq2seq (first decoded token)
     label_a: str = "A"  # one token each: the verdict is the larger of their next-token logits
     label_b: str = "B"
     max_length: int = 4096  # left truncation keeps the responses and the label position

@@ -63,3 +63,47 @@ def test_multi_token_label_is_refused(tiny_lm):
     backend = PairPreferenceBackend(model=str(tiny_lm), label_a="please help", device="cpu", dtype="float32", name="pp")
     with pytest.raises(RMLoadError, match="backend pp: label 'please help' is .* a label must be one token"):
         backend.load()
+
+
+@pytest.fixture(scope="module")
+def tiny_t5(tmp_path_factory):
+    """A tiny random flan-t5-shaped seq2seq model with the in-process tokenizer (SteamSHP's interface)."""
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    from rmeval.tiny import train_tokenizer
+
+    out = tmp_path_factory.mktemp("shp") / "t5"
+    tok = train_tokenizer(vocab_size=512, seed=2)
+    config = T5Config(vocab_size=len(tok), d_model=16, d_kv=4, d_ff=32, num_layers=1, num_decoder_layers=1, num_heads=2,
+                      pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id)
+    torch.manual_seed(2)
+    T5ForConditionalGeneration(config).save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
+def test_steamshp_style_seq2seq_first_decoded_label(tiny_t5):
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    backend = {"_target_": "rmeval.rms.pair_preference.PairPreferenceBackend", "name": "shp", "model": str(tiny_t5),
+               "architecture": "seq2seq", "device": "cpu", "dtype": "float32", "batch_size": 4}
+    judge = PairwiseJudgeRM(name="shp", backend=backend, template="steamshp_v1")
+    items, texts = _data()
+    comparisons = judge.compare(items, texts, progress=False)
+    tok = AutoTokenizer.from_pretrained(tiny_t5)
+    model = AutoModelForSeq2SeqLM.from_pretrained(tiny_t5, dtype=torch.float32).eval()
+    a_id, b_id = tok.encode("A", add_special_tokens=False)[0], tok.encode("B", add_special_tokens=False)[0]
+    by_id = texts.set_index("text_id")
+    template = load_template("steamshp_v1")
+    verdicts = []
+    for row in comparisons.itertuples():
+        prompt = template.format(conversation="User: please write code", response_a=by_id.loc[row.a_id, "response"],
+                                 response_b=by_id.loc[row.b_id, "response"])
+        assert prompt.startswith("POST: User: please write code\n\n RESPONSE A: ") and prompt.endswith("Which response is better? RESPONSE")
+        ids = torch.tensor([tok(prompt)["input_ids"]])
+        with torch.inference_mode():
+            first = model(input_ids=ids, decoder_input_ids=torch.tensor([[model.config.decoder_start_token_id]])).logits[0, 0]
+        expected = "A" if first[a_id] > first[b_id] else "B" if first[b_id] > first[a_id] else "tie"
+        assert row.verdict == expected
+        verdicts.append(expected)
+    assert len(verdicts) == 3

@@ -1,5 +1,7 @@
-"""Pairwise preference models that are not generative judges: a causal LM trained to read (context, response A,
-response B) and put its next-token mass on a label token, "A" or "B" (RLHFlow's pair-preference-model-LLaMA3-8B).
+"""Pairwise preference models that are not generative judges: a model trained to read (context, response A,
+response B) and put its next-token mass on a label token, "A" or "B": a causal LM (RLHFlow's
+pair-preference-model-LLaMA3-8B; ``architecture: causal``) or a seq2seq model whose first decoded token is the label
+(SteamSHP, flan-t5; ``architecture: seq2seq``: the prompt is the template's text itself, no chat template).
 
 It plugs into the comparisons path as a *backend* of ``rmeval.rms.judge.PairwiseJudgeRM``: the judge renders its
 template (the model's own prompt format, e.g. ``pair_preference_v1``) with the positions stored in the items, and
@@ -27,11 +29,14 @@ from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult
 
 
 class PairPreferenceBackend(ChatBackend):
-    def __init__(self, model: str, revision: str | None = None, tokenizer: str | None = None, label_a: str = "A",
+    def __init__(self, model: str, revision: str | None = None, tokenizer: str | None = None, architecture: str = "causal",
+                 label_a: str = "A",
                  label_b: str = "B", max_length: int = 4096, dtype: str = "auto", device: str = "auto",
                  trust_remote_code: bool = False, batch_size: int = 8, name: str = "pair-preference",
                  device_map=None, max_memory=None, attn_implementation: str | None = "sdpa", quantization: str | None = None):
-        self.name, self.model_id, self.revision = name, model, revision
+        if architecture not in ("causal", "seq2seq"):
+            raise RMLoadError(f"backend {name}: field 'architecture': expected causal or seq2seq, got {architecture!r}")
+        self.name, self.model_id, self.revision, self.architecture = name, model, revision, architecture
         self.tokenizer_id = tokenizer or model
         self.label_a, self.label_b, self.max_length = label_a, label_b, int(max_length)
         self.trust_remote_code, self.batch_size = bool(trust_remote_code), int(batch_size)
@@ -41,7 +46,7 @@ class PairPreferenceBackend(ChatBackend):
         self._where = "the YAML that names this backend (its backend: section)"
 
     def fingerprint(self) -> dict:
-        return {"backend": "pair_preference", "model": self.model_id, "revision": self.revision,
+        return {"backend": "pair_preference", "architecture": self.architecture, "model": self.model_id, "revision": self.revision,
                 "tokenizer": self.tokenizer_id, "labels": [self.label_a, self.label_b], "max_length": self.max_length,
                 **self.placement.fingerprint(), "weights_sha256": weights_digest(self.model_id)}
 
@@ -55,7 +60,7 @@ class PairPreferenceBackend(ChatBackend):
     def load(self) -> None:
         if self.model is not None:
             return
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
         who = f"backend {self.name}"
         try:
@@ -66,13 +71,19 @@ class PairPreferenceBackend(ChatBackend):
         self.ids = (self._label_id(self.label_a), self._label_id(self.label_b))
         if self.ids[0] == self.ids[1]:
             raise RMLoadError(f"{who}: labels {self.label_a!r} and {self.label_b!r} are the same token")
-        self.model = load_pretrained(AutoModelForCausalLM, self.model_id, who=who, where=self._where, what="causal LM",
+        auto_cls = AutoModelForSeq2SeqLM if self.architecture == "seq2seq" else AutoModelForCausalLM
+        self.model = load_pretrained(auto_cls, self.model_id, who=who, where=self._where, what=f"{self.architecture} LM",
                                      placement=self.placement, trust_remote_code=self.trust_remote_code,
                                      revision=self.revision)
         self.input_device = self.placement.input_device(self.model)
 
     def encode(self, request: ChatRequest) -> list[int]:
         tok = self.tokenizer
+        if self.architecture == "seq2seq":  # the encoder reads the prompt text itself (plus the tokenizer's EOS)
+            ids = tok("\n\n".join(m["content"] for m in request.messages))["input_ids"]
+            if len(ids) > self.max_length:  # keep the end (the question after the responses) and the final EOS
+                ids = ids[len(ids) - self.max_length:]
+            return ids
         text = tok.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True)
         bos = tok.bos_token
         ids = tok(text, add_special_tokens=not (bos and text.startswith(bos)))["input_ids"]
@@ -92,10 +103,16 @@ class PairPreferenceBackend(ChatBackend):
             input_ids[i, : len(s)] = torch.tensor(s)
             attention[i, : len(s)] = 1
         with torch.inference_mode():
-            logits = self.model(input_ids=input_ids.to(self.input_device), attention_mask=attention.to(self.input_device),
-                                use_cache=False).logits
-            last = (attention.sum(-1) - 1).to(logits.device)
-            rows = logits[torch.arange(len(seqs), device=logits.device), last]
+            kwargs = {"input_ids": input_ids.to(self.input_device), "attention_mask": attention.to(self.input_device),
+                      "use_cache": False}
+            if self.architecture == "seq2seq":  # the first decoded position: the label
+                start = self.model.config.decoder_start_token_id
+                kwargs["decoder_input_ids"] = torch.full((len(seqs), 1), int(start), dtype=torch.long, device=self.input_device)
+                rows = self.model(**kwargs).logits[:, 0]
+            else:
+                logits = self.model(**kwargs).logits
+                last = (attention.sum(-1) - 1).to(logits.device)
+                rows = logits[torch.arange(len(seqs), device=logits.device), last]
             return rows[:, list(self.ids)].float().cpu().numpy().astype(np.float64)
 
     def generate(self, requests: Sequence[ChatRequest], progress: bool = True,
