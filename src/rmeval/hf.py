@@ -63,6 +63,15 @@ def hf_source_kwargs(ident: str, revision: str | None, trust_remote_code: bool, 
     return kwargs
 
 
+def unpinned_revision(ident: str | None, revision: str | None) -> dict:
+    """``{"revision_warning": ...}`` for a hub id without a pinned revision (the hub's head can change under the
+    same name), else ``{}``; families put it in their fingerprint, so it lands in every result's provenance."""
+    if not ident or revision or Path(ident).exists() or ident.startswith(("resources/", "package:", "/", ".")):
+        return {}
+    return {"revision_warning": f"{ident} is not pinned (revision: null): numbers follow whatever the hub serves; "
+                                "set revision to a commit sha for reproducible results"}
+
+
 def refuse_custom_code(ident: str, auto_class: str, trust_remote_code: bool, who: str, where: str,
                        revision: str | None = None, gguf_file: str | None = None) -> None:
     """Refuse a checkpoint whose config maps ``auto_class`` to custom code unless the YAML trusts it.

@@ -72,3 +72,16 @@ def test_two_way_device_map_split_scores_like_one_device(tiny_classifier_dir, tm
     assert set(split.model.hf_device_map.values()) == {"cpu", "disk"}
     np.testing.assert_allclose(a["score"].to_numpy(), b["score"].to_numpy(), rtol=1e-5, atol=1e-5)
     assert np.ptp(a["score"].to_numpy()) > 0
+
+
+def test_unpinned_hub_revision_is_flagged_in_the_fingerprint(tiny_classifier_dir):
+    from rmeval.hf import unpinned_revision
+    from rmeval.rms.classifier import SequenceClassifierRM
+
+    assert "revision_warning" in unpinned_revision("Nexusflow/Starling-RM-34B", None)
+    assert unpinned_revision("Nexusflow/Starling-RM-34B", "0123abc") == {}
+    assert unpinned_revision(str(tiny_classifier_dir), None) == {}  # a local folder is what it is
+    local = SequenceClassifierRM(name="tiny", model=str(tiny_classifier_dir), device="cpu")
+    assert "revision_warning" not in local.fingerprint()
+    hub_named = SequenceClassifierRM(name="tiny", model="someone/some-rm", tokenizer=str(tiny_classifier_dir), device="cpu")
+    assert "not pinned" in hub_named.fingerprint()["revision_warning"]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import torch
 from tqdm import tqdm
 
-from rmeval.hf import Placement, hf_source_kwargs, load_error, load_pretrained
+from rmeval.hf import Placement, hf_source_kwargs, load_error, load_pretrained, unpinned_revision
 from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult
 
 
@@ -46,7 +46,8 @@ class HFLocalBackend(ChatBackend):
 
     def fingerprint(self) -> dict:
         return {"backend": "hf_local", "model": self.model_id, "revision": self.revision, "gguf_file": self.gguf_file,
-                **self.placement.fingerprint(), "batch_sampling": self.batch_sampling}
+                **self.placement.fingerprint(), "batch_sampling": self.batch_sampling,
+                **unpinned_revision(self.model_id, self.revision)}
 
     def load(self) -> None:
         if self.model is not None:

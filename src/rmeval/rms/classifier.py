@@ -31,6 +31,7 @@ from rmeval.hf import (  # noqa: F401  (re-exported: older imports name rmeval.r
     pick_device,
     pick_dtype,
     refuse_custom_code,
+    unpinned_revision,
     weights_digest,
 )
 from rmeval.rms.base import Encoded, PointwiseRM
@@ -99,6 +100,8 @@ class SequenceClassifierRM(PointwiseRM):
         self._template: str | None = None
         self.double_bos_fixed = 0
         self._load_tokenizer()
+        if unpinned_revision(self.model_id, self.revision):
+            log.warning("rm %s: %s", name, unpinned_revision(self.model_id, self.revision)["revision_warning"])
 
     # ------------------------------------------------------------------ loading
     @property
@@ -152,6 +155,7 @@ class SequenceClassifierRM(PointwiseRM):
             "score_index": self.score_index,
             "output_field": self.output_field,
             "weights_sha256": _weights_digest(self.model_id),
+            **unpinned_revision(self.model_id, self.revision),
         }
 
     def render(self, conversation: Sequence[dict], response: str) -> str:

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from rmeval.hf import Placement, RMLoadError, hf_source_kwargs, load_error, load_pretrained, weights_digest
+from rmeval.hf import Placement, RMLoadError, hf_source_kwargs, load_error, load_pretrained, unpinned_revision, weights_digest
 from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult
 
 
@@ -48,7 +48,8 @@ class PairPreferenceBackend(ChatBackend):
     def fingerprint(self) -> dict:
         return {"backend": "pair_preference", "architecture": self.architecture, "model": self.model_id, "revision": self.revision,
                 "tokenizer": self.tokenizer_id, "labels": [self.label_a, self.label_b], "max_length": self.max_length,
-                **self.placement.fingerprint(), "weights_sha256": weights_digest(self.model_id)}
+                **self.placement.fingerprint(), "weights_sha256": weights_digest(self.model_id),
+                **unpinned_revision(self.model_id, self.revision)}
 
     def _label_id(self, label: str) -> int:
         ids = self.tokenizer.encode(label, add_special_tokens=False)
