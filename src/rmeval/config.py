@@ -305,6 +305,8 @@ class PairPreferenceBackendConfig:
     architecture: str = "causal"  # causal (label = next token after the chat prompt) | seq2seq (first decoded token)
     label_a: str = "A"  # one token each: the verdict is the larger of their next-token logits
     label_b: str = "B"
+    add_generation_prompt: bool = True  # causal: open the assistant turn before reading the label
+    strip_bos: bool = False  # causal: drop BOS from the rendered prompt and add no special tokens (RLHFlow's usage)
     max_length: int = 4096  # left truncation keeps the responses and the label position
     dtype: str = "auto"
     device: str = "auto"

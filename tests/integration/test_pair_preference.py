@@ -107,3 +107,20 @@ def test_steamshp_style_seq2seq_first_decoded_label(tiny_t5):
         assert row.verdict == expected
         verdicts.append(expected)
     assert len(verdicts) == 3
+
+
+def test_rlhflow_usage_reads_the_label_after_the_user_turn_without_bos(tiny_lm):
+    from rmeval.llm.base import ChatRequest
+
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_lm)
+    req = ChatRequest(key="k", messages=[{"role": "user", "content": "[CONTEXT] q [RESPONSE A] a [RESPONSE B] b \n"}])
+    plain = PairPreferenceBackend(model=str(tiny_lm), device="cpu", dtype="float32", add_generation_prompt=False, strip_bos=True)
+    plain.load()
+    ids = plain.encode(req)
+    assert ids[0] != tok.bos_token_id and ids[-1] == tok.eos_token_id  # ends at the user turn's end, no BOS
+    default = PairPreferenceBackend(model=str(tiny_lm), device="cpu", dtype="float32")
+    default.load()
+    with_prompt = default.encode(req)
+    assert with_prompt[0] == tok.bos_token_id and tok.decode(with_prompt[-1:]) == "<|assistant|>"

@@ -30,7 +30,7 @@ from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult
 
 class PairPreferenceBackend(ChatBackend):
     def __init__(self, model: str, revision: str | None = None, tokenizer: str | None = None, architecture: str = "causal",
-                 label_a: str = "A",
+                 label_a: str = "A", add_generation_prompt: bool = True, strip_bos: bool = False,
                  label_b: str = "B", max_length: int = 4096, dtype: str = "auto", device: str = "auto",
                  trust_remote_code: bool = False, batch_size: int = 8, name: str = "pair-preference",
                  device_map=None, max_memory=None, attn_implementation: str | None = "sdpa", quantization: str | None = None):
@@ -39,6 +39,8 @@ class PairPreferenceBackend(ChatBackend):
         self.name, self.model_id, self.revision, self.architecture = name, model, revision, architecture
         self.tokenizer_id = tokenizer or model
         self.label_a, self.label_b, self.max_length = label_a, label_b, int(max_length)
+        # RLHFlow's pair model reads the label right after the user turn's end (no generation prompt) and no BOS
+        self.add_generation_prompt, self.strip_bos = bool(add_generation_prompt), bool(strip_bos)
         self.trust_remote_code, self.batch_size = bool(trust_remote_code), int(batch_size)
         self.placement = Placement.build(f"backend {name}", device, dtype, device_map=device_map, max_memory=max_memory,
                                          attn_implementation=attn_implementation, quantization=quantization)
@@ -48,6 +50,7 @@ class PairPreferenceBackend(ChatBackend):
     def fingerprint(self) -> dict:
         return {"backend": "pair_preference", "architecture": self.architecture, "model": self.model_id, "revision": self.revision,
                 "tokenizer": self.tokenizer_id, "labels": [self.label_a, self.label_b], "max_length": self.max_length,
+                "add_generation_prompt": self.add_generation_prompt, "strip_bos": self.strip_bos,
                 **self.placement.fingerprint(), "weights_sha256": weights_digest(self.model_id),
                 **unpinned_revision(self.model_id, self.revision)}
 
@@ -85,9 +88,11 @@ class PairPreferenceBackend(ChatBackend):
             if len(ids) > self.max_length:  # keep the end (the question after the responses) and the final EOS
                 ids = ids[len(ids) - self.max_length:]
             return ids
-        text = tok.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True)
+        text = tok.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=self.add_generation_prompt)
         bos = tok.bos_token
-        ids = tok(text, add_special_tokens=not (bos and text.startswith(bos)))["input_ids"]
+        if self.strip_bos and bos:
+            text = text.replace(bos, "")
+        ids = tok(text, add_special_tokens=not (self.strip_bos or (bos and text.startswith(bos))))["input_ids"]
         if len(ids) > self.max_length:  # keep the end (responses and the label position) and a leading BOS
             head = ids[:1] if ids[0] == tok.bos_token_id else []
             ids = head + ids[len(ids) - (self.max_length - len(head)):]
