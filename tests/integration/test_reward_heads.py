@@ -172,3 +172,18 @@ def test_eurus_style_bare_tensor_output(custom_forward_dirs):
     missing = CustomForwardRM(name="eurus", model=str(path), trust_remote_code=True, output_field="rewards")
     with pytest.raises(RMLoadError, match="no field 'rewards'"):
         missing.score_batch([missing.encode("x", CONV, "ok")])
+
+
+def test_grm_style_nested_value_head(tmp_path, backbone, tiny_classifier_dir):
+    """GRM: `v_head.summary` holds Linear(h, 16), ReLU, Linear(16, 1) under a dotted prefix."""
+    model, config = backbone
+    g = torch.Generator().manual_seed(6)
+    h = config.hidden_size
+    head = {"v_head.summary.0.weight": torch.randn(16, h, generator=g), "v_head.summary.0.bias": torch.randn(16, generator=g),
+            "v_head.summary.2.weight": torch.randn(1, 16, generator=g), "v_head.summary.2.bias": torch.randn(1, generator=g)}
+    path = _write_checkpoint(tmp_path / "grm", model, config, tiny_classifier_dir, "model", head)
+    rm = BackboneHeadRM(name="grm", model=str(path), head_prefix="v_head.summary", device="cpu", dtype="float32")
+    d = {k.removeprefix("v_head.summary."): v.double().numpy() for k, v in head.items()}
+    hid = _last_hidden(rm, model)
+    expected = np.maximum(hid @ d["0.weight"].T + d["0.bias"], 0) @ d["2.weight"][0] + d["2.bias"][0]
+    np.testing.assert_allclose(_scores(rm), expected, rtol=1e-4, atol=1e-5)
