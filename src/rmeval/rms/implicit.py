@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rmeval.rms.base import Encoded, PointwiseRM
 from rmeval.hf import RMLoadError, hf_source_kwargs, init_runtime, load_error, load_pretrained, weights_digest
+from rmeval.rms.base import Encoded, PointwiseRM
 
 log = logging.getLogger(__name__)
 
