@@ -318,11 +318,27 @@ class PairPreferenceBackendConfig:
     quantization: str | None = None
 
 
+@dataclass
+class PairRMBackendConfig:
+    """llm-blender's DeBERTa pair ranker (rmeval.rms.pair_preference.PairRMBackend)."""
+
+    _target_: str = "rmeval.rms.pair_preference.PairRMBackend"
+    name: str = "pairrm"
+    model: str = "???"
+    revision: str | None = None
+    source_max_length: int = 1224  # PairRM's own budgets: the source, then each candidate in half of what is left
+    candidate_max_length: int = 412
+    dtype: str = "float32"
+    device: str = "auto"
+    batch_size: int = 8
+
+
 BACKEND_SCHEMAS: dict[str, type] = {
     "rmeval.llm.vllm_offline.VLLMBackend": VLLMBackendConfig,
     "rmeval.llm.openai_compat.OpenAICompatBackend": OpenAIBackendConfig,
     "rmeval.llm.hf_local.HFLocalBackend": HFBackendConfig,
     "rmeval.rms.pair_preference.PairPreferenceBackend": PairPreferenceBackendConfig,
+    "rmeval.rms.pair_preference.PairRMBackend": PairRMBackendConfig,
 }
 
 
@@ -361,9 +377,22 @@ class RatingJudgeRMConfig(BaseRMConfig):
     server: ServerConfig | None = None  # start a local inference server (vllm serve, ...) around the job
 
 
+@dataclass
+class PairRMJudgeConfig(BaseRMConfig):
+    """PairRM through the comparisons path (rmeval.rms.pair_preference.PairRMJudge; backend: a PairRMBackendConfig)."""
+
+    backend: Any = None
+    both_orders: bool = True  # PairRM's own usage scores both orders
+    seed: int = 0
+    template: str = "pairwise_v1"  # unused by PairRM (its requests carry source and candidates); kept for the judge's init
+    max_tokens: int = 1
+    temperature: float = 0.0
+
+
 # RM families whose artifact is a comparisons table (verdicts per item, A vs B) instead of one score per text.
 # The Snakefile reads an RM's kind from its YAML's ``_target_`` against this set (no composition needed).
-PAIRWISE_RM_TARGETS: frozenset[str] = frozenset({"rmeval.rms.judge.PairwiseJudgeRM"})
+PAIRWISE_RM_TARGETS: frozenset[str] = frozenset({"rmeval.rms.judge.PairwiseJudgeRM",
+                                                 "rmeval.rms.pair_preference.PairRMJudge"})
 
 RM_SCHEMAS: dict[str, type] = {
     "rmeval.rms.judge.PairwiseJudgeRM": PairwiseJudgeRMConfig,
@@ -376,6 +405,7 @@ RM_SCHEMAS: dict[str, type] = {
     "rmeval.rms.heads.BackboneHeadRM": BackboneHeadRMConfig,
     "rmeval.rms.custom_forward.CustomForwardRM": CustomForwardRMConfig,
     "rmeval.rms.unavailable.UnavailableRM": UnavailableRMConfig,
+    "rmeval.rms.pair_preference.PairRMJudge": PairRMJudgeConfig,
 }
 
 

@@ -124,3 +124,67 @@ def test_rlhflow_usage_reads_the_label_after_the_user_turn_without_bos(tiny_lm):
     default.load()
     with_prompt = default.encode(req)
     assert with_prompt[0] == tok.bos_token_id and tok.decode(with_prompt[-1:]) == "<|assistant|>"
+
+
+@pytest.fixture(scope="module")
+def tiny_pairrm(tmp_path_factory):
+    """A tiny DeBERTa-v2 PairRM checkpoint: `pretrained_model.*` + `head_layer.{1,4}` (2 tasks), prefix ids in config."""
+    import json
+
+    from safetensors.torch import save_file
+    from transformers import DebertaV2Config, DebertaV2Model
+
+    from rmeval.tiny import train_tokenizer
+
+    out = tmp_path_factory.mktemp("pairrm") / "pairrm"
+    out.mkdir()
+    tok = train_tokenizer(vocab_size=512, seed=3)
+    tok.add_special_tokens({"additional_special_tokens": ["<|source|>", "<|candidate1|>", "<|candidate2|>"]})
+    ids = tok.convert_tokens_to_ids(["<|source|>", "<|candidate1|>", "<|candidate2|>"])
+    config = DebertaV2Config(vocab_size=len(tok), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                             intermediate_size=32, max_position_embeddings=2048, pad_token_id=tok.pad_token_id)
+    torch.manual_seed(3)
+    encoder = DebertaV2Model(config).eval()
+    g = torch.Generator().manual_seed(4)
+    head = {"head_layer.1.weight": torch.randn(16, 32, generator=g), "head_layer.1.bias": torch.randn(16, generator=g),
+            "head_layer.4.weight": torch.randn(2, 16, generator=g), "head_layer.4.bias": torch.randn(2, generator=g)}
+    tensors = {f"pretrained_model.{k}": v.contiguous().clone() for k, v in encoder.state_dict().items()}
+    save_file({**tensors, **head}, str(out / "model.safetensors"))
+    cfg = config.to_dict()
+    cfg.update(source_prefix_id=ids[0], cand1_prefix_id=ids[1], cand2_prefix_id=ids[2], n_tasks=2,
+               architectures=["DebertaV2PairRM"])
+    (out / "config.json").write_text(json.dumps(cfg))
+    tok.save_pretrained(out)
+    return out, encoder, head, ids
+
+
+def test_pairrm_verdicts_equal_hand_computed_head_deltas(tiny_pairrm):
+    import numpy as np
+
+    from rmeval.rms.pair_preference import PairRMJudge
+
+    path, encoder, head, prefix_ids = tiny_pairrm
+    backend = {"_target_": "rmeval.rms.pair_preference.PairRMBackend", "name": "pairrm", "model": str(path),
+               "device": "cpu", "dtype": "float32", "batch_size": 3}
+    judge = PairRMJudge(name="pairrm", backend=backend)
+    items, texts = _data()
+    comparisons = judge.compare(items, texts, progress=False)
+    assert len(comparisons) == 6
+    d = {k: v.double().numpy() for k, v in head.items()}
+
+    def head_fn(x):
+        return np.tanh(x @ d["head_layer.1.weight"].T + d["head_layer.1.bias"]) @ d["head_layer.4.weight"].T + d["head_layer.4.bias"]
+
+    rows, requests = judge.plan(items, texts)
+    deltas = []
+    for row, req in zip(comparisons.itertuples(), requests):
+        ids = judge.backend.encode(req)
+        assert ids[0] == prefix_ids[0] and ids.count(prefix_ids[1]) == 1 and ids.count(prefix_ids[2]) == 1
+        with torch.inference_mode():
+            hid = encoder(input_ids=torch.tensor([ids])).last_hidden_state[0].double().numpy()
+        src, c1, c2 = (hid[ids.index(p)] for p in prefix_ids)
+        delta = float((head_fn(np.concatenate([src, c1])) - head_fn(np.concatenate([src, c2]))).mean())
+        deltas.append(delta)
+        assert row.verdict == ("A" if delta > 0 else "B" if delta < 0 else "tie")
+        assert float(row.raw.split("delta=")[1]) == pytest.approx(delta, abs=1e-4)
+    assert any(abs(x) > 1e-3 for x in deltas)

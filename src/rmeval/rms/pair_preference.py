@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from rmeval.hf import Placement, RMLoadError, hf_source_kwargs, load_error, load_pretrained, unpinned_revision, weights_digest
 from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult
+from rmeval.rms.judge import PairwiseJudgeRM
 
 
 class PairPreferenceBackend(ChatBackend):
@@ -137,6 +138,126 @@ class PairPreferenceBackend(ChatBackend):
                     res = ChatResult(key=req.key, text=f"[[{verdict}]] p(A)={p_a:.6f}", finish_reason="stop",
                                      prompt_tokens=len(ids), completion_tokens=0,
                                      latency_s=(time.perf_counter() - start) / len(group), extra={"p_a": float(p_a)})
+                    results.append(res)
+                    if on_result is not None:
+                        on_result(k + j, res)
+                bar.update(len(group))
+        return results
+
+
+# --------------------------------------------------------------------------------------------- PairRM
+PAIRRM_INSTRUCTION = "Finish the following coversation in each i-th turn by filling in <Response i> with your response."
+
+
+class PairRMJudge(PairwiseJudgeRM):
+    """PairRM (llm-blender's DeBERTa pair ranker) through the judges' comparisons path: each request carries the
+    source and the two candidates as separate messages (roles ``source``, ``candidate_a``, ``candidate_b``) for
+    ``PairRMBackend``; plan, positions, both orders, knockout and cache are the judge's. The source is PairRM's
+    instruction, the rendered conversation and ``Assistant: <Response 1>``; a candidate is ``<Response 1>: text``."""
+
+    def __init__(self, name: str, backend, both_orders: bool = True, seed: int = 0, template: str = "pairwise_v1",
+                 max_tokens: int = 1, temperature: float = 0.0):
+        super().__init__(name=name, backend=backend, template=template, both_orders=both_orders, max_tokens=max_tokens,
+                         temperature=temperature, seed=seed)
+
+    def request(self, key: str, conversation: str, response_a: str, response_b: str) -> ChatRequest:
+        source = f"{PAIRRM_INSTRUCTION}{conversation}\nAssistant: <Response 1>"
+        messages = [{"role": "source", "content": source}, {"role": "candidate_a", "content": f"<Response 1>: {response_a}"},
+                    {"role": "candidate_b", "content": f"<Response 1>: {response_b}"}]
+        return ChatRequest(key=key, messages=messages, max_tokens=self.max_tokens, temperature=self.temperature, seed=self.seed)
+
+
+class PairRMBackend(ChatBackend):
+    """DeBERTa-v2 encoder (``pretrained_model.*``) + ``head_layer`` (Linear 2h->h, tanh, Linear h->tasks) read at the
+    ``<|source|>``, ``<|candidate1|>``, ``<|candidate2|>`` positions: score(A over B) = mean over tasks of
+    head(src, c1) - head(src, c2). The verdict is A when that is positive, B when negative, a tie at zero."""
+
+    def __init__(self, model: str, revision: str | None = None, source_max_length: int = 1224,
+                 candidate_max_length: int = 412, dtype: str = "float32", device: str = "auto", batch_size: int = 8,
+                 name: str = "pairrm"):
+        self.name, self.model_id, self.revision = name, model, revision
+        self.source_max_length, self.candidate_max_length = int(source_max_length), int(candidate_max_length)
+        self.placement = Placement.build(f"backend {name}", device, dtype, attn_implementation=None)
+        self.batch_size = int(batch_size)
+        self.model = self.tokenizer = self.head = None
+        self._where = "the YAML that names this backend (its backend: section)"
+
+    def fingerprint(self) -> dict:
+        return {"backend": "pairrm", "model": self.model_id, "revision": self.revision,
+                "source_max_length": self.source_max_length, "candidate_max_length": self.candidate_max_length,
+                **self.placement.fingerprint(), "weights_sha256": weights_digest(self.model_id),
+                **unpinned_revision(self.model_id, self.revision)}
+
+    def load(self) -> None:
+        if self.model is not None:
+            return
+        from transformers import AutoModel, AutoTokenizer
+
+        from rmeval.rms.heads import build_head, checkpoint_files, read_prefixed
+
+        who = f"backend {self.name}"
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.model_id, **hf_source_kwargs(self.model_id, self.revision, False))
+        except Exception as err:
+            raise load_error(who, self._where, "tokenizer", self.model_id, err, False) from None
+        self.model = load_pretrained(AutoModel, self.model_id, who=who, where=self._where, what="encoder",
+                                     placement=self.placement, trust_remote_code=False, revision=self.revision,
+                                     key_mapping={r"^pretrained_model\.": ""})
+        cfg = self.model.config
+        missing = [k for k in ("source_prefix_id", "cand1_prefix_id", "cand2_prefix_id") if getattr(cfg, k, None) is None]
+        if missing:
+            raise RMLoadError(f"{who}: {self.model_id}: config.json has no {', '.join(missing)} (not a PairRM checkpoint?)")
+        self.prefix_ids = (cfg.source_prefix_id, cfg.cand1_prefix_id, cfg.cand2_prefix_id)
+        state = read_prefixed(checkpoint_files(self.model_id, self.revision), "head_layer")
+        if not state:
+            raise RMLoadError(f"{who}: {self.model_id}: no head_layer weights (not a PairRM checkpoint?)")
+        self.head = build_head(state, "tanh").to(device=self.placement.device, dtype=self.placement.dtype).eval()
+        self.input_device = self.placement.input_device(self.model)
+
+    def encode(self, request: ChatRequest) -> list[int]:
+        """PairRM's layout: <|source|>source, then each candidate in half of what the source leaves."""
+        tok = self.tokenizer
+        parts = {m["role"]: m["content"] for m in request.messages}
+        prefixes = [tok.convert_ids_to_tokens(i) for i in self.prefix_ids]
+        src = tok.encode(prefixes[0] + parts["source"], max_length=self.source_max_length, truncation=True)
+        room = (self.source_max_length + 2 * self.candidate_max_length - len(src)) // 2
+        c1 = tok.encode(prefixes[1] + parts["candidate_a"], max_length=room, truncation=True)
+        c2 = tok.encode(prefixes[2] + parts["candidate_b"], max_length=room, truncation=True)
+        return src + c1 + c2
+
+    def preference(self, seqs: Sequence[list[int]]) -> np.ndarray:
+        """Mean over tasks of head(src, c1) - head(src, c2), per sequence."""
+        self.load()
+        width = max(len(s) for s in seqs)
+        pad = self.tokenizer.pad_token_id or 0
+        input_ids = torch.full((len(seqs), width), int(pad), dtype=torch.long)
+        attention = torch.zeros((len(seqs), width), dtype=torch.long)
+        for i, s in enumerate(seqs):
+            input_ids[i, : len(s)] = torch.tensor(s)
+            attention[i, : len(s)] = 1
+        with torch.inference_mode():
+            hidden = self.model(input_ids=input_ids.to(self.input_device), attention_mask=attention.to(self.input_device)).last_hidden_state
+            rows = torch.arange(len(seqs))
+            pos = [[s.index(p) for s in seqs] for p in self.prefix_ids]  # first occurrence of each prefix token
+            src, c1, c2 = (hidden[rows, torch.tensor(p)] for p in pos)
+            left = self.head(torch.cat([src, c1], dim=-1).to(self.placement.dtype))
+            right = self.head(torch.cat([src, c2], dim=-1).to(self.placement.dtype))
+            return (left - right).mean(-1).float().cpu().numpy().astype(np.float64)
+
+    def generate(self, requests: Sequence[ChatRequest], progress: bool = True,
+                 on_result: Callable[[int, ChatResult], None] | None = None) -> list[ChatResult]:
+        self.load()
+        results: list[ChatResult] = []
+        with tqdm(total=len(requests), desc=f"{self.name}: compare", unit="pair", disable=not progress) as bar:
+            for k in range(0, len(requests), self.batch_size):
+                group = requests[k: k + self.batch_size]
+                start = time.perf_counter()
+                seqs = [self.encode(r) for r in group]
+                for j, (req, ids, delta) in enumerate(zip(group, seqs, self.preference(seqs))):
+                    verdict = "A" if delta > 0 else "B" if delta < 0 else "C"
+                    res = ChatResult(key=req.key, text=f"[[{verdict}]] delta={delta:.6f}", finish_reason="stop",
+                                     prompt_tokens=len(ids), latency_s=(time.perf_counter() - start) / len(group),
+                                     extra={"delta": float(delta)})
                     results.append(res)
                     if on_result is not None:
                         on_result(k + j, res)
