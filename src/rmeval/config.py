@@ -244,6 +244,41 @@ class ClassifierRMConfig(BaseRMConfig):
     output_field: str = "logits"  # the model output's attribute holding rewards (custom heads: e.g. "score")
     token_budget: int | None = field(default=None, metadata=_at_least(1))  # padded tokens per batch; null = 4096 on CPU, 65536 on CUDA
     max_batch_size: int = field(default=64, metadata=_at_least(1))
+    device_map: Any = None  # null: the whole model on `device`; auto | balanced | sequential | {module: device}
+    max_memory: Any = None  # with device_map: per-device caps, e.g. {"0": 70GiB, "1": 70GiB, cpu: 200GiB}
+    attn_implementation: str | None = "sdpa"  # sdpa | eager | flash_attention_2 (needs flash-attn) | null
+    quantization: str | None = None  # null | 8bit | 4bit (needs bitsandbytes; implies device_map: auto)
+    offload_folder: str | None = None  # where a device_map's "disk" modules live
+
+
+@dataclass
+class BackboneHeadRMConfig(ClassifierRMConfig):
+    """Backbone + reward head from published state-dict keys (rmeval.rms.heads: Starling, UltraRM, Beaver, GRM, INF-ORM)."""
+
+    head_prefix: str = "???"  # state-dict prefix of the head: v_head | regression_head | score_head | v_head.summary | score
+    backbone_prefix: str = "model"  # state-dict prefix of the backbone's weights (Starling: transformer)
+    activation: str = "relu"  # between the Linear layers of an MLP head
+    sign: float = 1.0  # -1 turns a cost model (higher = more harmful) into a reward
+    end_token: str | None = None  # a token appended to every text (the position the head was trained to score)
+
+
+@dataclass
+class CustomForwardRMConfig(ClassifierRMConfig):
+    """A repository's own model class whose forward returns the reward (rmeval.rms.custom_forward: InternLM2, Eurus, ...)."""
+
+    auto_class: str = "AutoModel"  # AutoModel | AutoModelForSequenceClassification
+    output_field: str | None = None  # the output's attribute holding rewards; null = the output itself / its first element
+    sign: float = 1.0
+    end_token: str | None = None  # InternLM2: [UNUSED_TOKEN_130], the reward token
+
+
+@dataclass
+class UnavailableRMConfig(BaseRMConfig):
+    """A published RM that cannot run here (rmeval.rms.unavailable): listed for completeness, its job stops with `reason`."""
+
+    model: str = "???"
+    revision: str | None = None
+    reason: str = "???"
 
 
 @dataclass
@@ -311,6 +346,10 @@ class HFBackendConfig:
     batch_size: int = field(default=8, metadata=_at_least(1))
     trust_remote_code: bool = False
     batch_sampling: bool = False  # sample in seeded batches (faster; a sample then depends on its batch-mates)
+    device_map: Any = None  # null: the whole model on `device`; auto | balanced | sequential | {module: device}
+    max_memory: Any = None  # with device_map: per-device caps, e.g. {"0": 70GiB, "1": 70GiB, cpu: 200GiB}
+    attn_implementation: str | None = "sdpa"  # sdpa | eager | flash_attention_2 (needs flash-attn) | null
+    quantization: str | None = None  # null | 8bit | 4bit (needs bitsandbytes; implies device_map: auto)
 
 
 @dataclass
@@ -326,11 +365,66 @@ class VLLMBackendConfig:
     trust_remote_code: bool = False
 
 
+@dataclass
+class PairPreferenceBackendConfig:
+    """A causal LM that answers a pair prompt with a label token (rmeval.rms.pair_preference: RLHFlow pair-preference)."""
+
+    _target_: str = "rmeval.rms.pair_preference.PairPreferenceBackend"
+    name: str = "pair-preference"
+    model: str = "???"
+    revision: str | None = None
+    tokenizer: str | None = None
+    architecture: str = "causal"  # causal (label = next token after the chat prompt) | seq2seq (first decoded token)
+    label_a: str = "A"  # one token each: the verdict is the larger of their next-token logits
+    label_b: str = "B"
+    add_generation_prompt: bool = True  # causal: open the assistant turn before reading the label
+    strip_bos: bool = False  # causal: drop BOS from the rendered prompt and add no special tokens (RLHFlow's usage)
+    max_length: int = 4096  # left truncation keeps the responses and the label position
+    dtype: str = "auto"
+    device: str = "auto"
+    trust_remote_code: bool = False
+    batch_size: int = 8
+    device_map: Any = None
+    max_memory: Any = None
+    attn_implementation: str | None = "sdpa"
+    quantization: str | None = None
+
+
+@dataclass
+class PairRMBackendConfig:
+    """llm-blender's DeBERTa pair ranker (rmeval.rms.pair_preference.PairRMBackend)."""
+
+    _target_: str = "rmeval.rms.pair_preference.PairRMBackend"
+    name: str = "pairrm"
+    model: str = "???"
+    revision: str | None = None
+    source_max_length: int = 1224  # PairRM's own budgets: the source, then each candidate in half of what is left
+    candidate_max_length: int = 412
+    dtype: str = "float32"
+    device: str = "auto"
+    batch_size: int = 8
+
+
 BACKEND_SCHEMAS: dict[str, type] = {
     "rmeval.llm.vllm_offline.VLLMBackend": VLLMBackendConfig,
     "rmeval.llm.openai_compat.OpenAICompatBackend": OpenAIBackendConfig,
     "rmeval.llm.hf_local.HFLocalBackend": HFBackendConfig,
+    "rmeval.rms.pair_preference.PairPreferenceBackend": PairPreferenceBackendConfig,
+    "rmeval.rms.pair_preference.PairRMBackend": PairRMBackendConfig,
 }
+
+
+@dataclass
+class ServerConfig:
+    """A managed local inference server around the job (rmeval.llm.server): started, waited for, always stopped."""
+
+    command: Any = "???"  # a list (or a shell-style string), e.g. [vllm, serve, Qwen/Qwen2-72B-Instruct, --port, "8000"]
+    health_url: str = "???"  # e.g. http://127.0.0.1:8000/health (vLLM's)
+    startup_timeout_s: float = 1800.0
+    poll_s: float = 2.0
+    stop_timeout_s: float = 30.0
+    log_path: str | None = None  # the server's output; null = a temporary file (quoted in errors)
+    env: dict = field(default_factory=dict)  # extra environment variables for the server (never secrets in YAML)
 
 
 @dataclass
@@ -343,6 +437,7 @@ class PairwiseJudgeRMConfig(BaseRMConfig):
     seed: int = 0  # sample j of a comparison uses seed + j
     samples: int = field(default=1, metadata=_at_least(1))  # majority vote over this many samples per comparison
     allow_all_invalid: bool = False  # a pipeline check (untrained model): every verdict invalid warns instead of failing
+    server: ServerConfig | None = None  # start a local inference server (vllm serve, ...) around the job
 
 
 @dataclass
@@ -354,6 +449,19 @@ class RatingJudgeRMConfig(BaseRMConfig):
     seed: int = 0
     cache_path: str | None = None  # a JSONL generation cache (raw outputs); the score cache works without it
     allow_all_invalid: bool = False  # a pipeline check (untrained model): every rating invalid warns instead of failing
+    server: ServerConfig | None = None  # start a local inference server (vllm serve, ...) around the job
+
+
+@dataclass
+class PairRMJudgeConfig(BaseRMConfig):
+    """PairRM through the comparisons path (rmeval.rms.pair_preference.PairRMJudge; backend: a PairRMBackendConfig)."""
+
+    backend: Any = None
+    both_orders: bool = True  # PairRM's own usage scores both orders
+    seed: int = 0
+    template: str = "pairwise_v1"  # unused by PairRM (its requests carry source and candidates); kept for the judge's init
+    max_tokens: int = 1
+    temperature: float = 0.0
 
 
 class EnsembleMethod(Enum):
@@ -373,7 +481,8 @@ class EnsembleRMConfig(BaseRMConfig):
 
 # RM families whose artifact is a comparisons table (verdicts per item, A vs B) instead of one score per text.
 # The Snakefile reads an RM's kind from its YAML's ``_target_`` against this set (no composition needed).
-PAIRWISE_RM_TARGETS: frozenset[str] = frozenset({"rmeval.rms.judge.PairwiseJudgeRM"})
+PAIRWISE_RM_TARGETS: frozenset[str] = frozenset({"rmeval.rms.judge.PairwiseJudgeRM",
+                                                 "rmeval.rms.pair_preference.PairRMJudge"})
 # RM families whose score file is computed from other RMs' score files by rmeval.stages.ensemble (no model).
 ENSEMBLE_RM_TARGETS: frozenset[str] = frozenset({"rmeval.rms.ensemble.EnsembleRM"})
 
@@ -386,6 +495,10 @@ RM_SCHEMAS: dict[str, type] = {
     "rmeval.rms.implicit.ImplicitRewardRM": ImplicitRMConfig,
     "rmeval.rms.embedding.EmbeddingRelevanceRM": EmbeddingRMConfig,
     "rmeval.rms.ensemble.EnsembleRM": EnsembleRMConfig,
+    "rmeval.rms.heads.BackboneHeadRM": BackboneHeadRMConfig,
+    "rmeval.rms.custom_forward.CustomForwardRM": CustomForwardRMConfig,
+    "rmeval.rms.unavailable.UnavailableRM": UnavailableRMConfig,
+    "rmeval.rms.pair_preference.PairRMJudge": PairRMJudgeConfig,
 }
 
 

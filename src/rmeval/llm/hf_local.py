@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
+from rmeval.hf import Placement, hf_source_kwargs, load_error, load_pretrained, unpinned_revision
 from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult
 
 
@@ -29,12 +29,15 @@ class HFLocalBackend(ChatBackend):
         trust_remote_code: bool = False,
         batch_sampling: bool = False,
         name: str = "hf",
+        device_map: str | dict | None = None,
+        max_memory: dict | None = None,
+        attn_implementation: str | None = "sdpa",
+        quantization: str | None = None,
     ):
-        from rmeval.rms.classifier import pick_device, pick_dtype
-
         self.name, self.model_id, self.revision, self.gguf_file = name, model, revision, gguf_file
-        self.device = pick_device(device)
-        self.dtype = pick_dtype(dtype, self.device)
+        self.placement = Placement.build(f"backend {name}", device, dtype, device_map=device_map, max_memory=max_memory,
+                                         attn_implementation=attn_implementation, quantization=quantization)
+        self.device, self.dtype = self.placement.device, self.placement.dtype
         self.batch_size, self.trust_remote_code = int(batch_size), bool(trust_remote_code)
         # Sampled requests one at a time (a sample depends only on its prompt and seed) unless batch_sampling:
         # then in batches seeded by their members' seeds (faster; a sample also depends on its batch-mates).
@@ -43,24 +46,27 @@ class HFLocalBackend(ChatBackend):
 
     def fingerprint(self) -> dict:
         return {"backend": "hf_local", "model": self.model_id, "revision": self.revision, "gguf_file": self.gguf_file,
-                "dtype": str(self.dtype).replace("torch.", ""), "batch_sampling": self.batch_sampling}
+                **self.placement.fingerprint(), "batch_sampling": self.batch_sampling,
+                **unpinned_revision(self.model_id, self.revision)}
 
     def load(self) -> None:
         if self.model is not None:
             return
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        local = Path(self.model_id).exists()
-        kwargs = {"trust_remote_code": self.trust_remote_code, "local_files_only": local}
-        if self.revision and not local:
-            kwargs["revision"] = self.revision
-        if self.gguf_file:
-            kwargs["gguf_file"] = self.gguf_file
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model_id, **kwargs)
+        who, where = f"backend {self.name}", "the YAML that names this backend (its backend: section)"
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                self.model_id, **hf_source_kwargs(self.model_id, self.revision, self.trust_remote_code, self.gguf_file))
+        except Exception as err:
+            raise load_error(who, where, "tokenizer", self.model_id, err, self.trust_remote_code) from None
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(self.model_id, dtype=self.dtype, **kwargs).to(self.device).eval()
+        self.model = load_pretrained(AutoModelForCausalLM, self.model_id, who=who, where=where, what="causal LM",
+                                     placement=self.placement, trust_remote_code=self.trust_remote_code,
+                                     revision=self.revision, gguf_file=self.gguf_file)
+        self.input_device = self.placement.input_device(self.model)
 
     def _prompts(self, requests: Sequence[ChatRequest]) -> list[str]:
         return [self.tokenizer.apply_chat_template(r.messages, tokenize=False, add_generation_prompt=True) for r in requests]
@@ -70,7 +76,7 @@ class HFLocalBackend(ChatBackend):
         texts = self._prompts(requests)
         bos = self.tokenizer.bos_token
         add_special = not (bos and texts[0].startswith(bos))
-        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=add_special).to(self.device)
+        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=add_special).to(self.input_device)
         req = requests[0]
         kwargs = {"max_new_tokens": max(r.max_tokens for r in requests), "pad_token_id": self.tokenizer.pad_token_id}
         if sample:

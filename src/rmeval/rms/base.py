@@ -63,4 +63,5 @@ def build_rm(cfg: Any) -> PointwiseRM:
     node = OmegaConf.to_container(cfg, resolve=True) if not isinstance(cfg, dict) else dict(cfg)
     node.pop("description", None)
     node.pop("build", None)
+    node.pop("server", None)  # run by the stage around the job (rmeval.llm.server), not a family argument
     return instantiate(node, _convert_="all")

@@ -16,11 +16,24 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from rmeval.hf import (  # noqa: F401  (re-exported: older imports name rmeval.rms.classifier)
+    DTYPES,
+    RMLoadError,
+    default_token_budget,
+    hf_source_kwargs,
+    init_runtime,
+    load_error,
+    load_pretrained,
+    pick_device,
+    pick_dtype,
+    refuse_custom_code,
+    unpinned_revision,
+    weights_digest,
+)
 from rmeval.rms.base import Encoded, PointwiseRM
 
 log = logging.getLogger(__name__)
@@ -32,53 +45,6 @@ DEFAULT_FALLBACK_TEMPLATE = (
     "{% if not loop.last %}{{ '\\n\\n' }}{% endif %}"
     "{% endfor %}"
 )
-
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-class RMLoadError(RuntimeError):
-    """An RM that cannot be loaded; the message says which YAML and how to fix it."""
-
-
-def pick_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
-def default_token_budget(device: str) -> int:
-    """Padded tokens per batch when the YAML gives none: small batches stay in CPU caches (measured: 4,096 beat
-    16,384 by 20% for a MiniLM-sized model on 2 cores); a GPU wants large ones."""
-    return 65536 if device.startswith("cuda") else 4096
-
-
-def hf_source_kwargs(ident: str, revision: str | None, trust_remote_code: bool, gguf_file: str | None = None) -> dict:
-    """from_pretrained kwargs: a local folder never touches the hub; a hub id gets its revision."""
-    local = Path(ident).exists()
-    kwargs = {"trust_remote_code": trust_remote_code, "local_files_only": local}
-    if revision and not local:
-        kwargs["revision"] = revision
-    if gguf_file:
-        kwargs["gguf_file"] = gguf_file
-    return kwargs
-
-
-def init_runtime(rm, device: str, dtype: str, trust_remote_code: bool, token_budget: int | None, max_batch_size: int) -> None:
-    """Device, dtype, remote-code flag and batching knobs shared by the HF-backed RM families."""
-    rm.device = pick_device(device)
-    rm.dtype = pick_dtype(dtype, rm.device)
-    rm.trust_remote_code = bool(trust_remote_code)
-    rm.token_budget = int(token_budget) if token_budget else default_token_budget(rm.device)
-    rm.max_batch_size = int(max_batch_size)
-
-
-def pick_dtype(dtype: str, device: str) -> torch.dtype:
-    if dtype == "auto":
-        return torch.bfloat16 if device.startswith("cuda") else torch.float32
-    if dtype not in DTYPES:
-        raise RMLoadError(f"field 'dtype': {dtype!r} is not one of auto, {', '.join(DTYPES)}")
-    return DTYPES[dtype]
-
 
 def free_pad_id(batch_ids: Sequence[Sequence[int]], preferred: int | None, vocab_size: int) -> int:
     """A token id that occurs in none of the batch's texts (the preferred pad id when it qualifies)."""
@@ -111,6 +77,11 @@ class SequenceClassifierRM(PointwiseRM):
         output_field: str = "logits",
         token_budget: int | None = None,
         max_batch_size: int = 64,
+        device_map: str | dict | None = None,
+        max_memory: dict | None = None,
+        attn_implementation: str | None = "sdpa",
+        quantization: str | None = None,
+        offload_folder: str | None = None,
     ):
         if truncation_side not in ("left", "right"):
             raise RMLoadError(f"rm {name}: field 'truncation_side': expected left or right, got {truncation_side!r}")
@@ -120,25 +91,25 @@ class SequenceClassifierRM(PointwiseRM):
         self.tokenizer_id = tokenizer or model
         self.chat_template_mode, self.fallback_template = chat_template, fallback_template or DEFAULT_FALLBACK_TEMPLATE
         self.max_length, self.truncation_side = int(max_length), truncation_side
-        init_runtime(self, device, dtype, trust_remote_code, token_budget, max_batch_size)
+        init_runtime(self, device, dtype, trust_remote_code, token_budget, max_batch_size, device_map=device_map,
+                     max_memory=max_memory, attn_implementation=attn_implementation, quantization=quantization,
+                     offload_folder=offload_folder)
         self.score_index, self.output_field = int(score_index), output_field
         self.tokenizer = None
         self.model = None
         self._template: str | None = None
         self.double_bos_fixed = 0
         self._load_tokenizer()
+        if unpinned_revision(self.model_id, self.revision):
+            log.warning("rm %s: %s", name, unpinned_revision(self.model_id, self.revision)["revision_warning"])
 
     # ------------------------------------------------------------------ loading
+    @property
+    def _where(self) -> str:
+        return f"conf/rm/{self.name}.yaml"
+
     def _source_kwargs(self, ident: str) -> dict:
         return hf_source_kwargs(ident, self.revision, self.trust_remote_code)
-
-    def _refuse_remote_code(self, err: Exception) -> None:
-        text = str(err)
-        if "trust_remote_code" in text and not self.trust_remote_code:
-            raise RMLoadError(
-                f"rm {self.name}: {self.model_id} needs custom code from its repository; set trust_remote_code: true "
-                f"in conf/rm/{self.name}.yaml only if you trust that code"
-            ) from None
 
     def _load_tokenizer(self) -> None:
         from transformers import AutoTokenizer
@@ -146,57 +117,25 @@ class SequenceClassifierRM(PointwiseRM):
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_id, **self._source_kwargs(self.tokenizer_id))
         except Exception as err:
-            self._refuse_remote_code(err)
-            raise RMLoadError(
-                f"rm {self.name}: cannot load tokenizer {self.tokenizer_id!r} ({type(err).__name__}: {str(err).splitlines()[0]}); "
-                f"give a local folder in conf/rm/{self.name}.yaml (model/tokenizer) when the hub is unreachable"
-            ) from None
+            raise load_error(f"rm {self.name}", self._where, "tokenizer", self.tokenizer_id, err, self.trust_remote_code,
+                             f"give a local folder in {self._where} (model/tokenizer) when the hub is unreachable") from None
         own = getattr(self.tokenizer, "chat_template", None)
         self._template = own if (own and self.chat_template_mode == "auto") else self.fallback_template
         self.template_source = "tokenizer" if self._template is own else "fallback"
 
-    def _check_custom_code(self) -> None:
-        """Refuse a model whose config maps the classifier to custom code unless the YAML trusts it.
-
-        Left alone, transformers would load the built-in class for the model_type instead and silently drop the
-        custom head (ArmoRM-style multi-objective RMs), giving meaningless scores.
-        """
-        from transformers import PretrainedConfig
-
-        kwargs = self._source_kwargs(self.model_id)
-        kwargs.pop("trust_remote_code")
-        config_dict, _ = PretrainedConfig.get_config_dict(self.model_id, **kwargs)
-        auto_map = config_dict.get("auto_map") or {}
-        if "AutoModelForSequenceClassification" in auto_map and not self.trust_remote_code:
-            raise RMLoadError(
-                f"rm {self.name}: {self.model_id} maps its classifier to custom code "
-                f"({auto_map['AutoModelForSequenceClassification']}); set trust_remote_code: true in "
-                f"conf/rm/{self.name}.yaml only if you trust that code"
-            )
-
     def load(self) -> None:
         if self.model is not None:
             return
-        from transformers import AutoConfig, AutoModelForSequenceClassification
+        from transformers import AutoModelForSequenceClassification
 
-        try:
-            self._check_custom_code()
-            AutoConfig.from_pretrained(self.model_id, **self._source_kwargs(self.model_id))
-            model = AutoModelForSequenceClassification.from_pretrained(
-                self.model_id, dtype=self.dtype, **self._source_kwargs(self.model_id)
-            )
-        except RMLoadError:
-            raise
-        except Exception as err:
-            self._refuse_remote_code(err)
-            raise RMLoadError(
-                f"rm {self.name}: cannot load model {self.model_id!r} ({type(err).__name__}: {str(err).splitlines()[0]}); "
-                f"give a local folder in conf/rm/{self.name}.yaml when the hub is unreachable"
-            ) from None
+        model = load_pretrained(AutoModelForSequenceClassification, self.model_id, who=f"rm {self.name}", where=self._where,
+                                what="model", placement=self.placement, trust_remote_code=self.trust_remote_code,
+                                revision=self.revision)
         n_labels = model.config.num_labels
         if self.output_field == "logits" and not 0 <= self.score_index < n_labels:
             raise RMLoadError(f"rm {self.name}: field 'score_index': {self.score_index} but the model has {n_labels} logits")
-        self.model = model.to(self.device).eval()
+        self.model = model
+        self.input_device = self.placement.input_device(model)
         self._text_config = self.model.config.get_text_config()
         self.vocab_size = int(getattr(self._text_config, "vocab_size", None) or len(self.tokenizer))
 
@@ -212,10 +151,11 @@ class SequenceClassifierRM(PointwiseRM):
             "chat_template_source": self.template_source,
             "max_length": self.max_length,
             "truncation_side": self.truncation_side,
-            "dtype": str(self.dtype).replace("torch.", ""),
+            **self.placement.fingerprint(),
             "score_index": self.score_index,
             "output_field": self.output_field,
             "weights_sha256": _weights_digest(self.model_id),
+            **unpinned_revision(self.model_id, self.revision),
         }
 
     def render(self, conversation: Sequence[dict], response: str) -> str:
@@ -278,7 +218,7 @@ class SequenceClassifierRM(PointwiseRM):
         self._text_config.pad_token_id = pad
         try:
             with torch.inference_mode():
-                out = self.model(input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device))
+                out = self.model(input_ids=input_ids.to(self.input_device), attention_mask=attention.to(self.input_device))
         finally:
             self._text_config.pad_token_id = saved
         values = getattr(out, self.output_field, None)
@@ -288,17 +228,4 @@ class SequenceClassifierRM(PointwiseRM):
         return values[:, self.score_index].float().cpu().numpy().astype(np.float64)
 
 
-def _weights_digest(model_id: str) -> str | None:
-    """Hash of a local model's weight files, so a changed checkpoint changes the cache key. Small files are hashed
-    whole; past 64 MiB in all, names and sizes stand in (hashing gigabytes per job would cost more than it saves)."""
-    path = Path(model_id)
-    if not path.is_dir():
-        return None
-    files = sorted(p for p in path.iterdir() if p.suffix in (".safetensors", ".bin", ".gguf"))
-    digest = hashlib.sha256()
-    whole = sum(p.stat().st_size for p in files) <= 64 << 20
-    for p in files:
-        digest.update(f"{p.name}:{p.stat().st_size}".encode())
-        if whole:
-            digest.update(p.read_bytes())
-    return digest.hexdigest()[:16]
+_weights_digest = weights_digest  # the older name

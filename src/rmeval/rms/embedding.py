@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rmeval.hf import RMLoadError, hf_source_kwargs, init_runtime, load_error, load_pretrained, weights_digest
 from rmeval.rms.base import Encoded, PointwiseRM
-from rmeval.rms.classifier import RMLoadError, _weights_digest, hf_source_kwargs, init_runtime
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +106,8 @@ class EmbeddingRelevanceRM(PointwiseRM):
         return hf_source_kwargs(ident, self.revision, self.trust_remote_code)
 
     def _error(self, what: str, ident: str, err: Exception) -> RMLoadError:
-        if "trust_remote_code" in str(err) and not self.trust_remote_code:
-            return RMLoadError(f"rm {self.name}: {ident} needs custom code from its repository; set trust_remote_code: true "
-                               f"in conf/rm/{self.name}.yaml only if you trust that code")
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        return RMLoadError(f"rm {self.name}: cannot load {what} {ident!r} ({type(err).__name__}: {first}); "
-                           f"give a local folder or package:<module> in conf/rm/{self.name}.yaml when the hub is unreachable")
+        return load_error(f"rm {self.name}", f"conf/rm/{self.name}.yaml", what, ident, err, self.trust_remote_code,
+                          f"give a local folder or package:<module> in conf/rm/{self.name}.yaml when the hub is unreachable")
 
     def _load_tokenizer(self) -> None:
         from transformers import AutoTokenizer
@@ -133,23 +129,12 @@ class EmbeddingRelevanceRM(PointwiseRM):
     def load(self) -> None:
         if self.model is not None:
             return
-        from transformers import AutoModel, PretrainedConfig
+        from transformers import AutoModel
 
-        try:
-            kwargs = self._source_kwargs(self.model_path)
-            check = dict(kwargs)
-            check.pop("trust_remote_code")
-            config_dict, _ = PretrainedConfig.get_config_dict(self.model_path, **check)
-            auto_map = config_dict.get("auto_map") or {}
-            if "AutoModel" in auto_map and not self.trust_remote_code:
-                raise RMLoadError(f"rm {self.name}: {self.model_spec} maps AutoModel to custom code ({auto_map['AutoModel']}); "
-                                  f"set trust_remote_code: true in conf/rm/{self.name}.yaml only if you trust that code")
-            model = AutoModel.from_pretrained(self.model_path, dtype=self.dtype, **kwargs)
-        except RMLoadError:
-            raise
-        except Exception as err:
-            raise self._error("encoder", self.model_path, err) from None
-        self.model = model.to(self.device).eval()
+        self.model = load_pretrained(AutoModel, self.model_path, who=f"rm {self.name}", where=f"conf/rm/{self.name}.yaml",
+                                     what="encoder", placement=self.placement, trust_remote_code=self.trust_remote_code,
+                                     revision=self.revision,
+                                     hint=f"give a local folder or package:<module> in conf/rm/{self.name}.yaml when the hub is unreachable")
 
     # ------------------------------------------------------------------ interface
     def fingerprint(self) -> dict:
@@ -159,7 +144,7 @@ class EmbeddingRelevanceRM(PointwiseRM):
             "package_version": self.package_version,
             "revision": self.revision,
             "tokenizer": self.tokenizer_spec,
-            "weights_sha256": _weights_digest(self.model_path),
+            "weights_sha256": weights_digest(self.model_path),
             "pooling": "mean",
             "prompt": "user_turns",
             "prompt_joiner": PROMPT_JOINER,

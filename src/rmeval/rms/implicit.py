@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rmeval.hf import RMLoadError, hf_source_kwargs, init_runtime, load_error, load_pretrained, weights_digest
 from rmeval.rms.base import Encoded, PointwiseRM
-from rmeval.rms.classifier import RMLoadError, _weights_digest, hf_source_kwargs, init_runtime
 
 log = logging.getLogger(__name__)
 
@@ -105,20 +105,15 @@ class ImplicitRewardRM(PointwiseRM):
     def _source_kwargs(self, ident: str, revision: str | None, gguf_file: str | None) -> dict:
         return hf_source_kwargs(ident, revision, self.trust_remote_code, gguf_file)
 
-    def _refuse_remote_code(self, err: Exception, ident: str) -> None:
-        if "trust_remote_code" in str(err) and not self.trust_remote_code:
-            raise RMLoadError(
-                f"rm {self.name}: {ident} needs custom code from its repository; set trust_remote_code: true "
-                f"in conf/rm/{self.name}.yaml only if you trust that code"
-            ) from None
+    def _gguf_hint(self, ident: str, gguf_file: str | None) -> str | None:
+        if not gguf_file:
+            return None
+        return (f"check that {Path(ident) / gguf_file} exists (conf/rm/{self.name}.yaml: build section) and that the "
+                "gguf and accelerate packages are installed")
 
     def _load_error(self, what: str, ident: str, err: Exception, gguf_file: str | None) -> RMLoadError:
-        hint = f"give a local folder in conf/rm/{self.name}.yaml when the hub is unreachable"
-        if gguf_file:
-            hint = (f"check that {Path(ident) / gguf_file} exists (conf/rm/{self.name}.yaml: build section) and that the "
-                    "gguf and accelerate packages are installed")
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        return RMLoadError(f"rm {self.name}: cannot load {what} {ident!r} ({type(err).__name__}: {first}); {hint}")
+        return load_error(f"rm {self.name}", f"conf/rm/{self.name}.yaml", what, ident, err, self.trust_remote_code,
+                          self._gguf_hint(ident, gguf_file))
 
     def _load_tokenizer(self) -> None:
         from transformers import AutoTokenizer
@@ -128,7 +123,6 @@ class ImplicitRewardRM(PointwiseRM):
                 self.tokenizer_id, **self._source_kwargs(self.tokenizer_id, self.revision, self._tokenizer_gguf)
             )
         except Exception as err:
-            self._refuse_remote_code(err, self.tokenizer_id)
             raise self._load_error("tokenizer", self.tokenizer_id, err, self._tokenizer_gguf) from None
         own = getattr(self.tokenizer, "chat_template", None)
         self._template = own if (own and self.chat_template_mode == "auto") else self.fallback_template
@@ -136,35 +130,12 @@ class ImplicitRewardRM(PointwiseRM):
         if not getattr(self.tokenizer, "is_fast", False):
             log.warning("rm %s: slow tokenizer; the character-offset fallback for the response boundary needs a fast one", self.name)
 
-    def _check_custom_code(self, ident: str, revision: str | None, gguf_file: str | None) -> None:
-        """Refuse a model whose config maps the causal LM to custom code unless the YAML trusts it (transformers
-        would otherwise load the built-in class for the model_type, possibly dropping custom layers)."""
-        if gguf_file:  # a GGUF checkpoint carries no code and no auto_map
-            return
-        from transformers import PretrainedConfig
-
-        kwargs = self._source_kwargs(ident, revision, None)
-        kwargs.pop("trust_remote_code")
-        config_dict, _ = PretrainedConfig.get_config_dict(ident, **kwargs)
-        auto_map = config_dict.get("auto_map") or {}
-        if "AutoModelForCausalLM" in auto_map and not self.trust_remote_code:
-            raise RMLoadError(
-                f"rm {self.name}: {ident} maps its causal LM to custom code ({auto_map['AutoModelForCausalLM']}); "
-                f"set trust_remote_code: true in conf/rm/{self.name}.yaml only if you trust that code"
-            )
-
     def _load_lm(self, ident: str, revision: str | None, gguf_file: str | None):
         from transformers import AutoModelForCausalLM
 
-        try:
-            self._check_custom_code(ident, revision, gguf_file)
-            model = AutoModelForCausalLM.from_pretrained(ident, dtype=self.dtype, **self._source_kwargs(ident, revision, gguf_file))
-        except RMLoadError:
-            raise
-        except Exception as err:
-            self._refuse_remote_code(err, ident)
-            raise self._load_error("causal LM", ident, err, gguf_file) from None
-        return model.to(self.device).eval()
+        return load_pretrained(AutoModelForCausalLM, ident, who=f"rm {self.name}", where=f"conf/rm/{self.name}.yaml",
+                               what="causal LM", placement=self.placement, trust_remote_code=self.trust_remote_code,
+                               revision=revision, gguf_file=gguf_file, hint=self._gguf_hint(ident, gguf_file))
 
     def _check_reference_tokenizer(self) -> None:
         """The reference scores the policy tokenizer's ids: refuse a reference whose own tokenizer differs."""
@@ -216,8 +187,8 @@ class ImplicitRewardRM(PointwiseRM):
             "length_normalize": self.length_normalize,
             "max_length": self.max_length,
             "dtype": str(self.dtype).replace("torch.", ""),
-            "weights_sha256": _weights_digest(self.model_id),
-            "reference_weights_sha256": _weights_digest(self.reference_id) if self.reference_id else None,
+            "weights_sha256": weights_digest(self.model_id),
+            "reference_weights_sha256": weights_digest(self.reference_id) if self.reference_id else None,
         }
 
     def _messages(self, conversation: Sequence[dict]) -> list[dict]:

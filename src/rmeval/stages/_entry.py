@@ -26,6 +26,7 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from rmeval.downstream import DownstreamError
     from rmeval.instantiate import BuildError
     from rmeval.llm.openai_compat import BackendConfigError
+    from rmeval.llm.server import ServerError
     from rmeval.rms.classifier import RMLoadError
     from rmeval.rms.ensemble import EnsembleError
     from rmeval.rms.judge import NoValidOutputError
@@ -33,7 +34,7 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from rmeval.benchmarks import BenchmarkError
 
     return (*EXPECTED_ERRORS, DataError, DownloadError, RMLoadError, ScoreMissingError, DownstreamError,
-            BackendConfigError, PackagedModelError, BuildError, NoValidOutputError, EnsembleError, BenchmarkError)
+            BackendConfigError, PackagedModelError, BuildError, NoValidOutputError, EnsembleError, BenchmarkError, ServerError)
 
 
 def error_line(err: BaseException) -> str:

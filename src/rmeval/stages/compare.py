@@ -7,6 +7,7 @@ import pandas as pd
 
 from rmeval.io import write_parquet
 from rmeval.llm.cache import GenerationCache
+from rmeval.llm.server import managed_server
 from rmeval.rms import build_rm
 from rmeval.rms.judge import require_some_valid
 from rmeval.stages._entry import entry, io_path
@@ -22,7 +23,8 @@ def main(cfg):
     from rmeval.ids import stable_hash
 
     cache = GenerationCache(Path(io_path(cfg, "cache_dir")) / f"{stable_hash(judge.fingerprint())}.jsonl")
-    comparisons = judge.compare(items, texts, cache=cache, progress=cfg.scoring.progress)
+    with managed_server(cfg.rm.get("server"), cfg.rm.name):
+        comparisons = judge.compare(items, texts, cache=cache, progress=cfg.scoring.progress)
     require_some_valid(comparisons["verdict"] != "invalid", comparisons["error"], f"pairwise judge {judge.name}",
                        f"no [[A]]/[[B]]/[[C]] verdict in any output (template {judge.template_name})",
                        allow_all_invalid=bool(cfg.rm.get("allow_all_invalid", False)))

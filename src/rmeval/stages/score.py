@@ -5,6 +5,7 @@ import logging
 import pandas as pd
 
 from rmeval.config import to_plain
+from rmeval.llm.server import managed_server
 from rmeval.provenance import provenance
 from rmeval.rms import build_rm
 from rmeval.rms.judge import require_some_valid
@@ -25,7 +26,8 @@ def main(cfg):
     texts = pd.read_parquet(io_path(cfg, "texts"))
     fingerprint = {"rm": cfg.rm.name, **rm.fingerprint()}
     cache = ScoreCache(io_path(cfg, "cache_dir"), fingerprint)
-    scores, stats = score_texts(rm, texts, cache, flush_every=cfg.scoring.flush_every_batches, progress=cfg.scoring.progress)
+    with managed_server(cfg.rm.get("server"), cfg.rm.name):
+        scores, stats = score_texts(rm, texts, cache, flush_every=cfg.scoring.flush_every_batches, progress=cfg.scoring.progress)
     require_some_valid(scores["score"].notna(), [], f"rm {rm.name}", "every score is NaN (for a rating judge: no [[n]] rating parsed)",
                        allow_all_invalid=bool(cfg.rm.get("allow_all_invalid", False)))
     meta = provenance(

@@ -1,0 +1,81 @@
+"""RMs whose repository ships its own model class behind ``AutoModel`` and whose forward returns the reward:
+InternLM2-1.8b/7b/20b-reward (``logits``, scored at an appended reward token), Eurus-RM-7b (a bare tensor),
+WorldPM-72B (the first element of its output), Ziya-LLaMA-7B-Reward (``AutoModelForSequenceClassification`` with
+custom code). Their code runs only when the YAML sets ``trust_remote_code: true`` (refused otherwise, before any
+code is imported).
+
+``output_field`` names the output's attribute holding the rewards; null means the output itself when it is a
+tensor, else its first element. ``score_index`` picks a column when the rewards have several. ``sign`` and
+``end_token`` as in ``rmeval.rms.heads``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from rmeval.hf import RMLoadError, load_pretrained
+from rmeval.rms.base import Encoded
+from rmeval.rms.heads import LastTokenRewardRM
+
+AUTO_CLASSES = ("AutoModel", "AutoModelForSequenceClassification")
+
+
+class CustomForwardRM(LastTokenRewardRM):
+    family = "custom_forward"
+
+    def __init__(self, name: str, model: str, auto_class: str = "AutoModel", output_field: str | None = None, **kwargs):
+        if auto_class not in AUTO_CLASSES:
+            raise RMLoadError(f"rm {name}: field 'auto_class': expected one of {', '.join(AUTO_CLASSES)}, got {auto_class!r}")
+        self.auto_class = auto_class
+        super().__init__(name=name, model=model, output_field=output_field or "", **kwargs)
+        self.output_field = output_field
+
+    def fingerprint(self) -> dict:
+        return {**super().fingerprint(), "auto_class": self.auto_class}
+
+    def load(self) -> None:
+        if self.model is not None:
+            return
+        import transformers
+
+        model = load_pretrained(getattr(transformers, self.auto_class), self.model_id, who=f"rm {self.name}",
+                                where=f"conf/rm/{self.name}.yaml", what="model", placement=self.placement,
+                                trust_remote_code=self.trust_remote_code, revision=self.revision)
+        self.model = model
+        self.input_device = self.placement.input_device(model)
+        self._text_config = model.config.get_text_config()
+        self.vocab_size = int(getattr(self._text_config, "vocab_size", None) or len(self.tokenizer))
+
+    def rewards(self, out) -> torch.Tensor:
+        """The reward tensor of a forward's output (see the module docstring)."""
+        if self.output_field:
+            values = getattr(out, self.output_field, None)
+            if values is None and isinstance(out, dict):
+                values = out.get(self.output_field)
+            if values is None:
+                raise RMLoadError(f"rm {self.name}: the model output has no field {self.output_field!r}; set output_field "
+                                  f"in conf/rm/{self.name}.yaml (null: the output itself)")
+        else:
+            values = out if torch.is_tensor(out) else out[0]
+        values = values.float()
+        while values.dim() > 2:  # per-position rewards: the caller's model already pooled, or [batch, 1, k]
+            values = values.squeeze(1)
+        return values if values.dim() == 2 else values.unsqueeze(-1)
+
+    def score_batch(self, batch: Sequence[Encoded]) -> np.ndarray:
+        self.load()
+        input_ids, attention, pad = self.batch_ids(batch)
+        saved = self._text_config.pad_token_id
+        self._text_config.pad_token_id = pad
+        try:
+            with torch.inference_mode():
+                out = self.model(input_ids=input_ids.to(self.input_device), attention_mask=attention.to(self.input_device))
+        finally:
+            self._text_config.pad_token_id = saved
+        values = self.rewards(out)
+        if not 0 <= self.score_index < values.shape[1]:
+            raise RMLoadError(f"rm {self.name}: field 'score_index': {self.score_index} but the model gives {values.shape[1]} rewards")
+        return self.sign * values[:, self.score_index].cpu().numpy().astype(np.float64)
