@@ -94,6 +94,8 @@ def free_pad_id(batch_ids: Sequence[Sequence[int]], preferred: int | None, vocab
 
 
 class SequenceClassifierRM(PointwiseRM):
+    packs_batches = False  # set by load(): one packed row per batch (rmeval.rms.packed) instead of padded rows
+
     def __init__(
         self,
         name: str,
@@ -199,6 +201,17 @@ class SequenceClassifierRM(PointwiseRM):
         self.model = model.to(self.device).eval()
         self._text_config = self.model.config.get_text_config()
         self.vocab_size = int(getattr(self._text_config, "vocab_size", None) or len(self.tokenizer))
+        self._setup_packing()
+
+    def _setup_packing(self) -> None:
+        """Packed (padding-free) batches where the model supports them (rmeval.rms.packed), else padded ones."""
+        from rmeval.rms import packed
+
+        reason = packed.packing_unsupported(self.model) if self.output_field == "logits" else f"output_field {self.output_field!r}"
+        self.packs_batches = reason is None
+        if self.packs_batches:
+            packed.register()
+        log.info("%s: %s", self.name, "packed batches (no padding)" if self.packs_batches else f"padded batches ({reason})")
 
     # ------------------------------------------------------------------ interface
     def fingerprint(self) -> dict:
@@ -273,6 +286,11 @@ class SequenceClassifierRM(PointwiseRM):
 
     def score_batch(self, batch: Sequence[Encoded]) -> np.ndarray:
         self.load()
+        if self.packs_batches:
+            from rmeval.rms.packed import packed_logits
+
+            values = packed_logits(self.model, [enc.payload for enc in batch], self.device)
+            return values[:, self.score_index].float().cpu().numpy().astype(np.float64)
         input_ids, attention, pad = self.batch_ids(batch)
         saved = self._text_config.pad_token_id
         self._text_config.pad_token_id = pad
