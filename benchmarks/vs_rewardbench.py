@@ -105,12 +105,22 @@ main()
 
 
 # --------------------------------------------------------------------------------------------- peer install
+def peer_python(venv: Path) -> Path | None:
+    """The venv's python when rewardbench imports there, else None."""
+    python = venv / "bin" / "python"
+    probe = [str(python), "-c", "import rewardbench, torch"]
+    if python.exists() and subprocess.run(probe, capture_output=True, env=thread_env(1)).returncode == 0:
+        return python
+    return None
+
+
 def ensure_peer(venv: Path) -> Path:
     """The venv's python with rewardbench importable (created and installed when missing)."""
-    python = venv / "bin" / "python"
-    probe = [str(python), "-c", "import rewardbench, torch; print(torch.__version__)"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+    python = peer_python(venv)
+    if python is not None:
         return python
+    python = venv / "bin" / "python"
+    probe = [str(python), "-c", "import rewardbench, torch"]
     print(f"installing {PEER} into {venv} ({TORCH} first; a few minutes) ...", flush=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(python), "-m", "pip", "install", "-q"]
@@ -192,15 +202,17 @@ def timed(cmd: list[str], env: dict, cwd: Path, log: Path) -> float:
     return wall
 
 
-def run_peer(python: Path, model_dir: Path, data: Path, batch_size: int, args, workdir: Path) -> dict:
+def run_peer(python: Path, model_dir: Path, data: Path, batch_size: int, max_length: int, dtype: str, threads: int,
+             workdir: Path) -> dict:
+    """The peer's CLI on the exported pairs, whole process: wall time, scores per pair, forward-token counts."""
     run_dir = workdir / f"peer-{model_dir.name}-b{batch_size}"
     run_dir.mkdir(parents=True, exist_ok=True)
     shim = workdir / "rewardbench_cpu.py"
     shim.write_text(SHIM)
-    env = thread_env(args.threads)
+    env = thread_env(threads)
     env["RMEVAL_PEER_COUNTS"] = str(run_dir / "counts.json")
     cmd = [str(python), str(shim), f"--model={model_dir}", f"--dataset={data}", "--load_json",
-           f"--batch_size={batch_size}", f"--max_length={args.max_length}", f"--torch_dtype={args.dtype}",
+           f"--batch_size={batch_size}", f"--max_length={max_length}", f"--torch_dtype={dtype}",
            "--not_quantized", "--force_truncation", f"--output_dir={run_dir}/"]
     wall = timed(cmd, env, run_dir, run_dir / "log.txt")
     # The CLI writes os.path.join(output_dir, f"{model}_outputs.jsonl"); an absolute model path wins the join.
@@ -296,7 +308,7 @@ def main() -> int:
             print(f"{'model':<14}{'side':<22}{'fwd tokens':>12}{'pad eff':>9}{'wall s':>9}{'peer/rmeval':>13}")
             print(f"{name:<14}{'rmeval':<22}{st['padded_tokens']:>12,}{st['padding_efficiency']:>9.3f}{ours['wall_s']:>9.2f}")
             for bs in batch_sizes:
-                peer = run_peer(python, model_dir, data, bs, args, workdir)
+                peer = run_peer(python, model_dir, data, bs, args.max_length, args.dtype, args.threads, workdir)
                 ratio = peer["wall_s"] / ours["wall_s"]
                 eff = peer["real_tokens"] / peer["padded_tokens"] if peer["padded_tokens"] else 1.0
                 label = f"rewardbench batch {bs}"
