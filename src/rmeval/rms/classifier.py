@@ -5,8 +5,10 @@ Pitfalls handled here (BENCHMARKS.md):
   only when the tokenizer has none (or when asked); the rendered text is tokenised without adding special tokens
   a second time (no double BOS);
 - pad token: decoder classifiers pool the rightmost token that is not ``pad_token_id``; when pad = EOS and the
-  template ends with EOS, that would skip the real last token. The engine right-pads each batch with an id that
-  occurs in none of its texts, so pooling always lands on each text's real last token, batched or not;
+  template ends with EOS, that would skip the real last token. Decoder classifiers that support it get packed
+  batches (``rmeval.rms.packed``: no padding at all, each text's last token read directly); otherwise the engine
+  right-pads each batch with an id that occurs in none of its texts, so pooling always lands on each text's real
+  last token, batched or not;
 - truncation: ``max_length`` with a side (left keeps the response), counted per text;
 - dtype and device: explicit, recorded in the fingerprint.
 """
