@@ -53,7 +53,16 @@ def sample_prompts(items, texts, n_prompts: int, seed: int):
 
 
 def rewardbench_style(rm: SequenceClassifierRM, items, texts, batch_size: int) -> dict:
-    """Chosen batch then rejected batch per group of items, dataset order, no dedup, no sorting."""
+    """Chosen batch then rejected batch per group of items, dataset order, no dedup, no sorting, padded rows
+    (rmeval's packed forward is switched off here: the peer pads)."""
+    packs, rm.packs_batches = rm.packs_batches, False
+    try:
+        return _rewardbench_style(rm, items, texts, batch_size)
+    finally:
+        rm.packs_batches = packs
+
+
+def _rewardbench_style(rm: SequenceClassifierRM, items, texts, batch_size: int) -> dict:
     by_id = {row.text_id: (list(row.conversation), row.response) for row in texts.itertuples(index=False)}
     start = time.perf_counter()
     real = padded = 0

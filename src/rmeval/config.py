@@ -13,12 +13,15 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from omegaconf import DictConfig, OmegaConf, open_dict
-from omegaconf.errors import OmegaConfBaseException
 
 from rmeval.ids import stable_hash
+
+# omegaconf and hydra are imported inside the functions that need them: the Snakefile and light tools import this
+# module for its names and schemas, and must not pay for them (tests/unit/test_config.py checks).
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 
 class ConfigError(ValueError):
@@ -683,6 +686,9 @@ def _one_line(err: BaseException) -> str:
 
 
 def _check(schema: type, node: Any, where: str) -> DictConfig:
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
     try:
         merged = OmegaConf.merge(OmegaConf.structured(schema), node)
         OmegaConf.to_container(merged, resolve=True, throw_on_missing=True)
@@ -784,6 +790,8 @@ def apply_rm_overrides(cfg: DictConfig) -> None:
     extra = (cfg.get("rm_overrides") or {}).get(name)
     if not extra:
         return
+    from omegaconf import OmegaConf, open_dict
+
     with open_dict(cfg):
         cfg.rm = OmegaConf.merge(cfg.rm, extra)
         cfg.rm_overrides[name] = {}
@@ -842,6 +850,8 @@ def compose_rm(name: str, overrides: list[str] | None = None, conf_dir: Path | N
 
 
 def to_plain(node: Any) -> Any:
+    from omegaconf import DictConfig, OmegaConf
+
     return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
 
 

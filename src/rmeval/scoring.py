@@ -45,7 +45,7 @@ class ScoringStats:
     n_scored: int = 0  # scored in this run
     n_batches: int = 0
     real_tokens: int = 0  # sum of text lengths (the unique-token floor)
-    padded_tokens: int = 0  # batch rows x batch width, summed (what the forward passes processed)
+    padded_tokens: int = 0  # what the forward passes processed: rows x batch width (padded), real tokens (packed)
     n_truncated: int = 0
     wall_s: float = 0.0
     forward_s: float = 0.0
@@ -126,25 +126,34 @@ def _merge_key(row: tuple) -> tuple:
     return (math.isnan(score), 0.0 if math.isnan(score) else score, n_tokens, truncated)
 
 
-def plan_batches(lengths: Sequence[int], token_budget: int, max_batch_size: int) -> list[list[int]]:
-    """Indices grouped into batches, longest first, so that rows x longest row <= token_budget.
+def plan_batches(lengths: Sequence[int], token_budget: int, max_batch_size: int, packed: bool = False) -> list[list[int]]:
+    """Indices grouped into batches, longest first, so that the batch's forward tokens <= token_budget: rows x
+    longest row for padded batches, the sum of the lengths for packed ones (texts laid end to end, no padding).
 
     Sorting by length keeps padding small; a text longer than the budget gets a batch of its own.
     """
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
     batches: list[list[int]] = []
     current: list[int] = []
-    width = 0
+    width = total = 0
     for i in order:
         w = max(width, lengths[i]) if current else lengths[i]
-        if current and (len(current) + 1 > max_batch_size or (len(current) + 1) * w > token_budget):
+        cost = total + lengths[i] if packed else (len(current) + 1) * w
+        if current and (len(current) + 1 > max_batch_size or cost > token_budget):
             batches.append(current)
-            current, w = [], lengths[i]
+            current, w, total = [], lengths[i], 0
         current.append(i)
         width = w
+        total += lengths[i]
     if current:
         batches.append(current)
     return batches
+
+
+def forward_tokens(batch: Sequence[Encoded], packed: bool) -> int:
+    """Tokens a forward pass processes: every real token when packed, rows x longest row when padded."""
+    real = sum(e.n_tokens for e in batch)
+    return real if packed else len(batch) * max(e.n_tokens for e in batch)
 
 
 @contextmanager
@@ -190,9 +199,10 @@ def score_texts(
                 hi = lo + ENCODE_CHUNK
                 encoded += rm.encode_many(ids[lo:hi], convs[lo:hi], resps[lo:hi])
                 bar.update(len(ids[lo:hi]))
+        rm.load()  # first: whether the RM packs its batches decides the plan
+        packed = bool(getattr(rm, "packs_batches", False))
         lengths = [rm.batch_length(e) for e in encoded]
-        batches = plan_batches(lengths, rm.token_budget, rm.max_batch_size)
-        rm.load()
+        batches = plan_batches(lengths, rm.token_budget, rm.max_batch_size, packed)
         bar = progress_bar(len(ids), f"{rm.name}: score", "text", enabled=progress, mininterval=2.0)
         try:
             with _sigterm_raises():
@@ -213,7 +223,7 @@ def score_texts(
                     stats.n_batches += 1
                     stats.n_scored += len(batch)
                     stats.real_tokens += sum(e.n_tokens for e in batch)
-                    stats.padded_tokens += len(batch) * max(e.n_tokens for e in batch)
+                    stats.padded_tokens += forward_tokens(batch, packed)
                     bar.update(len(batch))
         finally:
             bar.close()

@@ -5,8 +5,10 @@ Pitfalls handled here (BENCHMARKS.md):
   only when the tokenizer has none (or when asked); the rendered text is tokenised without adding special tokens
   a second time (no double BOS);
 - pad token: decoder classifiers pool the rightmost token that is not ``pad_token_id``; when pad = EOS and the
-  template ends with EOS, that would skip the real last token. The engine right-pads each batch with an id that
-  occurs in none of its texts, so pooling always lands on each text's real last token, batched or not;
+  template ends with EOS, that would skip the real last token. Decoder classifiers that support it get packed
+  batches (``rmeval.rms.packed``: no padding at all, each text's last token read directly); otherwise the engine
+  right-pads each batch with an id that occurs in none of its texts, so pooling always lands on each text's real
+  last token, batched or not;
 - truncation: ``max_length`` with a side (left keeps the response), counted per text;
 - dtype and device: explicit, recorded in the fingerprint.
 """
@@ -60,6 +62,8 @@ def free_pad_id(batch_ids: Sequence[Sequence[int]], preferred: int | None, vocab
 
 
 class SequenceClassifierRM(PointwiseRM):
+    packs_batches = False  # set by load(): one packed row per batch (rmeval.rms.packed) instead of padded rows
+
     def __init__(
         self,
         name: str,
@@ -138,6 +142,17 @@ class SequenceClassifierRM(PointwiseRM):
         self.input_device = self.placement.input_device(model)
         self._text_config = self.model.config.get_text_config()
         self.vocab_size = int(getattr(self._text_config, "vocab_size", None) or len(self.tokenizer))
+        self._setup_packing()
+
+    def _setup_packing(self) -> None:
+        """Packed (padding-free) batches where the model supports them (rmeval.rms.packed), else padded ones."""
+        from rmeval.rms import packed
+
+        reason = packed.packing_unsupported(self.model) if self.output_field == "logits" else f"output_field {self.output_field!r}"
+        self.packs_batches = reason is None
+        if self.packs_batches:
+            packed.register()
+        log.info("%s: %s", self.name, "packed batches (no padding)" if self.packs_batches else f"padded batches ({reason})")
 
     # ------------------------------------------------------------------ interface
     def fingerprint(self) -> dict:
@@ -213,6 +228,11 @@ class SequenceClassifierRM(PointwiseRM):
 
     def score_batch(self, batch: Sequence[Encoded]) -> np.ndarray:
         self.load()
+        if self.packs_batches:
+            from rmeval.rms.packed import packed_logits
+
+            values = packed_logits(self.model, [enc.payload for enc in batch], self.device)
+            return values[:, self.score_index].float().cpu().numpy().astype(np.float64)
         input_ids, attention, pad = self.batch_ids(batch)
         saved = self._text_config.pad_token_id
         self._text_config.pad_token_id = pad
