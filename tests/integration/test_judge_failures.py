@@ -29,7 +29,7 @@ def test_require_some_valid():
 
 @pytest.fixture(scope="module")
 def bench_files(smoke_root, tmp_path_factory):
-    items, texts, _ = load_benchmark({"name": "smoke", "loader": "rmb", "check_manifest": False, "sample": {}, "position_seed": 0},
+    items, texts, _ = load_benchmark({"name": "smoke", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": False, "sample": {}, "position_seed": 0},
                                      smoke_root)
     out = tmp_path_factory.mktemp("bench")
     items.head(6).to_parquet(out / "items.parquet")

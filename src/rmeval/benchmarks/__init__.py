@@ -17,7 +17,10 @@ def build_benchmark(node: Any) -> Benchmark:
     from rmeval.config import to_plain
 
     cfg = dict(to_plain(node))
-    target = cfg.pop("_target_")
+    target = cfg.pop("_target_", None)
+    if not target:
+        raise BenchmarkError(f"benchmark {cfg.get('name')}: field '_target_': missing; a benchmark config names its class "
+                             "(e.g. rmeval.benchmarks.rmb.RMBBenchmark); the old 'loader' key is gone")
     cls = get_class(target)
     if not (isinstance(cls, type) and issubclass(cls, Benchmark)):
         raise BenchmarkError(f"benchmark {cfg.get('name')}: field '_target_': {target} is not a rmeval.benchmarks.Benchmark")
