@@ -700,6 +700,8 @@ def _check(schema: type, node: Any, where: str) -> DictConfig:
 
 def _check_values(schema: type, node: DictConfig, where: str, prefix: str = "") -> None:
     """The ``metadata`` checks of ``schema``'s fields (see ``_at_least``), nested dataclasses included."""
+    from omegaconf import DictConfig
+
     for f in dataclasses.fields(schema):
         value = node.get(f.name)
         key = f"{prefix}{f.name}"
@@ -774,6 +776,9 @@ def apply_benchmark_overrides(cfg: DictConfig) -> None:
     extra = (cfg.get("benchmark_overrides") or {}).get(name)
     if not extra:
         return
+    from omegaconf import OmegaConf, open_dict
+    from omegaconf.errors import OmegaConfBaseException
+
     schema = BENCHMARK_SCHEMAS.get(cfg.benchmark.get("_target_"))
     with open_dict(cfg):
         base = OmegaConf.merge(OmegaConf.structured(schema), cfg.benchmark) if schema else cfg.benchmark
