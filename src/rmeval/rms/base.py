@@ -63,4 +63,8 @@ def build_rm(cfg: Any) -> PointwiseRM:
     node = OmegaConf.to_container(cfg, resolve=True) if not isinstance(cfg, dict) else dict(cfg)
     node.pop("description", None)
     node.pop("build", None)
+    from rmeval.config import JOB_KEYS
+
+    for key in JOB_KEYS:  # the scheduler's keys (resources, score.shards), not the family's
+        node.pop(key, None)
     return instantiate(node, _convert_="all")
