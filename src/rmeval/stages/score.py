@@ -6,6 +6,7 @@ rmeval.stages.merge_scores joins the shards into the usual score file.
 """
 
 import logging
+import time
 
 import pandas as pd
 
@@ -23,6 +24,7 @@ log = logging.getLogger("rmeval.score")
 def main(cfg):
     import torch
 
+    started = time.time()
     threads = cfg.scoring.threads or cfg.io.get("threads")
     if threads:
         torch.set_num_threads(max(1, min(int(threads), machine_cpus())))  # never more threads than CPUs
@@ -41,7 +43,7 @@ def main(cfg):
     meta = provenance(
         without_job_keys(cfg.rm), rm=cfg.rm.name, benchmark=cfg.benchmark.name, fingerprint=fingerprint,
         device=getattr(rm, "device", "cpu"), cache_key=cache.key, stats=stats.to_dict(),
-        torch_threads=torch.get_num_threads(), **({"shard": shard} if shard else {}),
+        torch_threads=torch.get_num_threads(), job_span=[started, time.time()], **({"shard": shard} if shard else {}),
     )
     log.info("%s: %d texts (%d from cache, %d scored), %d truncated, padding efficiency %.3f, %.1f s",
              rm.name, stats.n_texts, stats.n_cached, stats.n_scored, stats.n_truncated, stats.padding_efficiency, stats.wall_s)
