@@ -57,3 +57,25 @@ def test_the_family_class_never_sees_the_scheduler_keys():
     node = OmegaConf.create({"_target_": "rmeval.rms.baselines.RandomRM", "name": "random", "seed": 0,
                              "resources": {"gpus": 1}, "score": {"shards": 3}})
     assert build_rm(node).name == "random"
+
+
+def test_the_pinned_slurm_plugin_turns_them_into_the_sbatch_flags():
+    submit = pytest.importorskip("snakemake_executor_plugin_slurm.submit_string")
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+
+    over = ["++rm_overrides.tiny-classifier.resources.gpus=2", "++rm_overrides.tiny-classifier.resources.gpu_model=a100",
+            "++rm_overrides.tiny-classifier.resources.threads=6", "++rm_overrides.tiny-classifier.resources.mem_mb=64000",
+            "++rm_overrides.tiny-classifier.resources.runtime=720", "++rm_overrides.tiny-classifier.resources.slurm_extra='--constraint=ib'"]
+    res = job_resources(compose_rm("tiny-classifier", over).rm, cores=None)
+
+    class Resources(dict):
+        __getattr__ = dict.__getitem__
+
+    class Job:
+        threads = res["threads"]
+        resources = Resources({k: v for k, v in res.items() if k != "threads"})
+
+    params = {"run_uuid": "u", "slurm_logfile": "log", "comment_str": "c", "account": "", "partition": "-p gpu", "workdir": "."}
+    call = submit.get_submit_command(Job(), params) + set_gres_string(Job())
+    for flag in ("-t 720", "--mem 64000", "--cpus-per-task=6", "--constraint=ib", "--gpus=a100:2", "-p gpu"):
+        assert flag in call, (flag, call)
