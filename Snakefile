@@ -4,6 +4,7 @@
 #   snakemake --cores 8 --config experiment=smoke              # whole DAG on generated data and models
 #   snakemake --cores 8 --config 'rms=[random,length]' 'benchmarks=[rmb,rewardbench]'
 #   snakemake --cores 2 results/metrics/rmb/length.json         # build only what one file needs
+#   snakemake --workflow-profile profiles/slurm --config 'rms=[...]'   # a SLURM cluster (profiles/default applies by itself)
 #
 # Snakemake owns paths, Hydra owns knobs: this file composes conf/ with the user's overrides (every --config
 # pair is one; they tell it the benchmarks and the RM list) and every rule calls `python -m rmeval.stages.<stage>` with the same overrides plus
@@ -20,6 +21,7 @@
 #   results/data/{benchmark}/texts.parquet     unique (conversation, response) texts
 #   results/data/{benchmark}/report.json       counts, missing files, oddities
 #   results/scores/{benchmark}/{rm}.parquet    one score per unique text
+#   results/scores/{benchmark}/{rm}/shard-{i}-of-{K}.parquet   one shard's scores (the RM's score.shards: K > 1)
 #   results/cache/scores/{rm}/                 per-RM score cache by text_id (resume, reuse across benchmarks)
 #   results/metrics/{benchmark}/{rm}.json      accuracies per goal/format/task/scenario with CIs + provenance
 #   results/leaderboard/{benchmark}.csv|.md    one row per RM (the benchmark's headline columns)

@@ -103,6 +103,32 @@ class PromptsConfig:
 
 
 @dataclass
+class ResourcesConfig:
+    """What one job asks the scheduler for: Snakemake's ``threads:`` and standard ``resources:`` (the SLURM and
+    Kubernetes executor plugins read them). Optional in every RM, policy and judge YAML (``resources:``)."""
+
+    threads: int | None = None  # null: a job with a local model claims all of Snakemake's cores (torch: at most the machine's CPUs); an API job 1
+    mem_mb: int = 8000  # memory per job (SLURM --mem)
+    runtime: int = 60  # minutes (SLURM -t)
+    gpus: int = 0  # GPUs per job: Snakemake resource `gpu` (SLURM --gpus=N); 0 = a CPU job
+    gpu_model: str | None = None  # e.g. a100 (SLURM --gpus=a100:N); null = any
+    slurm_partition: str | None = None  # null = the profile's (profiles/slurm) or the cluster's default
+    slurm_extra: str | None = None  # more sbatch flags verbatim, e.g. "--constraint=ib" (not --gres/--gpus: use gpus)
+
+
+@dataclass
+class ScoreJobConfig:
+    """How the score stage splits one (benchmark, RM) into jobs (rmeval.sharding)."""
+
+    shards: int = 1  # K length-balanced shards of the unique texts, one job each, merged into the usual score file
+
+
+# Keys of an RM, policy or judge YAML that tell the scheduler how to run its jobs, not how the model scores:
+# never handed to the family class, never part of a result's fingerprint.
+JOB_KEYS: tuple[str, ...] = ("resources", "score")
+
+
+@dataclass
 class PolicyConfig:
     name: str = "???"
     requires_model: str | None = None  # an RM whose model folder (built by its rule) holds the weights
@@ -113,6 +139,7 @@ class PolicyConfig:
     top_p: float = 1.0
     max_new_tokens: int = 256
     seed: int = 0
+    resources: ResourcesConfig = field(default_factory=ResourcesConfig)
 
 
 @dataclass
@@ -130,6 +157,7 @@ class JudgeConfig:
     price_per_1k_prompt: float = 0.0
     price_per_1k_completion: float = 0.0
     retry_temperature: float | None = None  # retries sample at this temperature (greedy retries repeat themselves)
+    resources: ResourcesConfig = field(default_factory=ResourcesConfig)
 
 
 @dataclass
@@ -219,6 +247,8 @@ class BaseRMConfig:
     name: str = "???"
     description: str = ""
     build: BuildConfig | None = None  # a rule makes resources/models/{name} (generated or fetched) before scoring
+    resources: ResourcesConfig = field(default_factory=ResourcesConfig)  # the score/compare/downstream jobs' request
+    score: ScoreJobConfig = field(default_factory=ScoreJobConfig)
 
 
 @dataclass
@@ -744,6 +774,7 @@ def validate(cfg: DictConfig, conf_dir: Path | None = None) -> DictConfig:
     for group, schema in (("prompts", PromptsConfig), ("policy", PolicyConfig), ("judge", JudgeConfig)):
         if cfg.get(group) is not None:
             _check(schema, cfg[group], f"{conf_dir}/{group}/{cfg[group].get('name', '?')}.yaml")
+            check_job_keys(cfg[group], f"{conf_dir}/{group}/{cfg[group].get('name', '?')}.yaml")
             if cfg[group].get("backend") is not None:
                 b_schema = BACKEND_SCHEMAS.get(cfg[group].backend.get("_target_"))
                 if b_schema is None:
@@ -813,7 +844,9 @@ def validate_rm(node: DictConfig, where: str) -> DictConfig:
         if b_schema is None:
             raise ConfigError(f"{where}: field 'backend._target_': expected one of {', '.join(sorted(BACKEND_SCHEMAS))}")
         _check(b_schema, backend, f"{where} (backend)")
-    return _check(schema, node, where)
+    merged = _check(schema, node, where)
+    check_job_keys(node, where)
+    return merged
 
 
 def available_rms(conf_dir: Path | None = None) -> list[str]:
@@ -865,3 +898,76 @@ def fingerprint(*nodes: Any) -> str:
     return stable_hash([to_plain(n) for n in nodes])
 
 
+
+
+# --------------------------------------------------------------------------------------------- job resources
+# Backends that call a remote server: their jobs need no local cores beyond one.
+API_BACKEND_TARGETS: frozenset[str] = frozenset({"rmeval.llm.openai_compat.OpenAICompatBackend"})
+
+
+def machine_cpus() -> int:
+    """CPUs this process may run on: its affinity mask (a SLURM allocation, a container's cpuset), else all."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def uses_local_model(node: Any) -> bool:
+    """Whether an RM, policy or judge node runs a model in the job's own process (threads, maybe a GPU)."""
+    backend = node.get("backend")
+    if backend is not None:
+        return backend.get("_target_") not in API_BACKEND_TARGETS
+    return node.get("model") is not None
+
+
+def check_job_keys(node: Any, where: str) -> None:
+    """Ranges of the ``resources:`` and ``score:`` nodes (the schema checks their types)."""
+    res = node.get("resources") or {}
+    for key, low in (("threads", 1), ("mem_mb", 1), ("runtime", 1), ("gpus", 0)):
+        value = res.get(key)
+        if value is not None and int(value) < low:
+            raise ConfigError(f"{where}: field 'resources.{key}': {value} is below {low}")
+    shards = (node.get("score") or {}).get("shards")
+    if shards is not None and int(shards) < 1:
+        raise ConfigError(f"{where}: field 'score.shards': {shards} is below 1 (1 = one job for all texts)")
+
+
+def job_resources(node: Any, cores: int | None) -> dict[str, Any]:
+    """Snakemake ``threads`` and ``resources`` of a job running this RM, policy or judge node.
+
+    ``resources:`` in the node overrides the defaults (``ResourcesConfig``). Threads, when not given: all of
+    ``cores`` (Snakemake's ``--cores`` on a local run; the machine's CPUs when unknown, e.g. on a cluster) for a
+    job with a local model, so the local scheduler never runs two such jobs side by side (the job itself runs
+    torch on at most ``machine_cpus()`` threads); 1 for an API or model-free job. A key left null is absent from the result (Snakemake drops None resources), so the profile's
+    default-resources fill it.
+    """
+    from omegaconf import OmegaConf
+
+    res = OmegaConf.merge(OmegaConf.structured(ResourcesConfig), node.get("resources") or {})
+    if res.threads is not None:
+        threads = int(res.threads)
+    elif uses_local_model(node):
+        threads = max(1, cores or machine_cpus())
+    else:
+        threads = 1
+    out: dict[str, Any] = {"threads": threads, "mem_mb": int(res.mem_mb), "runtime": int(res.runtime)}
+    if res.gpus:
+        out["gpu"] = int(res.gpus)
+        out["gpu_model"] = res.gpu_model
+    for key in ("slurm_partition", "slurm_extra"):
+        out[key] = res.get(key)
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def score_shards(node: Any) -> int:
+    """How many score jobs one (benchmark, RM) is split into (``score.shards``, default 1)."""
+    return int((node.get("score") or {}).get("shards") or 1)
+
+
+def without_job_keys(node: Any) -> Any:
+    """A plain copy of an RM/policy/judge node without the scheduler's keys (``JOB_KEYS``)."""
+    plain = dict(to_plain(node))
+    for key in JOB_KEYS:
+        plain.pop(key, None)
+    return plain

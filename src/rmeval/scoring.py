@@ -180,8 +180,12 @@ def score_texts(
     cache: ScoreCache | None = None,
     flush_every: int = 8,
     progress: bool = True,
+    batch_of: dict | None = None,
 ) -> tuple[pd.DataFrame, ScoringStats]:
-    """Scores for every row of ``texts`` (text_id, conversation, response), one per unique text_id."""
+    """Scores for every row of ``texts`` (text_id, conversation, response), one per unique text_id.
+
+    ``batch_of`` (text_id -> (batch, position)) replaces the batch plan with a given one: a shard job scores its
+    texts in exactly the batches of the unsharded plan (``rmeval.sharding``), so its scores are bit for bit the same."""
     start = time.perf_counter()
     unique = texts.drop_duplicates("text_id")
     stats = ScoringStats(n_texts=len(unique))
@@ -202,7 +206,14 @@ def score_texts(
         rm.load()  # first: whether the RM packs its batches decides the plan
         packed = bool(getattr(rm, "packs_batches", False))
         lengths = [rm.batch_length(e) for e in encoded]
-        batches = plan_batches(lengths, rm.token_budget, rm.max_batch_size, packed)
+        if batch_of is not None:
+            groups: dict = {}
+            for i, tid in enumerate(ids):
+                b, pos = batch_of[tid]
+                groups.setdefault(b, []).append((pos, i))
+            batches = [[i for _, i in sorted(groups[b])] for b in sorted(groups)]
+        else:
+            batches = plan_batches(lengths, rm.token_budget, rm.max_batch_size, packed)
         bar = progress_bar(len(ids), f"{rm.name}: score", "text", enabled=progress, mininterval=2.0)
         try:
             with _sigterm_raises():

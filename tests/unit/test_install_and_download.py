@@ -23,7 +23,7 @@ def test_environment_yml_names_the_same_dependencies_as_pyproject():
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
     conda_reqs = {_name(r): r.replace(" ", "") for r in pip_section if not r.startswith("-e")}
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["test"], *project["optional-dependencies"]["slurm"]]
     pip_reqs = {_name(r): r.replace(" ", "") for r in wanted}
     assert conda_reqs == pip_reqs
     assert pip_reqs["torch"] == "torch==2.13.0"

@@ -17,8 +17,11 @@ from rmeval.config import (
     compose_benchmark,
     compose_rm,
     fingerprint,
+    job_resources,
     rm_target,
+    score_shards,
     user_overrides,
+    without_job_keys,
 )
 
 # Entry points compose the same conf/ as this file, wherever the working directory (--directory) is.
@@ -53,11 +56,10 @@ if _ONE and not any(o.startswith(("benchmarks=", "benchmarks.names=")) for o in 
 ALL_BENCHMARKS = available("benchmark")
 RMS = [str(n) for n in CFG.rms.names]
 ALL_RMS = available_rms()
-try:
-    _CORES = workflow.cores
+try:  # a local run's --cores (a job with a local model claims them all); on a cluster each job is its own machine
+    _CORES = workflow.cores if workflow.local_exec else None
 except Exception:  # no --cores (e.g. `snakemake --report`): nothing runs, any value will do
     _CORES = None
-SCORE_THREADS = max(1, min(_CORES or os.cpu_count() or 1, os.cpu_count() or 1))
 _RM_CFGS = {}
 _BENCH = {}
 
@@ -245,7 +247,81 @@ def compare_inputs(wildcards):
 
 
 def score_fp(wildcards):
-    return fingerprint(rm_config(wildcards.rm))
+    return fingerprint(without_job_keys(rm_config(wildcards.rm)))  # resources and shard count change no score
+
+
+# ------------------------------------------------------------------ job resources and score shards
+# Every rule that runs a model takes `threads:` and `resources:` (mem_mb, runtime, gpu, gpu_model, slurm_partition,
+# slurm_extra: what the SLURM executor plugin reads) from the RM, policy or judge YAML's `resources:` node
+# (rmeval.config.job_resources). A job with a local model claims all of Snakemake's cores, so `--cores 8` on a
+# 2-core machine runs one at a time.
+RESOURCE_KEYS = ("mem_mb", "runtime", "gpu", "gpu_model", "slurm_partition", "slurm_extra")
+
+
+def _resource_functions(node_of):
+    """{resource: function of the job's wildcards} for a rule's `resources: **...` (None: Snakemake drops it)."""
+
+    def one(key):
+        def value(wildcards):
+            return job_resources(node_of(wildcards), _CORES).get(key)
+
+        value.__name__ = f"{key}_of_job"
+        return value
+
+    return {key: one(key) for key in RESOURCE_KEYS}
+
+
+def _threads_function(node_of):
+    def threads(wildcards):
+        return job_resources(node_of(wildcards), _CORES)["threads"]
+
+    return threads
+
+
+def _rm_node(wildcards):
+    return rm_config(wildcards.rm)
+
+
+def _downstream_node(wildcards):
+    """A pairwise judge runs its knockout comparisons in the downstream job; a pointwise RM only reads scores."""
+    return rm_config(wildcards.rm) if is_pairwise(wildcards.rm) else {}  # {}: the defaults, one thread, no GPU
+
+
+def _policy_node(wildcards):
+    return group_config("policy", wildcards.policy)
+
+
+def _judge_node(wildcards):
+    return group_config("judge", wildcards.judge)
+
+
+RM_THREADS, RM_RESOURCES = _threads_function(_rm_node), _resource_functions(_rm_node)
+DOWNSTREAM_THREADS, DOWNSTREAM_RESOURCES = _threads_function(_downstream_node), _resource_functions(_downstream_node)
+POLICY_THREADS, POLICY_RESOURCES = _threads_function(_policy_node), _resource_functions(_policy_node)
+JUDGE_THREADS, JUDGE_RESOURCES = _threads_function(_judge_node), _resource_functions(_judge_node)
+
+
+def shard_count(rm):
+    return score_shards(rm_config(rm))
+
+
+# RMs whose score file is merged from shard files (score.shards > 1) and those scored by one job.
+_SHARDED = [n for n in RMS if not is_pairwise(n) and not is_ensemble(n) and shard_count(n) > 1]
+SHARDED_RE = _alternation(_SHARDED)
+UNSHARDED_RE = _alternation([n for n in ALL_RMS if not is_pairwise(n) and not is_ensemble(n) and n not in _SHARDED])
+
+
+def shard_files(wildcards):
+    k = shard_count(wildcards.rm)
+    return [f"results/scores/{wildcards.benchmark}/{wildcards.rm}/shard-{i}-of-{k}.parquet" for i in range(k)]
+
+
+def merge_inputs(wildcards):
+    return {"texts": f"results/data/{wildcards.benchmark}/texts.parquet", "shards": shard_files(wildcards)}
+
+
+def shards_override(wildcards, input):
+    return hydra_list(input.shards)
 
 
 def model_fp(wildcards):

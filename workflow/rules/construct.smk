@@ -26,7 +26,9 @@ rule sample:
     params:
         fp=policy_fp,
         cache="results/cache/generations/policy-{policy}",
-    threads: SCORE_THREADS
+    threads: POLICY_THREADS
+    resources:
+        **POLICY_RESOURCES,
     conda:
         CONDA_ENV
     log:
@@ -48,7 +50,9 @@ rule judge:
         fp=judge_fp,
         responses=responses_override,
         cache="results/cache/generations/judge-{judge}",
-    threads: SCORE_THREADS
+    threads: JUDGE_THREADS
+    resources:
+        **JUDGE_RESOURCES,
     conda:
         CONDA_ENV
     log:

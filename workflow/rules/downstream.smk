@@ -10,6 +10,9 @@ rule downstream:
     params:
         fp=downstream_fp,
         args=downstream_args,
+    threads: DOWNSTREAM_THREADS
+    resources:
+        **DOWNSTREAM_RESOURCES,
     conda:
         CONDA_ENV
     log:

@@ -1,4 +1,6 @@
-# Score stage: one job per (benchmark, RM); each unique text scored once (rmeval.scoring, rmeval.stages.score).
+# Score stage: one job per (benchmark, RM), or with the RM's `score.shards: K` one job per length-balanced shard
+# merged by score_merge; each unique text scored once (rmeval.scoring, rmeval.sharding, rmeval.stages.score).
+# Threads and resources (GPUs, memory, runtime, partition) come from the RM YAML's `resources:` node.
 
 
 rule tiny_model:
@@ -18,7 +20,7 @@ rule tiny_model:
 
 rule score:
     wildcard_constraints:
-        rm=POINTWISE_RE,
+        rm=UNSHARDED_RE,
     input:
         unpack(score_inputs),
     output:
@@ -26,7 +28,9 @@ rule score:
     params:
         fp=score_fp,
         cache="results/cache/scores/{rm}",
-    threads: SCORE_THREADS
+    threads: RM_THREADS
+    resources:
+        **RM_RESOURCES,
     conda:
         CONDA_ENV
     log:
@@ -36,6 +40,53 @@ rule score:
     shell:
         "{PY} -m rmeval.stages.score {OVERRIDE_ARGS} benchmark={wildcards.benchmark} rm={wildcards.rm} ++io.texts={input.texts}"
         " ++io.cache_dir={params.cache} ++io.threads={threads} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+
+
+rule score_shard:
+    wildcard_constraints:
+        rm=SHARDED_RE,
+        shard=r"\d+",
+        shards=r"\d+",
+    input:
+        unpack(score_inputs),
+    output:
+        "results/scores/{benchmark}/{rm}/shard-{shard}-of-{shards}.parquet",
+    params:
+        fp=score_fp,
+        cache="results/cache/scores/{rm}",
+    threads: RM_THREADS
+    resources:
+        **RM_RESOURCES,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/score/{benchmark}/{rm}/shard-{shard}-of-{shards}.log",
+    message:
+        "Scoring shard {wildcards.shard} of {wildcards.shards} of the unique texts of {wildcards.benchmark} with {wildcards.rm}"
+    shell:
+        "{PY} -m rmeval.stages.score {OVERRIDE_ARGS} benchmark={wildcards.benchmark} rm={wildcards.rm} ++io.texts={input.texts}"
+        " ++io.shard={wildcards.shard} ++io.shards={wildcards.shards} ++io.cache_dir={params.cache} ++io.threads={threads}"
+        " ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+
+
+rule score_merge:
+    wildcard_constraints:
+        rm=SHARDED_RE,
+    input:
+        unpack(merge_inputs),
+    output:
+        "results/scores/{benchmark}/{rm}.parquet",
+    params:
+        shards=shards_override,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/score/{benchmark}/{rm}.merge.log",
+    message:
+        "Merging the score shards of {wildcards.rm} on {wildcards.benchmark}"
+    shell:
+        "{PY} -m rmeval.stages.merge_scores {OVERRIDE_ARGS} benchmark={wildcards.benchmark} ++io.texts={input.texts}"
+        " '++io.shards={params.shards}' ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule compare:
@@ -48,6 +99,9 @@ rule compare:
     params:
         fp=score_fp,
         cache="results/cache/generations/{rm}",
+    threads: RM_THREADS
+    resources:
+        **RM_RESOURCES,
     conda:
         CONDA_ENV
     log:

@@ -64,4 +64,8 @@ def build_rm(cfg: Any) -> PointwiseRM:
     node.pop("description", None)
     node.pop("build", None)
     node.pop("server", None)  # run by the stage around the job (rmeval.llm.server), not a family argument
+    from rmeval.config import JOB_KEYS
+
+    for key in JOB_KEYS:  # the scheduler's keys (resources, score.shards), not the family's
+        node.pop(key, None)
     return instantiate(node, _convert_="all")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rmeval.config import ConfigError, to_plain
+from rmeval.config import ConfigError, without_job_keys
 from rmeval.construct.sampling import response_texts
 from rmeval.ids import stable_hash
 from rmeval.instantiate import build
@@ -19,7 +19,7 @@ def main(cfg):
     j = cfg.judge
     if j is None:
         raise ConfigError("judge=<name> not given (conf/judge/)")
-    node = to_plain(j)
+    node = without_job_keys(j)
     node.pop("requires_model", None)
     judge = build(node, f"judge {j.name}")
     prompts = pd.read_parquet(io_path(cfg, "prompts"))

@@ -1,0 +1,125 @@
+"""Split one (benchmark, RM)'s unique texts into K shards, one score job each, and merge the shards' score files
+back into the one score file the metrics read.
+
+Shards are made of whole batches of the unsharded job's own plan: every shard job encodes all texts with the RM,
+plans the length-sorted token-budget batches exactly as ``rmeval.scoring.score_texts`` would for the whole
+benchmark (``plan_batches``), and deals the batches, costliest first, to the shard with the least padded tokens
+so far (ties: the lowest shard index). A text is therefore scored with the same batch-mates, padding and shapes
+as without shards, so the merged scores equal the unsharded ones bit for bit (fp32 included), and re-planning a
+shard's texts reproduces its batches (the planner closes a batch by its own rows and width only). The split is a
+function of the texts file and the RM alone, so the shard jobs of a run agree without talking to each other.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rmeval.scoring import ENCODE_CHUNK, plan_batches
+
+
+class ShardError(ValueError):
+    """Shard files that do not add up to the benchmark's texts; the message names the file."""
+
+
+def shard_path(scores_dir: str | Path, index: int, count: int) -> Path:
+    """``<scores_dir>/shard-<i>-of-<K>.parquet`` (i from 0)."""
+    return Path(scores_dir) / f"shard-{index}-of-{count}.parquet"
+
+
+def assign_shards(costs: Sequence[int], count: int) -> np.ndarray:
+    """The shard (0..count-1) of each unit of work: costliest first (ties: the earlier unit), each to the
+    currently lightest shard (ties: the lowest index)."""
+    if count < 1:
+        raise ValueError(f"shard count must be at least 1, got {count}")
+    costs = np.asarray(costs, dtype=np.int64)
+    heap = [(0, k) for k in range(count)]
+    out = np.empty(len(costs), dtype=np.int64)
+    for i in sorted(range(len(costs)), key=lambda i: (-int(costs[i]), i)):
+        load, k = heapq.heappop(heap)
+        out[i] = k
+        heapq.heappush(heap, (load + max(int(costs[i]), 1), k))
+    return out
+
+
+def shard_batches(lengths: Sequence[int], token_budget: int, max_batch_size: int, count: int,
+                  packed: bool = False) -> tuple[np.ndarray, list[list[int]]]:
+    """(the shard of each text by position, the unsharded plan's batches): whole batches of ``plan_batches``
+    dealt by forward tokens (rows x width padded, the sum of lengths packed)."""
+    batches = plan_batches(lengths, token_budget, max_batch_size, packed)
+    costs = [sum(lengths[i] for i in b) if packed else len(b) * max(lengths[i] for i in b) for b in batches]
+    per_batch = assign_shards(costs, count)
+    out = np.empty(len(lengths), dtype=np.int64)
+    for batch, shard in zip(batches, per_batch):
+        out[batch] = shard
+    return out, batches
+
+
+def shard_of_texts(lengths: Sequence[int], token_budget: int, max_batch_size: int, count: int, packed: bool = False) -> np.ndarray:
+    """The shard of each text (by position): whole batches of ``plan_batches`` dealt by forward tokens."""
+    return shard_batches(lengths, token_budget, max_batch_size, count, packed)[0]
+
+
+def shard_texts(rm, texts: pd.DataFrame, index: int, count: int) -> pd.DataFrame:
+    """The rows of shard ``index`` of ``count`` for this RM (one row per unique text_id, in the texts' order), with
+    a ``batch`` column: each text's (batch, position) in the unsharded plan."""
+    if not 0 <= index < count:
+        raise ValueError(f"shard index {index} is not in 0..{count - 1}")
+    unique = texts.drop_duplicates("text_id").reset_index(drop=True)
+    ids, convs, resps = unique["text_id"].tolist(), unique["conversation"].tolist(), unique["response"].tolist()
+    lengths: list[int] = []
+    for lo in range(0, len(ids), ENCODE_CHUNK):
+        hi = lo + ENCODE_CHUNK
+        lengths += [rm.batch_length(e) for e in rm.encode_many(ids[lo:hi], convs[lo:hi], resps[lo:hi])]
+    rm.load()  # whether the RM packs its batches decides the plan, as in score_texts
+    shards, batches = shard_batches(lengths, rm.token_budget, rm.max_batch_size, count, bool(getattr(rm, "packs_batches", False)))
+    where = {}
+    for b, batch in enumerate(batches):
+        for pos, i in enumerate(batch):
+            where[i] = (b, pos)
+    out = unique[shards == index].copy()
+    out["batch"] = [where[i] for i in np.flatnonzero(shards == index)]
+    return out.reset_index(drop=True)
+
+
+def batch_plan(shard: pd.DataFrame) -> dict:
+    """text_id -> (batch, position) of a ``shard_texts`` frame, for ``score_texts(batch_of=...)``."""
+    return dict(zip(shard["text_id"], shard["batch"]))
+
+
+def merge_shards(texts: pd.DataFrame, shards: Sequence[pd.DataFrame], names: Sequence[str]) -> pd.DataFrame:
+    """One score frame in the texts' order (one row per unique text_id) from the shards' score frames.
+
+    Every text must be in exactly one shard; ``names`` (the shard files) make the error say which one is wrong.
+    """
+    seen: dict[str, str] = {}
+    for frame, name in zip(shards, names):
+        for tid in frame["text_id"]:
+            if tid in seen:
+                raise ShardError(f"{name}: text_id {tid} is also in {seen[tid]} (shards of different runs mixed?)")
+            seen[tid] = name
+    merged = pd.concat(list(shards), ignore_index=True) if shards else pd.DataFrame(columns=["text_id"])
+    unique = texts.drop_duplicates("text_id")["text_id"]
+    missing = unique[~unique.isin(merged["text_id"])]
+    if len(missing):
+        raise ShardError(f"{names[0] if names else 'shards'}: {len(missing)} texts are in no shard (e.g. text_id {missing.iloc[0]}); rerun the shard jobs")
+    extra = merged[~merged["text_id"].isin(unique)]
+    if len(extra):
+        raise ShardError(f"{seen[extra['text_id'].iloc[0]]}: text_id {extra['text_id'].iloc[0]} is not a text of this benchmark")
+    return merged.set_index("text_id").loc[unique.tolist()].reset_index()
+
+
+def merge_stats(stats: Sequence[dict]) -> dict:
+    """The shards' scoring stats as one run's: counts, tokens and times summed, padding efficiency recomputed."""
+    out: dict = {}
+    for s in stats:
+        for key, value in (s or {}).items():
+            if key != "padding_efficiency" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                out[key] = out.get(key, 0) + value
+    if "padded_tokens" in out:
+        out["padding_efficiency"] = out["real_tokens"] / out["padded_tokens"] if out["padded_tokens"] else 1.0
+    return out
