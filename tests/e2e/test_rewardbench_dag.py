@@ -46,3 +46,18 @@ def test_rewardbench_through_the_dag(project_root, tmp_path, bench, rows, column
     md = (tmp_path / f"results/leaderboard/{bench}.md").read_text()
     assert "| 1 | length |" in md
     assert not (tmp_path / "results/correlation").exists()  # no judge scores: no downstream stage
+
+
+def test_rewardbench_without_a_root_plans_a_hub_load(project_root, tmp_path, monkeypatch):
+    """No REWARDBENCH_ROOT: the dry run plans the data job reading the hub through `datasets` (no input file),
+    instead of failing on a missing `download` key (issue 11 item 8)."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("REWARDBENCH_ROOT",)}
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(project_root / "Snakefile"), "--directory", str(tmp_path), "-n",
+           "--cores", "1", "--config", "benchmark=rewardbench", "rms=baselines"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "results/data/rewardbench/items.parquet" in out and "ConfigAttributeError" not in out

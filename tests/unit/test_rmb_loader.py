@@ -394,3 +394,29 @@ def test_check_references_duplicate_item_id(many):
         check_references(dup, texts, "dups")
     msg = str(exc.value)
     assert msg == f"dups: record {len(items)}: field 'item_id': duplicate item_id {items.iloc[2]['item_id']}"
+
+
+# ------------------------------------------------------------------------------------------- category_path, BOM
+def test_category_path_mismatch_is_reported_or_stops_by_flag(tmp_path: Path):
+    """A record filed under another folder than its category_path says is named in the report (issue 11 item 12);
+    with strict_category_path it stops the load with one line."""
+    good = pair(0, Q0, resp("a", "fine"), resp("b", "worse"))
+    misfiled = pair(1, Q1, resp("a", "x"), resp("b", "y"), path="Helpfulness/Chat/Casual Conversation")
+    write(tmp_path, DOC, [good, misfiled])
+    items, _, report = load_rmb(tmp_path, check_manifest=False)
+    assert len(items) == 2
+    assert [(m["file"], m["record"]) for m in report.category_mismatches] == [(DOC, 1)]
+    assert report.to_dict()["category_mismatches"][0]["category_path"].endswith("Chat/Casual Conversation")
+    with pytest.raises(DataError) as err:
+        load_rmb(tmp_path, check_manifest=False, strict_category_path=True)
+    msg = str(err.value)
+    assert msg.startswith(f"{DOC}: record 1") and "field 'category_path'" in msg and "\n" not in msg
+
+
+def test_json_file_with_a_utf8_bom_loads(tmp_path: Path):
+    """Other tools write a byte-order mark; it is stripped (and logged), not rejected (issue 11 item 13)."""
+    path = tmp_path / DOC
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\ufeff" + json.dumps([pair(0, Q0, resp("a", "fine"), resp("b", "worse"))]), encoding="utf-8")
+    items, _, _ = load_rmb(tmp_path, check_manifest=False)
+    assert len(items) == 1
