@@ -63,10 +63,7 @@ class CustomBenchmark(Benchmark):
         for where, path in files:
             for index, raw in enumerate(read_records(path, where)):
                 rec = Record(where, index, raw, line=index + 1 if path.suffix.lower() == ".jsonl" else None)
-                uid = rec.uid_str() if "id" in rec.record and rec.record["id"] is not None else f"{where}:{index + 1}"
-                if uid in seen:
-                    rec.fail("id", f"duplicate id {uid!r} (first seen in {seen[uid]})")
-                seen[uid] = f"{where} record {index}"
+                uid = rec.claim_uid(seen) if rec.record.get("id") is not None else f"{where}:{index + 1}"
                 conv = rec.conversation("prompt")
                 chosen = rec.text(rec.get("chosen", str), "chosen")
                 rejected_raw = rec.get("rejected", (str, list))

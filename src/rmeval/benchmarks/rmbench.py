@@ -79,10 +79,7 @@ class RMBenchBenchmark(Benchmark):
         for where, records in sources:
             for index, raw in enumerate(records):
                 rec = Record(where, index, raw)
-                uid = rec.uid_str()
-                if uid in seen:
-                    rec.fail("id", f"duplicate id {uid!r} (first seen in {seen[uid]})")
-                seen[uid] = f"{where} record {index}"
+                uid = rec.claim_uid(seen)
                 raw_domain = rec.get("domain", str)
                 domain = DOMAIN_OF.get(raw_domain.strip().lower())
                 if domain is None:

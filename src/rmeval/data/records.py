@@ -152,6 +152,14 @@ class Record:
             self.fail(key, "empty id")
         return uid
 
+    def claim_uid(self, seen: dict, key: str = "id") -> str:
+        """This record's id, registered in ``seen`` (id -> where first seen); a duplicate fails naming both."""
+        uid = self.uid_str(key)
+        if uid in seen:
+            self.fail(key, f"duplicate id {uid!r} (first seen in {seen[uid]})")
+        seen[uid] = f"{self.where} record {self.index}"
+        return uid
+
     def text(self, value: object, where: str, *, allow_empty: bool = False) -> str:
         """A response string: null, non-strings and (unless allowed) the empty string fail."""
         if value is None:

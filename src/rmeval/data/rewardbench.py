@@ -310,10 +310,7 @@ def load_rewardbench2(
         report.files[where] = len(records)
         for index, raw in enumerate(records):
             rec = _Record(where, index, raw)
-            uid = rec.uid_str()
-            if uid in seen:
-                rec.fail("id", f"duplicate id {uid!r} (first seen in {seen[uid]})")
-            seen[uid] = f"{where} record {index}"
+            uid = rec.claim_uid(seen)
             raw_subset = rec.get("subset", str)
             subset = V2_CANONICAL.get(raw_subset.strip().lower())
             if subset is None:

@@ -226,6 +226,18 @@ class SequenceClassifierRM(PointwiseRM):
             attention[i, : len(s)] = 1
         return torch.from_numpy(input_ids), torch.from_numpy(attention), pad
 
+    def padded_forward(self, batch: Sequence[Encoded]):
+        """The model's output on a right-padded batch whose pad id occurs in none of its texts (so last-token
+        pooling lands on each text's real last token, also when pad = EOS)."""
+        input_ids, attention, pad = self.batch_ids(batch)
+        saved = self._text_config.pad_token_id
+        self._text_config.pad_token_id = pad
+        try:
+            with torch.inference_mode():
+                return self.model(input_ids=input_ids.to(self.input_device), attention_mask=attention.to(self.input_device))
+        finally:
+            self._text_config.pad_token_id = saved
+
     def score_batch(self, batch: Sequence[Encoded]) -> np.ndarray:
         self.load()
         if self.packs_batches:
@@ -233,14 +245,7 @@ class SequenceClassifierRM(PointwiseRM):
 
             values = packed_logits(self.model, [enc.payload for enc in batch], self.device)
             return values[:, self.score_index].float().cpu().numpy().astype(np.float64)
-        input_ids, attention, pad = self.batch_ids(batch)
-        saved = self._text_config.pad_token_id
-        self._text_config.pad_token_id = pad
-        try:
-            with torch.inference_mode():
-                out = self.model(input_ids=input_ids.to(self.input_device), attention_mask=attention.to(self.input_device))
-        finally:
-            self._text_config.pad_token_id = saved
+        out = self.padded_forward(batch)
         values = getattr(out, self.output_field, None)
         if values is None:
             raise RMLoadError(f"rm {self.name}: the model output has no field {self.output_field!r}; set output_field in conf/rm/{self.name}.yaml")

@@ -67,15 +67,7 @@ class CustomForwardRM(LastTokenRewardRM):
 
     def score_batch(self, batch: Sequence[Encoded]) -> np.ndarray:
         self.load()
-        input_ids, attention, pad = self.batch_ids(batch)
-        saved = self._text_config.pad_token_id
-        self._text_config.pad_token_id = pad
-        try:
-            with torch.inference_mode():
-                out = self.model(input_ids=input_ids.to(self.input_device), attention_mask=attention.to(self.input_device))
-        finally:
-            self._text_config.pad_token_id = saved
-        values = self.rewards(out)
+        values = self.rewards(self.padded_forward(batch))
         if not 0 <= self.score_index < values.shape[1]:
             raise RMLoadError(f"rm {self.name}: field 'score_index': {self.score_index} but the model gives {values.shape[1]} rewards")
         return self.sign * values[:, self.score_index].cpu().numpy().astype(np.float64)
