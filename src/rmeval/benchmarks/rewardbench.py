@@ -43,9 +43,6 @@ class _RewardBench(Benchmark):
         self.split = split or self.hub[1]
         self.revision = revision
 
-    def source(self) -> str | None:
-        return str(self.root) if self.root else None  # None: datasets.load_dataset(dataset, revision=...)
-
     def missing_source_hint(self) -> str:
         return f"point benchmark.root at a local copy of {self.name} in the hub schema, or unset it to read {self.dataset} from the hub"
 

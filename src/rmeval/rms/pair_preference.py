@@ -22,9 +22,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from rmeval.hf import Placement, RMLoadError, hf_source_kwargs, load_error, load_pretrained, unpinned_revision, weights_digest
+from rmeval.progress import progress_bar
 from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult
 from rmeval.rms.judge import PairwiseJudgeRM
 
@@ -124,25 +124,33 @@ class PairPreferenceBackend(ChatBackend):
 
     def generate(self, requests: Sequence[ChatRequest], progress: bool = True,
                  on_result: Callable[[int, ChatResult], None] | None = None) -> list[ChatResult]:
-        self.load()
-        results: list[ChatResult] = []
-        with tqdm(total=len(requests), desc=f"{self.name}: compare", unit="pair", disable=not progress) as bar:
-            for k in range(0, len(requests), self.batch_size):
-                group = requests[k: k + self.batch_size]
-                start = time.perf_counter()
-                seqs = [self.encode(r) for r in group]
-                logits = self.label_logits(seqs)
-                for j, (req, ids, (la, lb)) in enumerate(zip(group, seqs, logits)):
-                    verdict = "A" if la > lb else "B" if lb > la else "C"
-                    p_a = 1.0 / (1.0 + np.exp(lb - la))
-                    res = ChatResult(key=req.key, text=f"[[{verdict}]] p(A)={p_a:.6f}", finish_reason="stop",
-                                     prompt_tokens=len(ids), completion_tokens=0,
-                                     latency_s=(time.perf_counter() - start) / len(group), extra={"p_a": float(p_a)})
-                    results.append(res)
-                    if on_result is not None:
-                        on_result(k + j, res)
-                bar.update(len(group))
-        return results
+        def verdicts(seqs):
+            for la, lb in self.label_logits(seqs):
+                p_a = 1.0 / (1.0 + np.exp(lb - la))
+                yield ("A" if la > lb else "B" if lb > la else "C"), f"p(A)={p_a:.6f}", {"p_a": float(p_a)}
+
+        return generate_batched(self, requests, verdicts, progress, on_result)
+
+
+def generate_batched(backend, requests: Sequence[ChatRequest], verdicts, progress: bool,
+                     on_result: Callable[[int, ChatResult], None] | None) -> list[ChatResult]:
+    """A non-generative preference model's answers, ``backend.batch_size`` requests per forward pass:
+    ``verdicts(seqs)`` yields (verdict A/B/C, a note for the raw text, extra fields) per encoded request."""
+    backend.load()
+    results: list[ChatResult] = []
+    with progress_bar(len(requests), f"{backend.name}: compare", "pair", enabled=progress) as bar:
+        for k in range(0, len(requests), backend.batch_size):
+            group = requests[k: k + backend.batch_size]
+            start = time.perf_counter()
+            seqs = [backend.encode(r) for r in group]
+            for j, (req, ids, (verdict, note, extra)) in enumerate(zip(group, seqs, verdicts(seqs))):
+                res = ChatResult(key=req.key, text=f"[[{verdict}]] {note}", finish_reason="stop", prompt_tokens=len(ids),
+                                 completion_tokens=0, latency_s=(time.perf_counter() - start) / len(group), extra=extra)
+                results.append(res)
+                if on_result is not None:
+                    on_result(k + j, res)
+            bar.update(len(group))
+    return results
 
 
 # --------------------------------------------------------------------------------------------- PairRM
@@ -246,20 +254,8 @@ class PairRMBackend(ChatBackend):
 
     def generate(self, requests: Sequence[ChatRequest], progress: bool = True,
                  on_result: Callable[[int, ChatResult], None] | None = None) -> list[ChatResult]:
-        self.load()
-        results: list[ChatResult] = []
-        with tqdm(total=len(requests), desc=f"{self.name}: compare", unit="pair", disable=not progress) as bar:
-            for k in range(0, len(requests), self.batch_size):
-                group = requests[k: k + self.batch_size]
-                start = time.perf_counter()
-                seqs = [self.encode(r) for r in group]
-                for j, (req, ids, delta) in enumerate(zip(group, seqs, self.preference(seqs))):
-                    verdict = "A" if delta > 0 else "B" if delta < 0 else "C"
-                    res = ChatResult(key=req.key, text=f"[[{verdict}]] delta={delta:.6f}", finish_reason="stop",
-                                     prompt_tokens=len(ids), latency_s=(time.perf_counter() - start) / len(group),
-                                     extra={"delta": float(delta)})
-                    results.append(res)
-                    if on_result is not None:
-                        on_result(k + j, res)
-                bar.update(len(group))
-        return results
+        def verdicts(seqs):
+            for delta in self.preference(seqs):
+                yield ("A" if delta > 0 else "B" if delta < 0 else "C"), f"delta={delta:.6f}", {"delta": float(delta)}
+
+        return generate_batched(self, requests, verdicts, progress, on_result)
