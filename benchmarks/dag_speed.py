@@ -14,8 +14,9 @@ Timed, whole process, best of ``--repeats``:
 - a no-op ``snakemake --cores 2`` on a finished run: the smoke experiment is first run to completion in the copy
   (about a minute), then run again with nothing to do. Jobs that new YAMLs make out of date are rerun (untimed,
   and counted in the output) before the no-op is timed.
-Also printed: the import time of ``rmeval.config`` (what the Snakefile imports) and the time to compose the config
-once and one RM's config, which the Snakefile does per RM it must know.
+Also printed: the import time of ``rmeval.config`` (what the Snakefile imports), the time to compose the config
+once, to compose one RM's config through Hydra, and to read one listed RM's node from its YAML (``rm_node``: what the
+Snakefile does per listed RM unless an override touches ``rm.*``).
 """
 
 from __future__ import annotations
@@ -89,8 +90,8 @@ def settle(project: Path, snakemake: list[str]) -> int:
 def python_side(project: Path, repeats: int) -> dict:
     code = (
         "import time; t = time.perf_counter(); import rmeval.config as c; t1 = time.perf_counter();"
-        "c.compose([]); t2 = time.perf_counter(); c.compose_rm('length'); t3 = time.perf_counter();"
-        "print(t1 - t, t2 - t1, t3 - t2)"
+        "cfg = c.compose([]); t2 = time.perf_counter(); c.compose_rm('length'); t3 = time.perf_counter();"
+        "c.rm_node(cfg, 'random'); t4 = time.perf_counter(); print(t1 - t, t2 - t1, t3 - t2, t4 - t3)"
     )
     best = None
     for _ in range(repeats):
@@ -98,7 +99,7 @@ def python_side(project: Path, repeats: int) -> dict:
                              text=True, check=True).stdout.split()
         vals = [float(x) for x in out]
         best = vals if best is None else [min(a, b) for a, b in zip(best, vals)]
-    return {"import_config": best[0], "compose": best[1], "compose_rm": best[2]}
+    return {"import_config": best[0], "compose": best[1], "compose_rm": best[2], "rm_node": best[3]}
 
 
 def main() -> int:
@@ -123,7 +124,8 @@ def main() -> int:
             print(f"finished smoke run built in {time.perf_counter() - t0:.1f} s")
         py = python_side(project, args.repeats)
         print(f"python side: import rmeval.config {py['import_config'] * 1e3:.0f} ms; compose the config "
-              f"{py['compose'] * 1e3:.0f} ms; compose one RM {py['compose_rm'] * 1e3:.0f} ms")
+              f"{py['compose'] * 1e3:.0f} ms; compose one RM {py['compose_rm'] * 1e3:.0f} ms; read one listed RM's YAML "
+              f"(what the Snakefile does) {py['rm_node'] * 1e3:.0f} ms")
         print(f"{'extra RM YAMLs':>15}{'snakemake -n s':>16}{'no-op run s':>13}")
         rows = []
         for n in (int(x) for x in args.extra.split(",")):

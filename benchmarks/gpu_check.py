@@ -45,7 +45,7 @@ def main() -> int:
     p.add_argument("--dtype", default="bfloat16")
     args = p.parse_args()
     t_all = time.perf_counter()
-    _, texts, _ = load_benchmark({"name": "rmb", "loader": "rmb", "check_manifest": False, "sample": {}}, args.rmb_root)
+    _, texts, _ = load_benchmark({"name": "rmb", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": False, "sample": {}}, args.rmb_root)
     rng = np.random.default_rng(0)
     texts = texts.iloc[np.sort(rng.choice(len(texts), size=min(args.texts, len(texts)), replace=False))].reset_index(drop=True)
     corpus = list(texts["response"]) + [t["content"] for conv in texts["conversation"] for t in conv]

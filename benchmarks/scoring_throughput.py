@@ -127,7 +127,7 @@ def main() -> int:
         return 2
     if args.threads:
         torch.set_num_threads(args.threads)
-    bench = {"name": "rmb", "loader": "rmb", "check_manifest": False, "sample": {}}
+    bench = {"name": "rmb", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": False, "sample": {}}
     items, texts, _ = load_benchmark(bench, args.rmb_root)
     items, texts = sample_prompts(items, texts, args.prompts, args.seed)
     slots = len(items) + sum(len(r) for r in items["rejected_ids"])

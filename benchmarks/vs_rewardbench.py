@@ -54,7 +54,7 @@ MODELS = {
     "minilm-sized": dict(hidden_size=384, num_layers=6, num_heads=12, intermediate_size=1536),
 }
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "WANDB_MODE": "disabled",
-               "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false"}
+               "HF_HUB_DISABLE_TELEMETRY": "1"}
 
 SHIM = '''\
 """CPU shim for the rewardbench CLI (written by rmeval's benchmarks/vs_rewardbench.py).
@@ -144,7 +144,7 @@ def load_subset(rmb_root: str | None, n_prompts: int, seed: int, workdir: Path):
         rmb_root = str(workdir / "smoke_fixture")
         write_smoke_fixture(rmb_root, seed=seed, items_per_scenario=8)
         source = "the generated smoke fixture (set RMB_ROOT for the release)"
-    bench = {"name": "rmb", "loader": "rmb", "check_manifest": False, "sample": {}}
+    bench = {"name": "rmb", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": False, "sample": {}}
     items, texts, _ = load_benchmark(bench, rmb_root)
     items = items[items["format"] == "pairwise"]
     rng = np.random.default_rng(seed)
@@ -188,7 +188,9 @@ def readable_by_peer(model_dir: Path) -> Path:
 def thread_env(threads: int) -> dict:
     env = dict(os.environ)
     env.update(OFFLINE_ENV)
-    env.update({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)})
+    # the same thread count for torch (OpenMP, MKL) and for the tokenizers library's batch encoding (rayon)
+    env.update({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "RAYON_NUM_THREADS": str(threads),
+                "TOKENIZERS_PARALLELISM": "true"})
     return env
 
 

@@ -546,6 +546,9 @@ class ScoringConfig:
     flush_every_batches: int = field(default=8, metadata=_at_least(1))  # write the score cache after this many batches (resume granularity)
     progress: bool = True  # progress bars on a terminal, a few plain log lines otherwise
     threads: int | None = field(default=None, metadata=_at_least(1))  # torch CPU threads; null = Snakemake's threads for the job
+    # float32 models on the CPU: linear layers through oneDNN with pre-packed weights (rmeval.cpu_linear), or torch's own
+    cpu_linear: str = field(default="onednn", metadata={"pattern": "onednn|torch", "expected": "onednn or torch"})
+    share_prefixes: bool = True  # packed batches compute a prompt prefix that several texts share once (rmeval.rms.packed)
 
 
 class BootstrapMethod(Enum):
@@ -877,6 +880,47 @@ def compose_benchmark(name: str, overrides: list[str] | None = None, conf_dir: P
     if cfg.benchmark.name != name:
         raise ConfigError(f"{conf_dir or find_conf_dir()}/benchmark/{name}.yaml: field 'name': {cfg.benchmark.name!r} differs from the file name {name!r}")
     return cfg.benchmark
+
+
+def _touches_group(override: str, group: str) -> bool:
+    """Whether a Hydra override names ``group`` or a key under it (``rm=x``, ``rm.k=v``, ``++rm.k=v``, ``~rm.k``, ...)."""
+    key = override.lstrip("+~").split("=", 1)[0].strip()
+    return key == group or key.startswith(group + ".") or key.startswith(group + "@")
+
+
+def rm_node(cfg: DictConfig, name: str, overrides: list[str] | None = None, conf_dir: Path | None = None) -> DictConfig:
+    """One RM's validated node, equal to ``compose_rm(name, overrides).rm``, without a Hydra composition when it can.
+
+    ``cfg`` is the run's composed config (``compose(overrides)``). An RM YAML has no defaults list, package directive
+    or interpolation, so its node is the file itself plus ``rm_overrides.<name>``; when an override touches ``rm``
+    itself (``rm.max_length=...``) the full composition runs instead. The Snakefile calls this for each listed RM, so
+    the dry run costs one composition for the run, not one per RM."""
+    from omegaconf import DictConfig, OmegaConf
+
+    conf_dir = Path(conf_dir).resolve() if conf_dir else find_conf_dir()
+    if any(_touches_group(o, "rm") for o in overrides or []):
+        return compose_rm(name, overrides, conf_dir).rm
+    path = conf_dir / "rm" / f"{name}.yaml"
+    try:
+        node = OmegaConf.load(path)
+    except FileNotFoundError:
+        raise ConfigError(f"{conf_dir}/rms: unknown RM {name!r}; available: {', '.join(available_rms(conf_dir))}") from None
+    except Exception as err:
+        raise ConfigError(f"{path}: cannot read: {_one_line(err)}") from None
+    if not isinstance(node, DictConfig) or "defaults" in node:
+        return compose_rm(name, overrides, conf_dir).rm  # not a plain node: let Hydra compose it
+    if node.get("name") != name:
+        raise ConfigError(f"{path}: field 'name': {node.get('name')!r} differs from the file name {name!r}")
+    extra = (cfg.get("rm_overrides") or {}).get(name)
+    if extra:
+        node = OmegaConf.merge(node, extra)
+    validate_rm(node, str(path))
+    if node.get("_target_") in ENSEMBLE_RM_TARGETS:
+        known = available_rms(conf_dir)
+        unknown = [m for m in node.get("members") or [] if m not in known]
+        if unknown:
+            raise ConfigError(f"{path}: field 'members': unknown RM {unknown[0]!r}; available: {', '.join(known)}")
+    return node
 
 
 def compose_rm(name: str, overrides: list[str] | None = None, conf_dir: Path | None = None) -> DictConfig:

@@ -46,13 +46,15 @@ class ScoringStats:
     n_batches: int = 0
     real_tokens: int = 0  # sum of text lengths (the unique-token floor)
     padded_tokens: int = 0  # what the forward passes processed: rows x batch width (padded), real tokens (packed)
+    shared_prefix_tokens: int = 0  # tokens of prompt prefixes shared by several texts of a packed batch, computed once
     n_truncated: int = 0
     wall_s: float = 0.0
     forward_s: float = 0.0
 
     @property
     def padding_efficiency(self) -> float:
-        return self.real_tokens / self.padded_tokens if self.padded_tokens else 1.0
+        """Of the tokens the forward passes processed, the fraction that were text (not padding)."""
+        return (self.real_tokens - self.shared_prefix_tokens) / self.padded_tokens if self.padded_tokens else 1.0
 
     def to_dict(self) -> dict:
         out = dict(self.__dict__)
@@ -150,10 +152,33 @@ def plan_batches(lengths: Sequence[int], token_budget: int, max_batch_size: int,
     return batches
 
 
-def forward_tokens(batch: Sequence[Encoded], packed: bool) -> int:
-    """Tokens a forward pass processes: every real token when packed, rows x longest row when padded."""
+def forward_tokens(batch: Sequence[Encoded], packed: bool, min_shared_prefix: int = 0) -> int:
+    """Tokens a forward pass processes: every real token when packed (a shared prompt prefix once, when
+    ``min_shared_prefix`` > 0), rows x longest row when padded."""
+    if packed and min_shared_prefix:
+        from rmeval.rms.packed import forward_cost
+
+        return forward_cost([e.payload for e in batch], min_shared_prefix)
     real = sum(e.n_tokens for e in batch)
     return real if packed else len(batch) * max(e.n_tokens for e in batch)
+
+
+def plan_for(rm: PointwiseRM, encoded: Sequence[Encoded]) -> list[list[int]]:
+    """The RM's batches (positions into ``encoded``; call after ``rm.load()``): token-id order with shared prefixes
+    counted once for a packed RM that shares them, else length-sorted token-budget batches (``plan_batches``)."""
+    packed = bool(getattr(rm, "packs_batches", False))
+    min_prefix = int(getattr(rm, "min_shared_prefix", 0) or 0) if packed else 0
+    if min_prefix:
+        from rmeval.rms.packed import plan_shared_prefix_batches
+
+        return plan_shared_prefix_batches([e.payload for e in encoded], rm.token_budget, rm.max_batch_size, min_prefix)
+    return plan_batches([rm.batch_length(e) for e in encoded], rm.token_budget, rm.max_batch_size, packed)
+
+
+def batch_cost(rm: PointwiseRM, batch: Sequence[Encoded]) -> int:
+    """Forward tokens of one batch of this RM (what shards are balanced by)."""
+    packed = bool(getattr(rm, "packs_batches", False))
+    return forward_tokens(batch, packed, int(getattr(rm, "min_shared_prefix", 0) or 0) if packed else 0)
 
 
 @contextmanager
@@ -205,7 +230,6 @@ def score_texts(
                 bar.update(len(ids[lo:hi]))
         rm.load()  # first: whether the RM packs its batches decides the plan
         packed = bool(getattr(rm, "packs_batches", False))
-        lengths = [rm.batch_length(e) for e in encoded]
         if batch_of is not None:
             groups: dict = {}
             for i, tid in enumerate(ids):
@@ -213,7 +237,7 @@ def score_texts(
                 groups.setdefault(b, []).append((pos, i))
             batches = [[i for _, i in sorted(groups[b])] for b in sorted(groups)]
         else:
-            batches = plan_batches(lengths, rm.token_budget, rm.max_batch_size, packed)
+            batches = plan_for(rm, encoded)
         bar = progress_bar(len(ids), f"{rm.name}: score", "text", enabled=progress, mininterval=2.0)
         try:
             with _sigterm_raises():
@@ -234,7 +258,10 @@ def score_texts(
                     stats.n_batches += 1
                     stats.n_scored += len(batch)
                     stats.real_tokens += sum(e.n_tokens for e in batch)
-                    stats.padded_tokens += forward_tokens(batch, packed)
+                    cost = batch_cost(rm, batch)
+                    stats.padded_tokens += cost
+                    if packed:
+                        stats.shared_prefix_tokens += sum(e.n_tokens for e in batch) - cost
                     bar.update(len(batch))
         finally:
             bar.close()

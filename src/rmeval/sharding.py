@@ -3,7 +3,7 @@ back into the one score file the metrics read.
 
 Shards are made of whole batches of the unsharded job's own plan: every shard job encodes all texts with the RM,
 plans the length-sorted token-budget batches exactly as ``rmeval.scoring.score_texts`` would for the whole
-benchmark (``plan_batches``), and deals the batches, costliest first, to the shard with the least padded tokens
+benchmark (``plan_for``: length-sorted batches, or token-id order with shared prefixes for packed RMs), and deals the batches, costliest first, to the shard with the least padded tokens
 so far (ties: the lowest shard index). A text is therefore scored with the same batch-mates, padding and shapes
 as without shards, so the merged scores equal the unsharded ones bit for bit (fp32 included), and re-planning a
 shard's texts reproduces its batches (the planner closes a batch by its own rows and width only). The split is a
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rmeval.scoring import ENCODE_CHUNK, plan_batches
+from rmeval.scoring import ENCODE_CHUNK, batch_cost, plan_batches, plan_for
 
 
 class ShardError(ValueError):
@@ -71,12 +71,16 @@ def shard_texts(rm, texts: pd.DataFrame, index: int, count: int) -> pd.DataFrame
         raise ValueError(f"shard index {index} is not in 0..{count - 1}")
     unique = texts.drop_duplicates("text_id").reset_index(drop=True)
     ids, convs, resps = unique["text_id"].tolist(), unique["conversation"].tolist(), unique["response"].tolist()
-    lengths: list[int] = []
+    encoded = []
     for lo in range(0, len(ids), ENCODE_CHUNK):
         hi = lo + ENCODE_CHUNK
-        lengths += [rm.batch_length(e) for e in rm.encode_many(ids[lo:hi], convs[lo:hi], resps[lo:hi])]
+        encoded += rm.encode_many(ids[lo:hi], convs[lo:hi], resps[lo:hi])
     rm.load()  # whether the RM packs its batches decides the plan, as in score_texts
-    shards, batches = shard_batches(lengths, rm.token_budget, rm.max_batch_size, count, bool(getattr(rm, "packs_batches", False)))
+    batches = plan_for(rm, encoded)  # the unsharded job's own plan
+    per_batch = assign_shards([batch_cost(rm, [encoded[i] for i in b]) for b in batches], count)
+    shards = np.empty(len(encoded), dtype=np.int64)
+    for batch, shard in zip(batches, per_batch):
+        shards[batch] = shard
     where = {}
     for b, batch in enumerate(batches):
         for pos, i in enumerate(batch):
@@ -121,5 +125,6 @@ def merge_stats(stats: Sequence[dict]) -> dict:
             if key != "padding_efficiency" and isinstance(value, (int, float)) and not isinstance(value, bool):
                 out[key] = out.get(key, 0) + value
     if "padded_tokens" in out:
-        out["padding_efficiency"] = out["real_tokens"] / out["padded_tokens"] if out["padded_tokens"] else 1.0
+        text = out["real_tokens"] - out.get("shared_prefix_tokens", 0)
+        out["padding_efficiency"] = text / out["padded_tokens"] if out["padded_tokens"] else 1.0
     return out

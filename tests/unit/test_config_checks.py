@@ -90,3 +90,28 @@ def test_entry_point_prints_one_error_line(tmp_path):
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: rm tiny-judge (rmeval.rms.judge.PairwiseJudgeRM): FileNotFoundError")
+
+
+def test_rm_node_equals_the_composed_rm_for_every_yaml():
+    """The Snakefile reads listed RMs straight from their YAMLs (one composition per run): same nodes as Hydra's."""
+    from omegaconf import OmegaConf
+
+    from rmeval.config import available_rms, compose_rm, rm_node
+
+    cfg = compose([], conf_dir=CONF)
+    for name in available_rms(CONF):
+        fast = OmegaConf.to_container(rm_node(cfg, name, [], conf_dir=CONF), resolve=True)
+        full = OmegaConf.to_container(compose_rm(name, [], conf_dir=CONF).rm, resolve=True)
+        assert fast == full, name
+
+
+def test_rm_node_applies_rm_overrides_and_falls_back_for_rm_keys():
+    from rmeval.config import rm_node
+
+    extra = ["++rm_overrides.tiny-classifier.max_length=77"]
+    node = rm_node(compose(extra, conf_dir=CONF), "tiny-classifier", extra, conf_dir=CONF)
+    assert node.max_length == 77
+    direct = ["rm.max_length=55"]  # touches rm itself: composed by Hydra, which applies it to whichever RM is selected
+    assert rm_node(compose([], conf_dir=CONF), "tiny-classifier", direct, conf_dir=CONF).max_length == 55
+    with pytest.raises(ConfigError, match="unknown RM 'nope'"):
+        rm_node(compose([], conf_dir=CONF), "nope", [], conf_dir=CONF)

@@ -20,11 +20,14 @@ RESPONSES = ["ok", "here is a short answer", "a much longer answer " * 9, "thank
              "the best answer is a good one"]
 
 
-def frame(responses=RESPONSES):
+def frame(responses=RESPONSES, conv=CONV):
     from rmeval.ids import text_id
 
-    return pd.DataFrame({"text_id": [text_id(CONV, r) for r in responses], "conversation": [CONV] * len(responses),
+    return pd.DataFrame({"text_id": [text_id(conv, r) for r in responses], "conversation": [conv] * len(responses),
                          "response": responses})
+
+
+LONG_CONV = [{"role": "system", "content": "you are a careful assistant " * 4}, *CONV]
 
 
 def one_at_a_time(rm: SequenceClassifierRM, ids: list[int]) -> float:
@@ -59,7 +62,8 @@ def test_packed_batching_has_no_padding_and_equals_unbatched(tiny_classifier_dir
     rm = SequenceClassifierRM(name="tiny", model=str(tiny_classifier_dir), max_length=256, token_budget=100_000)
     batched, stats = score_texts(rm, frame(), progress=False)
     assert stats.n_batches == 1
-    assert stats.padded_tokens == stats.real_tokens and stats.padding_efficiency == 1.0
+    # no padding; a shared prompt (none here: shorter than MIN_SHARED_PREFIX) would be computed once
+    assert stats.padded_tokens == stats.real_tokens - stats.shared_prefix_tokens and stats.padding_efficiency == 1.0
     rm.token_budget, rm.max_batch_size = 1, 1
     single, _ = score_texts(rm, frame(), progress=False)
     np.testing.assert_allclose(batched["score"].to_numpy(), single["score"].to_numpy(), atol=1e-5)
@@ -105,3 +109,64 @@ def test_models_that_cannot_pack_say_why(tmp_path):
     bert = BertForSequenceClassification(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
                                                     num_attention_heads=2, intermediate_size=32, num_labels=1))
     assert "not a last-token decoder classifier" in packed.packing_unsupported(bert)
+
+
+# ------------------------------------------------------------------ shared prompt prefixes
+def test_shared_prefix_groups_golden():
+    p = list(range(100, 120))  # a 20-token prompt
+    seqs = [p + [1, 2], p + [3], p + [4, 5, 6], [7] * 30, [7] * 25 + [8]]
+    assert packed.shared_prefix_groups(seqs, min_prefix=16) == [(20, [0, 1, 2]), (25, [3, 4])]
+    # below the minimum: every text on its own
+    assert packed.shared_prefix_groups(seqs, min_prefix=26) == [(0, [0]), (0, [1]), (0, [2]), (0, [3]), (0, [4])]
+    assert packed.shared_prefix_groups(seqs, min_prefix=0) == [(0, [i]) for i in range(5)]
+    # a text that is a prefix of its neighbour keeps one token of its own
+    assert packed.shared_prefix_groups([p, p + [9]], min_prefix=16) == [(19, [0, 1])]
+
+
+def test_shared_prefix_groups_do_not_shrink_a_larger_saving():
+    system = list(range(100, 120))
+    a, b = system + list(range(200, 240)), system + list(range(300, 340))  # two conversations, one system prompt
+    seqs = [a + [1], a + [2], a + [3], b + [4]]
+    # joining b would cut the prefix from 60 to 20 tokens: 3 x 20 < 2 x 60, so b starts its own run
+    assert packed.shared_prefix_groups(seqs, min_prefix=16) == [(60, [0, 1, 2]), (0, [3])]
+    assert packed.forward_cost(seqs, 16) == sum(map(len, seqs)) - 2 * 60
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_plan_shared_prefix_batches_cover_every_text_within_budget(seed):
+    rng = np.random.default_rng(seed)
+    prompts = [rng.integers(0, 50, size=int(rng.integers(10, 40))).tolist() for _ in range(6)]
+    seqs = [prompts[int(rng.integers(0, 6))] + rng.integers(0, 50, size=int(rng.integers(1, 30))).tolist() for _ in range(40)]
+    batches = packed.plan_shared_prefix_batches(seqs, token_budget=150, max_batch_size=6)
+    assert sorted(i for b in batches for i in b) == list(range(len(seqs)))
+    saved = 0
+    for b in batches:
+        cost = packed.forward_cost([seqs[i] for i in b])
+        assert len(b) <= 6 and (cost <= 150 or len(b) == 1)
+        saved += sum(len(seqs[i]) for i in b) - cost
+    assert saved > 0  # texts of one prompt end up side by side and share it
+
+
+def test_shared_prefix_scores_equal_one_text_at_a_time(tiny_classifier_dir):
+    rm = SequenceClassifierRM(name="tiny", model=str(tiny_classifier_dir), max_length=256, token_budget=100_000)
+    rm.load()
+    convs = [LONG_CONV] * 4 + [CONV] * 2
+    encs = rm.encode_many([str(i) for i in range(6)], convs, RESPONSES)
+    groups = packed.shared_prefix_groups([e.payload for e in encs])
+    # the long prompt is shared by its four texts; the short one (< MIN_SHARED_PREFIX tokens) is not worth sharing
+    assert [len(m) for _, m in groups] == [4, 1, 1] and groups[0][0] >= packed.MIN_SHARED_PREFIX
+    expected = [one_at_a_time(rm, e.payload) for e in encs]
+    np.testing.assert_allclose(rm.score_batch(encs), expected, atol=1e-5)
+    rm.share_prefixes = False
+    assert rm.min_shared_prefix == 0
+    np.testing.assert_allclose(rm.score_batch(encs), expected, atol=1e-5)
+
+
+def test_shared_prefix_plan_scores_equal_unbatched(tiny_classifier_dir):
+    rm = SequenceClassifierRM(name="tiny", model=str(tiny_classifier_dir), max_length=256, token_budget=60)
+    batched, stats = score_texts(rm, frame(conv=LONG_CONV), progress=False)
+    assert stats.n_batches > 1 and stats.shared_prefix_tokens > 0 and stats.padding_efficiency == 1.0
+    rm.token_budget, rm.max_batch_size = 1, 1
+    single, single_stats = score_texts(rm, frame(conv=LONG_CONV), progress=False)
+    assert single_stats.shared_prefix_tokens == 0
+    np.testing.assert_allclose(batched["score"].to_numpy(), single["score"].to_numpy(), atol=1e-5)

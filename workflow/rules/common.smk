@@ -15,7 +15,7 @@ from rmeval.config import (
     available_rms,
     compose,
     compose_benchmark,
-    compose_rm,
+    rm_node,
     fingerprint,
     job_resources,
     rm_target,
@@ -62,6 +62,7 @@ except Exception:  # no --cores (e.g. `snakemake --report`): nothing runs, any v
     _CORES = None
 _RM_CFGS = {}
 _BENCH = {}
+_BENCH_CFGS = {}
 
 
 wildcard_constraints:
@@ -72,13 +73,23 @@ wildcard_constraints:
     rm="|".join(re.escape(n) for n in ALL_RMS),
 
 
+def bench_config(name):
+    """conf/benchmark/<name>.yaml composed with the user's overrides, validated; cached."""
+    if name not in _BENCH_CFGS:
+        try:
+            _BENCH_CFGS[name] = compose_benchmark(name, OVERRIDES)
+        except ConfigError as err:
+            raise WorkflowError(str(err))
+    return _BENCH_CFGS[name]
+
+
 def bench(name):
     """The benchmark object of conf/benchmark/<name>.yaml (the user's overrides applied), validated; cached."""
     if name not in _BENCH:
         try:
             from rmeval.benchmarks import build_benchmark
 
-            _BENCH[name] = build_benchmark(compose_benchmark(name, OVERRIDES))
+            _BENCH[name] = build_benchmark(bench_config(name))
         except ConfigError as err:
             raise WorkflowError(str(err))
     return _BENCH[name]
@@ -101,7 +112,7 @@ def rm_config(name):
     """The composed config of one RM (with the user's overrides), validated; cached per name."""
     if name not in _RM_CFGS:
         try:
-            _RM_CFGS[name] = compose_rm(name, OVERRIDES).rm
+            _RM_CFGS[name] = rm_node(CFG, name, OVERRIDES)  # the YAML itself unless an override touches rm.*
         except ConfigError as err:
             raise WorkflowError(str(err))
     return _RM_CFGS[name]
@@ -224,7 +235,7 @@ def raw_root_arg(wildcards, input):
 
 
 def data_fp(wildcards):
-    return fingerprint(compose_benchmark(wildcards.benchmark, OVERRIDES))
+    return fingerprint(bench_config(wildcards.benchmark))
 
 
 def fixture_fp(wildcards):

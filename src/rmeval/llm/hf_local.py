@@ -63,7 +63,7 @@ class HFLocalBackend(ChatBackend):
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = load_pretrained(AutoModelForCausalLM, self.model_id, who=who, where=where, what="causal LM",
+        self.model = load_pretrained(AutoModelForCausalLM, self.model_id, who=who, where=where, what="causal LM", pack_cpu_linears=False,
                                      placement=self.placement, trust_remote_code=self.trust_remote_code,
                                      revision=self.revision, gguf_file=self.gguf_file)
         self.input_device = self.placement.input_device(self.model)

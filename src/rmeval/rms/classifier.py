@@ -63,6 +63,14 @@ def free_pad_id(batch_ids: Sequence[Sequence[int]], preferred: int | None, vocab
 
 class SequenceClassifierRM(PointwiseRM):
     packs_batches = False  # set by load(): one packed row per batch (rmeval.rms.packed) instead of padded rows
+    share_prefixes = True  # packed batches compute a prompt prefix shared by several texts once (scoring.share_prefixes)
+
+    @property
+    def min_shared_prefix(self) -> int:
+        """The shortest common prefix a packed batch computes once (0: none shared)."""
+        from rmeval.rms.packed import MIN_SHARED_PREFIX
+
+        return MIN_SHARED_PREFIX if (self.packs_batches and self.share_prefixes) else 0
 
     def __init__(
         self,
@@ -243,7 +251,7 @@ class SequenceClassifierRM(PointwiseRM):
         if self.packs_batches:
             from rmeval.rms.packed import packed_logits
 
-            values = packed_logits(self.model, [enc.payload for enc in batch], self.device)
+            values = packed_logits(self.model, [enc.payload for enc in batch], self.device, self.min_shared_prefix)
             return values[:, self.score_index].float().cpu().numpy().astype(np.float64)
         out = self.padded_forward(batch)
         values = getattr(out, self.output_field, None)

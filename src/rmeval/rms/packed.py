@@ -6,9 +6,17 @@ onto its dense masked path. Packed, every linear layer sees only real tokens and
 causal attention over that text alone (``scaled_dot_product_attention(is_causal=True)``, whose CPU and flash
 kernels skip the masked upper triangle). The scores equal one-text-at-a-time scores within float tolerance.
 
-The last decoder layer works only where the score is read: its attention computes each text's last query row
-alone (keys and values still come from every token) and its MLP runs on those rows only. Everything else of that
+The last decoder layer works only where the score is read: its query and output projections and its MLP run on
+each text's last row only, and its attention computes that query row alone (keys and values still come from every
+token). Everything else of that
 layer's output is never read (the final norm and the score head see the last rows only), so it is left at zero.
+
+Shared prefixes: texts that answer the same conversation start with the same tokens (the rendered prompt). Where
+consecutive texts of a batch share at least ``MIN_SHARED_PREFIX`` tokens, the prefix is laid out once, followed by
+each text's own suffix (positions continuing after the prefix); a suffix attends to the whole prefix and causally to
+itself. Under causal attention a prefix's hidden states do not depend on what follows, so every text's score is the
+one it gets alone, within float tolerance. The planner (``plan_shared_prefix_batches``) orders texts by their token
+ids, so texts of one conversation sit side by side, and counts a shared prefix once against the token budget.
 
 Which models: those whose class is transformers' ``GenericForSequenceClassification`` (Llama, Mistral, Qwen2/3,
 Gemma, Phi3, ...: a base model plus a linear ``score`` head on the last token) and whose attention goes through the
@@ -28,45 +36,78 @@ LAST_ROWS_FLAG = "_rmeval_last_rows_only"  # set on the last layer's attention m
 _registered = False
 
 
-def packed_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, cu_seq_lens_q=None, **kwargs):
+def packed_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, rmeval_segments=None,
+                     **kwargs):
     """Attention over the texts packed in one row: (1, heads, T, dim) in, (1, T, heads, dim) out.
 
-    ``cu_seq_lens_q`` holds the cumulative text lengths ([0, l0, l0+l1, ...]); each text attends only to itself.
+    ``rmeval_segments`` (set by ``packed_logits`` only) lists ``Segment``s: queries ``lo:hi`` attend to the keys of a
+    shared prefix ``p_lo:p_hi`` (all of it) and causally to their own span.
     """
-    if cu_seq_lens_q is None:
-        raise RuntimeError("packed attention called without cu_seq_lens_q (only rmeval's packed forward sets it)")
+    if rmeval_segments is None:
+        raise RuntimeError("packed attention called without rmeval_segments (only rmeval's packed forward sets them)")
     n_rep = query.shape[1] // key.shape[1]
     if n_rep > 1:  # grouped-query attention: one key/value head serves n_rep query heads
         key = key.repeat_interleave(n_rep, dim=1)
         value = value.repeat_interleave(n_rep, dim=1)
     causal = bool(getattr(module, "is_causal", True))
     last_only = getattr(module, LAST_ROWS_FLAG, False)
-    bounds = cu_seq_lens_q.tolist()
     out = torch.zeros_like(query) if last_only else torch.empty_like(query)
     sdpa = torch.nn.functional.scaled_dot_product_attention
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        if last_only:  # the last position sees its whole text: no mask needed
-            out[:, :, hi - 1: hi] = sdpa(query[:, :, hi - 1: hi], key[:, :, lo:hi], value[:, :, lo:hi], scale=scaling)
+    for seg in rmeval_segments:
+        lo, hi, p_lo, p_hi = seg.lo, seg.hi, seg.p_lo, seg.p_hi
+        if last_only and not seg.has_last:
+            continue  # a shared prefix holds no text's last token: nothing of it is read after the last layer
+        if p_hi > p_lo:
+            k = torch.cat((key[:, :, p_lo:p_hi], key[:, :, lo:hi]), dim=2)
+            v = torch.cat((value[:, :, p_lo:p_hi], value[:, :, lo:hi]), dim=2)
         else:
-            out[:, :, lo:hi] = sdpa(query[:, :, lo:hi], key[:, :, lo:hi], value[:, :, lo:hi], is_causal=causal, scale=scaling)
+            k, v = key[:, :, lo:hi], value[:, :, lo:hi]
+        if last_only:  # the last position sees the whole prefix and its own span: no mask needed
+            out[:, :, hi - 1: hi] = sdpa(query[:, :, hi - 1: hi], k, v, scale=scaling)
+        elif p_hi > p_lo:
+            out[:, :, lo:hi] = sdpa(query[:, :, lo:hi], k, v, attn_mask=seg.mask(), scale=scaling)
+        else:
+            out[:, :, lo:hi] = sdpa(query[:, :, lo:hi], k, v, is_causal=causal, scale=scaling)
     return out.transpose(1, 2).contiguous(), None
 
 
+class Segment:
+    """One span of a packed row: its queries ``lo:hi`` attend to the prefix ``p_lo:p_hi`` and causally to themselves.
+    ``has_last``: the span ends a text (its last row is scored)."""
+
+    __slots__ = ("lo", "hi", "p_lo", "p_hi", "has_last", "_mask")
+
+    def __init__(self, lo: int, hi: int, p_lo: int = 0, p_hi: int = 0, has_last: bool = True):
+        self.lo, self.hi, self.p_lo, self.p_hi, self.has_last = lo, hi, p_lo, p_hi, has_last
+        self._mask = None
+
+    def mask(self) -> torch.Tensor:
+        """(span, prefix + span) booleans, True = may attend: all of the prefix, then the causal triangle."""
+        if self._mask is None:
+            n, p = self.hi - self.lo, self.p_hi - self.p_lo
+            mask = torch.ones(n, p + n, dtype=torch.bool)
+            mask[:, p:] = torch.ones(n, n, dtype=torch.bool).tril_()
+            self._mask = mask
+        return self._mask
+
+
 class _RowsOnly(torch.nn.Module):
-    """A position-wise module (an MLP) applied to some rows of a packed (1, T, d) input; the others stay zero."""
+    """A position-wise module (an MLP, a projection) applied to some rows of a packed (1, T, d) input; the output's
+    other rows are zero."""
 
     def __init__(self, inner: torch.nn.Module, rows: torch.Tensor):
         super().__init__()
         self.inner, self.rows = inner, rows
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = torch.zeros_like(x)
-        out[:, self.rows] = self.inner(x[:, self.rows])
+        y = self.inner(x[:, self.rows])
+        out = y.new_zeros((*x.shape[:-1], y.shape[-1]))
+        out[:, self.rows] = y
         return out
 
 
 def _no_mask(*args, **kwargs):
-    return None  # texts are separated by cu_seq_lens_q; causality is the kernel's is_causal
+    return None  # texts are separated by the segments packed_logits passes; causality is the kernel's is_causal
 
 
 def register() -> None:
@@ -100,6 +141,97 @@ def packing_unsupported(model) -> str | None:
     return None
 
 
+MIN_SHARED_PREFIX = 16  # shorter common prefixes are laid out per text (not worth a segment of their own)
+
+
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = min(len(a), len(b))
+    k = 0
+    while k < n and a[k] == b[k]:
+        k += 1
+    return k
+
+
+def shared_prefix_groups(seqs: Sequence[Sequence[int]], min_prefix: int = MIN_SHARED_PREFIX) -> list[tuple[int, list[int]]]:
+    """Runs of consecutive texts that share a prefix: [(prefix length, member positions)], in order.
+
+    Greedy and deterministic (the planner and the forward pass must agree): a text joins the open run when it shares
+    at least ``min_prefix`` tokens with the run's first text and the run's total saving (members - 1) x prefix does not
+    shrink; the prefix always leaves each member one token of its own. A run of one has prefix 0 (no sharing)."""
+    groups: list[tuple[int, list[int]]] = []
+    for i, s in enumerate(seqs):
+        if groups and min_prefix > 0:
+            p, members = groups[-1]
+            first = seqs[members[0]]
+            cand = min(common_prefix(first, s), len(s) - 1, len(first) - 1, p if len(members) > 1 else len(first))
+            if cand >= min_prefix and len(members) * cand >= (len(members) - 1) * p:
+                groups[-1] = (cand, [*members, i])
+                continue
+        groups.append((0, [i]))
+    return groups
+
+
+def forward_cost(seqs: Sequence[Sequence[int]], min_prefix: int = MIN_SHARED_PREFIX) -> int:
+    """Tokens one packed forward pass computes for ``seqs`` in this order (shared prefixes once)."""
+    return sum(len(s) for s in seqs) - sum((len(m) - 1) * p for p, m in shared_prefix_groups(seqs, min_prefix))
+
+
+def plan_shared_prefix_batches(seqs: Sequence[Sequence[int]], token_budget: int, max_batch_size: int,
+                               min_prefix: int = MIN_SHARED_PREFIX) -> list[list[int]]:
+    """Packed batches for texts given as token ids: ordered by their ids (texts of one conversation side by side),
+    closed when the batch's forward cost (shared prefixes counted once) would pass ``token_budget``."""
+    order = sorted(range(len(seqs)), key=lambda i: (list(seqs[i]), i))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    cost, group_p, group_first, group_n = 0, 0, None, 0
+    for i in order:
+        s = seqs[i]
+        joined = False
+        if current and min_prefix > 0:
+            first = seqs[group_first]
+            cand = min(common_prefix(first, s), len(s) - 1, len(first) - 1, group_p if group_n > 1 else len(first))
+            if cand >= min_prefix and group_n * cand >= (group_n - 1) * group_p:
+                new_cost = cost + len(s) - group_n * cand + (group_n - 1) * group_p
+                joined = True
+        if not joined:
+            new_cost = cost + len(s)
+        if current and (len(current) + 1 > max_batch_size or new_cost > token_budget):
+            batches.append(current)
+            current, cost, joined, new_cost = [], 0, False, len(s)
+        current.append(i)
+        cost = new_cost
+        if joined:
+            group_p, group_n = cand, group_n + 1
+        else:
+            group_p, group_first, group_n = 0, i, 1
+    if current:
+        batches.append(current)
+    return batches
+
+
+def layout(seqs: Sequence[Sequence[int]], min_prefix: int = MIN_SHARED_PREFIX):
+    """(input_ids (1, T), position_ids (1, T), last rows (n,), segments) of one packed row: each shared prefix once,
+    then its members' own tokens with positions continuing after the prefix; a text without one, end to end."""
+    ids: list[int] = []
+    positions: list[int] = []
+    last = [0] * len(seqs)
+    segments: list[Segment] = []
+    for p, members in shared_prefix_groups(seqs, min_prefix):
+        p_lo = len(ids)
+        if p:
+            ids.extend(seqs[members[0]][:p])
+            positions.extend(range(p))
+            segments.append(Segment(p_lo, p_lo + p, has_last=False))
+        for m in members:
+            lo = len(ids)
+            ids.extend(seqs[m][p:])
+            positions.extend(range(p, len(seqs[m])))
+            segments.append(Segment(lo, len(ids), p_lo, p_lo + p))
+            last[m] = len(ids) - 1
+    return (torch.tensor(ids, dtype=torch.long)[None], torch.tensor(positions, dtype=torch.long)[None],
+            torch.tensor(last, dtype=torch.long), segments)
+
+
 def pack(seqs: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(input_ids (1, T), position_ids (1, T), cu_seq_lens (n+1,)) for texts laid end to end."""
     lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
@@ -110,10 +242,11 @@ def pack(seqs: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor, tor
     return torch.from_numpy(ids)[None], torch.from_numpy(positions)[None], torch.from_numpy(cu)
 
 
-def packed_logits(model, seqs: Sequence[Sequence[int]], device: str) -> torch.Tensor:
-    """Score-head outputs (n, num_labels) at each text's last token, from one packed forward pass."""
-    input_ids, position_ids, cu = pack(seqs)
-    last_rows = (cu[1:] - 1).to(device)
+def packed_logits(model, seqs: Sequence[Sequence[int]], device: str, min_prefix: int = MIN_SHARED_PREFIX) -> torch.Tensor:
+    """Score-head outputs (n, num_labels) at each text's last token, from one packed forward pass (shared prefixes
+    computed once; ``min_prefix=0`` lays every text out on its own)."""
+    input_ids, position_ids, last_rows, segments = layout(seqs, min_prefix)
+    last_rows = last_rows.to(device)
     base = getattr(model, model.base_model_prefix)
     saved = model.config._attn_implementation
     text_config = model.config.get_text_config()
@@ -121,20 +254,24 @@ def packed_logits(model, seqs: Sequence[Sequence[int]], device: str) -> torch.Te
     last = _last_layer(base, text_config)
     for c in configs:
         c._attn_implementation = ATTN_NAME
+    rows_only = [] if last is None else [(last, "mlp")] + [(last.self_attn, n) for n in ("q_proj", "o_proj")
+                                                            if isinstance(getattr(last.self_attn, n, None), torch.nn.Module)]
     if last is not None:
         setattr(last.self_attn, LAST_ROWS_FLAG, True)
-        last.mlp = _RowsOnly(last.mlp, last_rows)
+    for owner, name in rows_only:  # the last layer's queries, output projection and MLP: only where a score is read
+        setattr(owner, name, _RowsOnly(getattr(owner, name), last_rows))
     try:
         with torch.inference_mode():
             hidden = base(input_ids=input_ids.to(device), position_ids=position_ids.to(device), use_cache=False,
-                          cu_seq_lens_q=cu, cu_seq_lens_k=cu).last_hidden_state
+                          rmeval_segments=segments).last_hidden_state
             return model.score(hidden[0, last_rows])
     finally:
         for c in configs:
             c._attn_implementation = saved
         if last is not None:
             delattr(last.self_attn, LAST_ROWS_FLAG)
-            last.mlp = last.mlp.inner
+        for owner, name in rows_only:
+            setattr(owner, name, getattr(owner, name).inner)
 
 
 def _last_layer(base, text_config):

@@ -77,7 +77,7 @@ class PairPreferenceBackend(ChatBackend):
         if self.ids[0] == self.ids[1]:
             raise RMLoadError(f"{who}: labels {self.label_a!r} and {self.label_b!r} are the same token")
         auto_cls = AutoModelForSeq2SeqLM if self.architecture == "seq2seq" else AutoModelForCausalLM
-        self.model = load_pretrained(auto_cls, self.model_id, who=who, where=self._where, what=f"{self.architecture} LM",
+        self.model = load_pretrained(auto_cls, self.model_id, who=who, where=self._where, what=f"{self.architecture} LM", pack_cpu_linears=False,
                                      placement=self.placement, trust_remote_code=self.trust_remote_code,
                                      revision=self.revision)
         self.input_device = self.placement.input_device(self.model)

@@ -31,6 +31,8 @@ def main(cfg):
     if threads:
         torch.set_num_threads(max(1, min(int(threads), machine_cpus())))  # never more threads than CPUs
     rm = build_rm(cfg.rm)
+    if hasattr(rm, "share_prefixes"):
+        rm.share_prefixes = bool(cfg.scoring.get("share_prefixes", True))
     texts = pd.read_parquet(io_path(cfg, "texts"))
     count, index = int(cfg.io.get("shards") or 1), int(cfg.io.get("shard") or 0)
     shard, batch_of = None, None
@@ -52,8 +54,10 @@ def main(cfg):
         device=getattr(rm, "device", "cpu"), cache_key=cache.key, stats=stats.to_dict(),
         torch_threads=torch.get_num_threads(), job_span=[started, time.time()], **({"shard": shard} if shard else {}),
     )
-    log.info("%s: %d texts (%d from cache, %d scored), %d truncated, padding efficiency %.3f, %.1f s",
-             rm.name, stats.n_texts, stats.n_cached, stats.n_scored, stats.n_truncated, stats.padding_efficiency, stats.wall_s)
+    shared = f", {stats.shared_prefix_tokens:,} prompt-prefix tokens shared" if stats.shared_prefix_tokens else ""
+    log.info("%s: %d texts (%d from cache, %d scored), %d truncated, padding efficiency %.3f%s, %.1f s",
+             rm.name, stats.n_texts, stats.n_cached, stats.n_scored, stats.n_truncated, stats.padding_efficiency, shared,
+             stats.wall_s)
     write_scores(scores, meta, io_path(cfg, "out"))
 
 

@@ -1,0 +1,138 @@
+"""Linear layers through oneDNN with pre-packed weights, for models that score on the CPU in float32.
+
+Why: for the matrix shapes of a scoring forward pass (thousands of token rows against a few hundred to a few
+thousand features) PyTorch's default CPU matmul is MKL's sgemm, which re-lays-out the weight on every call. oneDNN
+(bundled with every PyTorch CPU build) can take the weight once, in its own blocked layout, and then multiplies
+at a higher rate: 1.3-1.6x on this project's 2-core test machine (``python benchmarks/cpu_linear.py`` prints the
+ratio for each shape), 1.3x on a whole MiniLM-sized scoring loop. The arithmetic is the same float32 multiply-add;
+only the summation order differs, so outputs agree with ``torch.nn.Linear`` to float32 rounding (tested at 1e-5).
+
+What is swapped: plain ``torch.nn.Linear`` modules of the loaded backbone whose weight is not shared with another
+parameter (tied embeddings stay as they are) and is not tiny. Heads, quantised models, models spread over devices,
+GPU models and non-float32 models are left alone. ``scoring.cpu_linear: torch`` turns it off for a run.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("onednn", "torch")
+_backend = "onednn"
+MIN_WEIGHT_ELEMENTS = 4096  # smaller layers (score heads, 1-8 outputs) gain nothing
+ROWS_HINT = 4096  # the rows oneDNN picks the weight layout for (a token-budget batch); any row count works
+
+
+def set_backend(name: str) -> None:
+    """``onednn`` (default) or ``torch`` for every model loaded after this call in this process."""
+    global _backend
+    if name not in BACKENDS:
+        raise ValueError(f"cpu_linear: expected one of {', '.join(BACKENDS)}, got {name!r}")
+    _backend = name
+
+
+def backend() -> str:
+    return _backend
+
+
+def available() -> bool:
+    return bool(torch.backends.mkldnn.is_available()) and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
+
+class PackedLinear(torch.nn.Module):
+    """``y = x W^T + b`` with W held in oneDNN's blocked layout (inference only)."""
+
+    def __init__(self, linear: torch.nn.Linear):
+        super().__init__()
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        weight = linear.weight.detach()
+        self.register_buffer("packed_weight", torch.ops.mkldnn._reorder_linear_weight(weight, ROWS_HINT), persistent=False)
+        self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().clone(), persistent=False)
+        self._dtype = weight.dtype
+
+    @property
+    def weight(self) -> torch.Tensor:  # code that asks a projection for its dtype or device still gets an answer
+        return self.packed_weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.ops.mkldnn._linear_pointwise(x, self.packed_weight, self.bias, "none", [], "")
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}, oneDNN"
+
+
+# Gated MLPs written exactly as ``down(silu(gate(x)) * up(x))`` (transformers' Llama, Mistral, Qwen2/3 classes)
+GATED_SILU_MLPS = ("LlamaMLP", "MistralMLP", "Qwen2MLP", "Qwen3MLP")
+
+
+class PackedGatedMLP(torch.nn.Module):
+    """``down(silu(gate(x)) * up(x))`` with the product fused into the up projection (oneDNN's binary post-op):
+    one pass over the intermediate activations fewer, the same arithmetic."""
+
+    def __init__(self, mlp: torch.nn.Module):
+        super().__init__()
+        self.gate, self.up, self.down = PackedLinear(mlp.gate_proj), PackedLinear(mlp.up_proj), PackedLinear(mlp.down_proj)
+        self.act_fn = mlp.act_fn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gated = self.act_fn(self.gate(x))
+        product = torch.ops.mkldnn._linear_pointwise.binary(x, gated, self.up.packed_weight, None, "mul")
+        return self.down(product)
+
+
+def _gated_silu_mlp(module: torch.nn.Module, eligible) -> bool:
+    if type(module).__name__ not in GATED_SILU_MLPS:
+        return False
+    act = getattr(module, "act_fn", None)
+    if not (isinstance(act, torch.nn.SiLU) or type(act).__name__ == "SiLUActivation"):
+        return False
+    parts = [getattr(module, n, None) for n in ("gate_proj", "up_proj", "down_proj")]
+    return all(type(p) is torch.nn.Linear and p.bias is None and eligible(p) for p in parts)
+
+
+def pack_linears(module: torch.nn.Module, root: torch.nn.Module | None = None) -> int:
+    """Swap the eligible ``nn.Linear`` children of ``module`` (recursively) for ``PackedLinear``; returns how many.
+    ``root`` (default ``module``) is the whole model, searched for weights shared with other parameters."""
+    root = root if root is not None else module
+    owners: dict[int, int] = {}
+    for _, p in root.named_parameters(remove_duplicate=False):  # tied weights appear once per owner
+        owners[p.data_ptr()] = owners.get(p.data_ptr(), 0) + 1
+
+    def eligible(linear: torch.nn.Linear) -> bool:
+        w = linear.weight
+        return w.device.type == "cpu" and w.dtype == torch.float32 and w.numel() >= MIN_WEIGHT_ELEMENTS and owners.get(w.data_ptr(), 0) <= 1
+
+    def swap(parent: torch.nn.Module) -> int:
+        n = 0
+        for name, child in list(parent.named_children()):
+            if _gated_silu_mlp(child, eligible):
+                setattr(parent, name, PackedGatedMLP(child))
+                n += 3
+            elif type(child) is torch.nn.Linear and eligible(child):
+                setattr(parent, name, PackedLinear(child))
+                n += 1
+            else:
+                n += swap(child)
+        return n
+
+    return swap(module)
+
+
+def maybe_pack(model: torch.nn.Module, who: str, *, device: str, device_map=None, quantization=None) -> int:
+    """Pack the backbone's linear layers when the model runs on the CPU in float32 and the backend is onednn."""
+    if _backend != "onednn" or str(device) != "cpu" or device_map is not None or quantization:
+        return 0
+    if not available():
+        log.info("%s: oneDNN is not available in this PyTorch build; linear layers stay on torch's matmul", who)
+        return 0
+    if next(model.parameters()).dtype != torch.float32:
+        return 0
+    prefix = getattr(model, "base_model_prefix", "") or ""
+    backbone = getattr(model, prefix, None) if prefix else None
+    n = pack_linears(backbone if isinstance(backbone, torch.nn.Module) else model, root=model)
+    if n:
+        log.info("%s: %d linear layers on oneDNN with pre-packed weights (scoring.cpu_linear=torch turns this off)", who, n)
+    return n
