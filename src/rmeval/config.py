@@ -123,9 +123,16 @@ class ScoreJobConfig:
     shards: int = 1  # K length-balanced shards of the unique texts, one job each, merged into the usual score file
 
 
+@dataclass
+class SampleJobConfig:
+    """How the sample stage splits one (prompt set, policy) into jobs (rmeval.sharding.shard_rows)."""
+
+    shards: int = 1  # K shards of the prompts, one job each, merged into the usual responses file
+
+
 # Keys of an RM, policy or judge YAML that tell the scheduler how to run its jobs, not how the model scores:
 # never handed to the family class, never part of a result's fingerprint.
-JOB_KEYS: tuple[str, ...] = ("resources", "score")
+JOB_KEYS: tuple[str, ...] = ("resources", "score", "sample")
 
 
 @dataclass
@@ -140,6 +147,7 @@ class PolicyConfig:
     max_new_tokens: int = 256
     seed: int = 0
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
+    sample: SampleJobConfig = field(default_factory=SampleJobConfig)
 
 
 @dataclass
@@ -774,6 +782,12 @@ def validate(cfg: DictConfig, conf_dir: Path | None = None) -> DictConfig:
     for name in cfg.rms.names:
         if name not in available:
             raise ConfigError(f"{conf_dir}/rms: unknown RM {name!r} in rms.names; available: {', '.join(sorted(available))}")
+    policies = sorted(p.stem for p in (conf_dir / "policy").glob("*.yaml"))
+    for name in (cfg.get("policy_overrides") or {}):
+        if name not in policies:
+            raise ConfigError(f"policy_overrides.{name}: unknown policy {name!r}; available: {', '.join(policies)}")
+    if cfg.get("policy") is not None:
+        apply_policy_overrides(cfg)
     for group, schema in (("prompts", PromptsConfig), ("policy", PolicyConfig), ("judge", JudgeConfig)):
         if cfg.get(group) is not None:
             _check(schema, cfg[group], f"{conf_dir}/{group}/{cfg[group].get('name', '?')}.yaml")
@@ -821,6 +835,20 @@ def apply_benchmark_overrides(cfg: DictConfig) -> None:
         except OmegaConfBaseException as err:
             raise ConfigError(f"benchmark_overrides.{name}: {_one_line(err)}") from None
         cfg.benchmark_overrides[name] = {}
+
+
+def apply_policy_overrides(cfg: DictConfig) -> None:
+    """Merge ``policy_overrides.<name>`` into the selected policy (once; the entry is then emptied): one policy's
+    knob, e.g. ``++policy_overrides.tiny-policy-b.sample.shards=3``."""
+    name = cfg.policy.get("name")
+    extra = (cfg.get("policy_overrides") or {}).get(name)
+    if not extra:
+        return
+    from omegaconf import OmegaConf, open_dict
+
+    with open_dict(cfg):
+        cfg.policy = OmegaConf.merge(cfg.policy, extra)
+        cfg.policy_overrides[name] = {}
 
 
 def apply_rm_overrides(cfg: DictConfig) -> None:
@@ -972,9 +1000,10 @@ def check_job_keys(node: Any, where: str) -> None:
         value = res.get(key)
         if value is not None and int(value) < low:
             raise ConfigError(f"{where}: field 'resources.{key}': {value} is below {low}")
-    shards = (node.get("score") or {}).get("shards")
-    if shards is not None and int(shards) < 1:
-        raise ConfigError(f"{where}: field 'score.shards': {shards} is below 1 (1 = one job for all texts)")
+    for job in ("score", "sample"):
+        shards = (node.get(job) or {}).get("shards")
+        if shards is not None and int(shards) < 1:
+            raise ConfigError(f"{where}: field '{job}.shards': {shards} is below 1 (1 = one job for all of them)")
 
 
 def job_resources(node: Any, cores: int | None) -> dict[str, Any]:
@@ -1002,6 +1031,11 @@ def job_resources(node: Any, cores: int | None) -> dict[str, Any]:
     for key in ("slurm_partition", "slurm_extra"):
         out[key] = res.get(key)
     return {k: v for k, v in out.items() if v is not None}
+
+
+def sample_shards(node: Any) -> int:
+    """How many sample jobs one (prompt set, policy) is split into (``sample.shards``, default 1)."""
+    return int((node.get("sample") or {}).get("shards") or 1)
 
 
 def score_shards(node: Any) -> int:

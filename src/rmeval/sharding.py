@@ -128,3 +128,78 @@ def merge_stats(stats: Sequence[dict]) -> dict:
         text = out["real_tokens"] - out.get("shared_prefix_tokens", 0)
         out["padding_efficiency"] = text / out["padded_tokens"] if out["padded_tokens"] else 1.0
     return out
+
+
+# ------------------------------------------------------------------ pairwise-judge comparisons
+def comparison_cost(item) -> int:
+    """Comparisons one item asks of a pairwise judge (one per loser; the judge's both_orders doubles every item)."""
+    rejected = getattr(item, "rejected_ids", None)
+    return max(1, len(rejected) if rejected is not None else 1)
+
+
+def shard_items(items: pd.DataFrame, index: int, count: int) -> pd.DataFrame:
+    """The items of shard ``index`` of ``count`` for a pairwise judge's comparisons, in the items' order.
+
+    Items go costliest first (comparisons per item) to the lightest shard: a function of the items file alone, so
+    the shard jobs of a run agree without talking to each other. Every comparison is a request of its own (its key
+    names the item, the loser and the order; its A/B positions are stored in the item), so an API judge gives each
+    the same answer in whichever shard it lands."""
+    if not 0 <= index < count:
+        raise ValueError(f"shard index {index} is not in 0..{count - 1}")
+    shards = assign_shards([comparison_cost(item) for item in items.itertuples(index=False)], count)
+    return items[shards == index].reset_index(drop=True)
+
+
+def merge_comparison_shards(items: pd.DataFrame, shards: Sequence[pd.DataFrame], names: Sequence[str]) -> pd.DataFrame:
+    """One comparisons frame in the items' order from the shards' frames; every item in exactly one shard (``names``:
+    the shard files, so the error says which one is wrong)."""
+    seen: dict[str, str] = {}
+    for frame, name in zip(shards, names):
+        for item_id in frame["item_id"].unique():
+            if item_id in seen:
+                raise ShardError(f"{name}: item_id {item_id} is also in {seen[item_id]} (shards of different runs mixed?)")
+            seen[item_id] = name
+    wanted = items["item_id"].tolist()
+    missing = [i for i in wanted if i not in seen]
+    if missing:
+        raise ShardError(f"{names[0] if names else 'shards'}: {len(missing)} items are in no shard (e.g. item_id {missing[0]}); rerun the shard jobs")
+    extra = set(seen) - set(wanted)
+    if extra:
+        first = sorted(extra)[0]
+        raise ShardError(f"{seen[first]}: item_id {first} is not an item of this benchmark")
+    merged = pd.concat(list(shards), ignore_index=True)
+    order = {item_id: k for k, item_id in enumerate(wanted)}
+    # a stable sort keeps each item's own rows (losers, orders) in the order its shard wrote them
+    return merged.iloc[merged["item_id"].map(order).argsort(kind="stable")].reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ construction sampling
+def shard_prompts(prompts: pd.DataFrame, index: int, count: int) -> pd.DataFrame:
+    """The prompts of shard ``index`` of ``count`` for one policy's sampling, in the prompts' order (dealt in turn:
+    every prompt asks the same number of samples). Each sample's seed is a function of (policy seed, prompt_id,
+    sample index) and its request key names them, so a prompt's samples are the same in whichever shard it lands."""
+    if not 0 <= index < count:
+        raise ValueError(f"shard index {index} is not in 0..{count - 1}")
+    shards = assign_shards([1] * len(prompts), count)
+    return prompts[shards == index].reset_index(drop=True)
+
+
+def merge_response_shards(prompts: pd.DataFrame, shards: Sequence[pd.DataFrame], names: Sequence[str]) -> pd.DataFrame:
+    """One responses frame in the prompts' order from the shards' frames; every prompt in exactly one shard."""
+    seen: dict[str, str] = {}
+    for frame, name in zip(shards, names):
+        for pid in frame["prompt_id"].unique():
+            if pid in seen:
+                raise ShardError(f"{name}: prompt_id {pid} is also in {seen[pid]} (shards of different runs mixed?)")
+            seen[pid] = name
+    wanted = prompts["prompt_id"].tolist()
+    missing = [p for p in wanted if p not in seen]
+    if missing:
+        raise ShardError(f"{names[0] if names else 'shards'}: {len(missing)} prompts are in no shard (e.g. prompt_id {missing[0]}); rerun the shard jobs")
+    extra = set(seen) - set(wanted)
+    if extra:
+        first = sorted(extra)[0]
+        raise ShardError(f"{seen[first]}: prompt_id {first} is not a prompt of this prompt set")
+    merged = pd.concat(list(shards), ignore_index=True)
+    order = {pid: k for k, pid in enumerate(wanted)}
+    return merged.iloc[merged["prompt_id"].map(order).argsort(kind="stable")].reset_index(drop=True)

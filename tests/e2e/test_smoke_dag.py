@@ -178,3 +178,11 @@ def test_default_statistics_cluster_cis_rank_groups_and_significance(smoke_run):
     assert board.iloc[0]["rank group"] == 1 and "tied with above" in board.columns
     ex = pd.read_csv(smoke_run / "results/significance/example.csv")
     assert set(ex["column"]) == {"Pairwise", "BoN", "Accuracy"}
+
+
+def test_judge_comparison_shards_in_the_dag(project_root, tmp_path):
+    """score.shards on a pairwise judge: shard jobs for its comparisons and one merge per benchmark."""
+    sharded = planned_jobs(snakemake(project_root, tmp_path, "-n", overrides="[experiment=smoke,++rm_overrides.tiny-judge.score.shards=3]"))
+    assert sharded.get("compare_shard") == 6 and sharded.get("compare_merge") == 2 and "compare" not in sharded
+    plain = planned_jobs(snakemake(project_root, tmp_path, "-n"))
+    assert plain.get("compare") == 2 and "compare_shard" not in plain

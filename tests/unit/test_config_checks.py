@@ -115,3 +115,16 @@ def test_rm_node_applies_rm_overrides_and_falls_back_for_rm_keys():
     assert rm_node(compose([], conf_dir=CONF), "tiny-classifier", direct, conf_dir=CONF).max_length == 55
     with pytest.raises(ConfigError, match="unknown RM 'nope'"):
         rm_node(compose([], conf_dir=CONF), "nope", [], conf_dir=CONF)
+
+
+def test_policy_overrides_apply_to_one_policy_and_names_are_checked():
+    cfg = compose(["policy=tiny-policy-b", "++policy_overrides.tiny-policy-b.sample.shards=3"], conf_dir=CONF)
+    from rmeval.config import sample_shards
+
+    assert sample_shards(cfg.policy) == 3
+    other = compose(["policy=tiny-policy-a", "++policy_overrides.tiny-policy-b.sample.shards=3"], conf_dir=CONF)
+    assert sample_shards(other.policy) == 1
+    with pytest.raises(ConfigError, match="policy_overrides.nope: unknown policy 'nope'"):
+        compose(["++policy_overrides.nope.sample.shards=2"], conf_dir=CONF)
+    with pytest.raises(ConfigError, match="sample.shards.*below 1"):
+        compose(["policy=tiny-policy-a", "++policy_overrides.tiny-policy-a.sample.shards=0"], conf_dir=CONF)

@@ -19,6 +19,7 @@ from rmeval.config import (
     fingerprint,
     job_resources,
     rm_target,
+    sample_shards,
     score_shards,
     user_overrides,
     without_job_keys,
@@ -320,11 +321,24 @@ def shard_count(rm):
 _SHARDED = [n for n in RMS if not is_pairwise(n) and not is_ensemble(n) and shard_count(n) > 1]
 SHARDED_RE = _alternation(_SHARDED)
 UNSHARDED_RE = _alternation([n for n in ALL_RMS if not is_pairwise(n) and not is_ensemble(n) and n not in _SHARDED])
+# Pairwise judges whose comparisons are split over score.shards jobs (rmeval.sharding.shard_items) and merged.
+_SHARDED_JUDGES = [n for n in RMS if is_pairwise(n) and shard_count(n) > 1]
+SHARDED_JUDGE_RE = _alternation(_SHARDED_JUDGES)
+UNSHARDED_JUDGE_RE = _alternation([n for n in ALL_RMS if is_pairwise(n) and n not in _SHARDED_JUDGES])
 
 
 def shard_files(wildcards):
     k = shard_count(wildcards.rm)
     return [f"results/scores/{wildcards.benchmark}/{wildcards.rm}/shard-{i}-of-{k}.parquet" for i in range(k)]
+
+
+def comparison_shard_files(wildcards):
+    k = shard_count(wildcards.rm)
+    return [f"results/scores/{wildcards.benchmark}/{wildcards.rm}/shard-{i}-of-{k}.comparisons.parquet" for i in range(k)]
+
+
+def comparison_merge_inputs(wildcards):
+    return {"items_file": f"results/data/{wildcards.benchmark}/items.parquet", "shards": comparison_shard_files(wildcards)}
 
 
 def merge_inputs(wildcards):
@@ -505,6 +519,12 @@ for _name in BENCHMARKS:  # validate every construction config at DAG build
         for _p in _c["policies"]:
             group_config("policy", _p)
 
+# Policies whose sampling is split over sample.shards jobs (rmeval.sharding.shard_prompts) and merged.
+_SHARDED_POLICIES = sorted({p for b in BENCHMARKS if construct_of(b) is not None for p in construct_of(b)["policies"]
+                            if sample_shards(group_config("policy", p)) > 1})
+SHARDED_POLICY_RE = _alternation(_SHARDED_POLICIES)
+UNSHARDED_POLICY_RE = _alternation([p for p in available("policy") if p not in _SHARDED_POLICIES])
+
 
 def _model_input(group, name):
     needed = group_config(group, name).get("requires_model")
@@ -520,7 +540,16 @@ def sample_inputs(wildcards):
 
 
 def policy_fp(wildcards):
-    return fingerprint(group_config("policy", wildcards.policy))
+    return fingerprint(without_job_keys(group_config("policy", wildcards.policy)))  # resources and shards change no sample
+
+
+def sample_shard_files(wildcards):
+    k = sample_shards(group_config("policy", wildcards.policy))
+    return [f"results/construct/{wildcards.prompts}/responses/{wildcards.policy}/shard-{i}-of-{k}.parquet" for i in range(k)]
+
+
+def sample_merge_inputs(wildcards):
+    return {"prompts_file": f"results/construct/{wildcards.prompts}/prompts.parquet", "shards": sample_shard_files(wildcards)}
 
 
 def responses_for(prompts):

@@ -19,6 +19,8 @@ rule construct_prompts:
 
 
 rule sample:
+    wildcard_constraints:
+        policy=UNSHARDED_POLICY_RE,
     input:
         unpack(sample_inputs),
     output:
@@ -38,6 +40,53 @@ rule sample:
     shell:
         "{PY} -m rmeval.stages.sample {OVERRIDE_ARGS} policy={wildcards.policy} ++io.prompts={input.prompts_file}"
         " ++io.cache_dir={params.cache} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+
+
+rule sample_shard:
+    wildcard_constraints:
+        policy=SHARDED_POLICY_RE,
+        shard=r"\d+",
+        shards=r"\d+",
+    input:
+        unpack(sample_inputs),
+    output:
+        "results/construct/{prompts}/responses/{policy}/shard-{shard}-of-{shards}.parquet",
+    params:
+        fp=policy_fp,
+        cache="results/cache/generations/policy-{policy}",
+    threads: POLICY_THREADS
+    resources:
+        **POLICY_RESOURCES,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/construct/{prompts}/responses/{policy}/shard-{shard}-of-{shards}.log",
+    message:
+        "Sampling {wildcards.policy} on shard {wildcards.shard} of {wildcards.shards} of the {wildcards.prompts} prompts"
+    shell:
+        "{PY} -m rmeval.stages.sample {OVERRIDE_ARGS} policy={wildcards.policy} ++io.prompts={input.prompts_file}"
+        " ++io.shard={wildcards.shard} ++io.shards={wildcards.shards} ++io.cache_dir={params.cache} ++io.out={output}"
+        " > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+
+
+rule sample_merge:
+    wildcard_constraints:
+        policy=SHARDED_POLICY_RE,
+    input:
+        unpack(sample_merge_inputs),
+    output:
+        "results/construct/{prompts}/responses/{policy}.parquet",
+    params:
+        shards=shards_override,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/construct/{prompts}/responses/{policy}.merge.log",
+    message:
+        "Merging the sample shards of {wildcards.policy} on the {wildcards.prompts} prompts"
+    shell:
+        "{PY} -m rmeval.stages.merge_responses {OVERRIDE_ARGS} ++io.prompts={input.prompts_file} '++io.shards={params.shards}'"
+        " ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule judge:

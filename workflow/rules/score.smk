@@ -1,5 +1,5 @@
 # Score stage: one job per (benchmark, RM), or with the RM's `score.shards: K` one job per length-balanced shard
-# merged by score_merge; each unique text scored once (rmeval.scoring, rmeval.sharding, rmeval.stages.score).
+# merged by score_merge (a pairwise judge's comparisons likewise: compare_shard, compare_merge); each unique text scored once (rmeval.scoring, rmeval.sharding, rmeval.stages.score).
 # Threads and resources (GPUs, memory, runtime, partition) come from the RM YAML's `resources:` node.
 
 
@@ -91,7 +91,7 @@ rule score_merge:
 
 rule compare:
     wildcard_constraints:
-        rm=PAIRWISE_RE,
+        rm=UNSHARDED_JUDGE_RE,
     input:
         unpack(compare_inputs),
     output:
@@ -111,6 +111,53 @@ rule compare:
     shell:
         "{PY} -m rmeval.stages.compare {OVERRIDE_ARGS} benchmark={wildcards.benchmark} rm={wildcards.rm} ++io.items={input.items_file}"
         " ++io.texts={input.texts} ++io.cache_dir={params.cache} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+
+
+rule compare_shard:
+    wildcard_constraints:
+        rm=SHARDED_JUDGE_RE,
+        shard=r"\d+",
+        shards=r"\d+",
+    input:
+        unpack(compare_inputs),
+    output:
+        "results/scores/{benchmark}/{rm}/shard-{shard}-of-{shards}.comparisons.parquet",
+    params:
+        fp=score_fp,
+        cache="results/cache/generations/{rm}",
+    threads: RM_THREADS
+    resources:
+        **RM_RESOURCES,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/score/{benchmark}/{rm}/shard-{shard}-of-{shards}.comparisons.log",
+    message:
+        "Judging shard {wildcards.shard} of {wildcards.shards} of the pairs and best-of-N groups of {wildcards.benchmark} with {wildcards.rm}"
+    shell:
+        "{PY} -m rmeval.stages.compare {OVERRIDE_ARGS} benchmark={wildcards.benchmark} rm={wildcards.rm} ++io.items={input.items_file}"
+        " ++io.texts={input.texts} ++io.shard={wildcards.shard} ++io.shards={wildcards.shards} ++io.cache_dir={params.cache}"
+        " ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+
+
+rule compare_merge:
+    wildcard_constraints:
+        rm=SHARDED_JUDGE_RE,
+    input:
+        unpack(comparison_merge_inputs),
+    output:
+        "results/scores/{benchmark}/{rm}.comparisons.parquet",
+    params:
+        shards=shards_override,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/score/{benchmark}/{rm}.comparisons.merge.log",
+    message:
+        "Merging the comparison shards of {wildcards.rm} on {wildcards.benchmark}"
+    shell:
+        "{PY} -m rmeval.stages.merge_comparisons {OVERRIDE_ARGS} benchmark={wildcards.benchmark} ++io.items={input.items_file}"
+        " '++io.shards={params.shards}' ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule ensemble:

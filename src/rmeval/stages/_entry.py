@@ -32,9 +32,10 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from rmeval.rms.judge import NoValidOutputError
     from rmeval.rms.packaged import PackagedModelError
     from rmeval.benchmarks import BenchmarkError
+    from rmeval.sharding import ShardError
 
     return (*EXPECTED_ERRORS, DataError, DownloadError, RMLoadError, ScoreMissingError, DownstreamError,
-            BackendConfigError, PackagedModelError, BuildError, NoValidOutputError, EnsembleError, BenchmarkError, ServerError)
+            BackendConfigError, PackagedModelError, BuildError, NoValidOutputError, EnsembleError, BenchmarkError, ServerError, ShardError)
 
 
 def error_line(err: BaseException) -> str:

@@ -1,4 +1,9 @@
-"""Pairwise generative judge on a benchmark's items: results/scores/{benchmark}/{rm}.comparisons.parquet."""
+"""Pairwise generative judge on a benchmark's items: results/scores/{benchmark}/{rm}.comparisons.parquet.
+
+With ``io.shards=K io.shard=i`` (the judge's ``score.shards``), only shard i of K of the items (rmeval.sharding.shard_items)
+is judged, into results/scores/{benchmark}/{rm}/shard-{i}-of-{K}.comparisons.parquet; rmeval.stages.merge_comparisons
+joins the shards into the usual comparisons file.
+"""
 
 import logging
 from pathlib import Path
@@ -20,6 +25,13 @@ def main(cfg):
     judge = build_rm(cfg.rm)
     items = pd.read_parquet(io_path(cfg, "items"))
     texts = pd.read_parquet(io_path(cfg, "texts"))
+    count, index = int(cfg.io.get("shards") or 1), int(cfg.io.get("shard") or 0)
+    if count > 1:
+        from rmeval.sharding import shard_items
+
+        n_all = len(items)
+        items = shard_items(items, index, count)
+        log.info("%s: shard %d of %d: %d of %d items", cfg.rm.name, index, count, len(items), n_all)
     from rmeval.ids import stable_hash
 
     cache = GenerationCache(Path(io_path(cfg, "cache_dir")) / f"{stable_hash(judge.fingerprint())}.jsonl")

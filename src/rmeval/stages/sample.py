@@ -1,4 +1,8 @@
-"""Sample one policy on a prompt set: results/construct/{prompts}/responses/{policy}.parquet (resumable)."""
+"""Sample one policy on a prompt set: results/construct/{prompts}/responses/{policy}.parquet (resumable).
+
+With ``io.shards=K io.shard=i`` (the policy's ``sample.shards``), only shard i of K of the prompts is sampled, into
+results/construct/{prompts}/responses/{policy}/shard-{i}-of-{K}.parquet; rmeval.stages.merge_responses joins them.
+"""
 
 from pathlib import Path
 
@@ -21,6 +25,13 @@ def main(cfg):
         raise ConfigError("policy=<name> not given (conf/policy/)")
     backend = build(to_plain(pol.backend), f"policy {pol.name}: backend")
     prompts = pd.read_parquet(io_path(cfg, "prompts"))
+    count, index = int(cfg.io.get("shards") or 1), int(cfg.io.get("shard") or 0)
+    if count > 1:
+        from rmeval.sharding import shard_prompts
+
+        n_all = len(prompts)
+        prompts = shard_prompts(prompts, index, count)
+        print(f"{pol.name}: shard {index} of {count}: {len(prompts)} of {n_all} prompts")
     cache = GenerationCache(Path(io_path(cfg, "cache_dir")) / f"{stable_hash(backend.fingerprint())}.jsonl")
     responses = sample_policy(prompts, backend, pol.name, pol.n_samples, pol.temperature, pol.top_p, pol.max_new_tokens,
                               pol.seed, pol.system_prompt, cache, progress=cfg.scoring.progress)
