@@ -895,8 +895,8 @@ def rm_target(name: str, conf_dir: Path | None = None) -> str | None:
     import yaml
 
     path = (conf_dir or find_conf_dir()) / "rm" / f"{name}.yaml"
-    try:
-        node = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:  # libyaml's parser where PyYAML has it: the Snakefile reads every RM YAML at each start
+        node = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     except (OSError, yaml.YAMLError) as err:
         raise ConfigError(f"{path}: cannot read: {_one_line(err)}") from None
     return node.get("_target_") if isinstance(node, dict) else None

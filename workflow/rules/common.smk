@@ -125,13 +125,23 @@ for _name in RMS:
 
 
 
+_TARGETS = {}
+
+
+def rm_family(name):
+    """An RM's `_target_`, read once per name straight from its YAML (no composition)."""
+    if name not in _TARGETS:
+        try:
+            _TARGETS[name] = rm_target(name)
+        except ConfigError as err:
+            raise WorkflowError(str(err))
+    return _TARGETS[name]
+
+
 def is_pairwise(name):
     """Pairwise generative judges write comparisons, not scores (DESIGN.md). Read from the YAML's _target_ (no
     composition), so the DAG stays fast however many RM YAMLs conf/rm/ holds."""
-    try:
-        return rm_target(name) in PAIRWISE_RM_TARGETS
-    except ConfigError as err:
-        raise WorkflowError(str(err))
+    return rm_family(name) in PAIRWISE_RM_TARGETS
 
 
 def _alternation(names):
@@ -140,10 +150,7 @@ def _alternation(names):
 
 def is_ensemble(name):
     """Ensembles combine other RMs' score files (rmeval.stages.ensemble): no model, no score job of their own."""
-    try:
-        return rm_target(name) in ENSEMBLE_RM_TARGETS
-    except ConfigError as err:
-        raise WorkflowError(str(err))
+    return rm_family(name) in ENSEMBLE_RM_TARGETS
 
 
 POINTWISE_RE = _alternation([n for n in ALL_RMS if not is_pairwise(n) and not is_ensemble(n)])
