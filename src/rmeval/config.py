@@ -787,7 +787,7 @@ def validate(cfg: DictConfig, conf_dir: Path | None = None) -> DictConfig:
         if name not in policies:
             raise ConfigError(f"policy_overrides.{name}: unknown policy {name!r}; available: {', '.join(policies)}")
     if cfg.get("policy") is not None:
-        apply_policy_overrides(cfg)
+        apply_group_overrides(cfg, "policy")
     for group, schema in (("prompts", PromptsConfig), ("policy", PolicyConfig), ("judge", JudgeConfig)):
         if cfg.get(group) is not None:
             _check(schema, cfg[group], f"{conf_dir}/{group}/{cfg[group].get('name', '?')}.yaml")
@@ -837,31 +837,24 @@ def apply_benchmark_overrides(cfg: DictConfig) -> None:
         cfg.benchmark_overrides[name] = {}
 
 
-def apply_policy_overrides(cfg: DictConfig) -> None:
-    """Merge ``policy_overrides.<name>`` into the selected policy (once; the entry is then emptied): one policy's
-    knob, e.g. ``++policy_overrides.tiny-policy-b.sample.shards=3``."""
-    name = cfg.policy.get("name")
-    extra = (cfg.get("policy_overrides") or {}).get(name)
+def apply_group_overrides(cfg: DictConfig, group: str) -> None:
+    """Merge ``<group>_overrides.<name>`` into the selected ``group`` node (once; the entry is then emptied): one
+    RM's or one policy's knob, e.g. ``++policy_overrides.tiny-policy-b.sample.shards=3``."""
+    name = cfg[group].get("name")
+    table = f"{group}_overrides"
+    extra = (cfg.get(table) or {}).get(name)
     if not extra:
         return
     from omegaconf import OmegaConf, open_dict
 
     with open_dict(cfg):
-        cfg.policy = OmegaConf.merge(cfg.policy, extra)
-        cfg.policy_overrides[name] = {}
+        cfg[group] = OmegaConf.merge(cfg[group], extra)
+        cfg[table][name] = {}
 
 
 def apply_rm_overrides(cfg: DictConfig) -> None:
     """Merge ``rm_overrides.<name>`` into the selected RM (once; the entry is then emptied)."""
-    name = cfg.rm.get("name")
-    extra = (cfg.get("rm_overrides") or {}).get(name)
-    if not extra:
-        return
-    from omegaconf import OmegaConf, open_dict
-
-    with open_dict(cfg):
-        cfg.rm = OmegaConf.merge(cfg.rm, extra)
-        cfg.rm_overrides[name] = {}
+    apply_group_overrides(cfg, "rm")
 
 
 def validate_rm(node: DictConfig, where: str) -> DictConfig:

@@ -150,27 +150,32 @@ def shard_items(items: pd.DataFrame, index: int, count: int) -> pd.DataFrame:
     return items[shards == index].reset_index(drop=True)
 
 
-def merge_comparison_shards(items: pd.DataFrame, shards: Sequence[pd.DataFrame], names: Sequence[str]) -> pd.DataFrame:
-    """One comparisons frame in the items' order from the shards' frames; every item in exactly one shard (``names``:
-    the shard files, so the error says which one is wrong)."""
+def merge_keyed_shards(wanted: Sequence[str], shards: Sequence[pd.DataFrame], names: Sequence[str], key: str,
+                       what: str) -> pd.DataFrame:
+    """One frame in the order of ``wanted`` (the ``key`` values) from the shards' frames, each value in exactly one
+    shard; ``what`` names the rows in errors (items, prompts) and ``names`` the shard files."""
     seen: dict[str, str] = {}
     for frame, name in zip(shards, names):
-        for item_id in frame["item_id"].unique():
-            if item_id in seen:
-                raise ShardError(f"{name}: item_id {item_id} is also in {seen[item_id]} (shards of different runs mixed?)")
-            seen[item_id] = name
-    wanted = items["item_id"].tolist()
-    missing = [i for i in wanted if i not in seen]
+        for value in frame[key].unique():
+            if value in seen:
+                raise ShardError(f"{name}: {key} {value} is also in {seen[value]} (shards of different runs mixed?)")
+            seen[value] = name
+    missing = [v for v in wanted if v not in seen]
     if missing:
-        raise ShardError(f"{names[0] if names else 'shards'}: {len(missing)} items are in no shard (e.g. item_id {missing[0]}); rerun the shard jobs")
+        raise ShardError(f"{names[0] if names else 'shards'}: {len(missing)} {what}s are in no shard (e.g. {key} {missing[0]}); rerun the shard jobs")
     extra = set(seen) - set(wanted)
     if extra:
         first = sorted(extra)[0]
-        raise ShardError(f"{seen[first]}: item_id {first} is not an item of this benchmark")
+        raise ShardError(f"{seen[first]}: {key} {first} is not one of this run's {what}s")
     merged = pd.concat(list(shards), ignore_index=True)
-    order = {item_id: k for k, item_id in enumerate(wanted)}
-    # a stable sort keeps each item's own rows (losers, orders) in the order its shard wrote them
-    return merged.iloc[merged["item_id"].map(order).argsort(kind="stable")].reset_index(drop=True)
+    order = {value: k for k, value in enumerate(wanted)}
+    # a stable sort keeps each key's own rows (losers, orders, samples) in the order its shard wrote them
+    return merged.iloc[merged[key].map(order).argsort(kind="stable")].reset_index(drop=True)
+
+
+def merge_comparison_shards(items: pd.DataFrame, shards: Sequence[pd.DataFrame], names: Sequence[str]) -> pd.DataFrame:
+    """One comparisons frame in the items' order from the shards' frames; every item in exactly one shard."""
+    return merge_keyed_shards(items["item_id"].tolist(), shards, names, "item_id", "item")
 
 
 # ------------------------------------------------------------------ construction sampling
@@ -186,20 +191,4 @@ def shard_prompts(prompts: pd.DataFrame, index: int, count: int) -> pd.DataFrame
 
 def merge_response_shards(prompts: pd.DataFrame, shards: Sequence[pd.DataFrame], names: Sequence[str]) -> pd.DataFrame:
     """One responses frame in the prompts' order from the shards' frames; every prompt in exactly one shard."""
-    seen: dict[str, str] = {}
-    for frame, name in zip(shards, names):
-        for pid in frame["prompt_id"].unique():
-            if pid in seen:
-                raise ShardError(f"{name}: prompt_id {pid} is also in {seen[pid]} (shards of different runs mixed?)")
-            seen[pid] = name
-    wanted = prompts["prompt_id"].tolist()
-    missing = [p for p in wanted if p not in seen]
-    if missing:
-        raise ShardError(f"{names[0] if names else 'shards'}: {len(missing)} prompts are in no shard (e.g. prompt_id {missing[0]}); rerun the shard jobs")
-    extra = set(seen) - set(wanted)
-    if extra:
-        first = sorted(extra)[0]
-        raise ShardError(f"{seen[first]}: prompt_id {first} is not a prompt of this prompt set")
-    merged = pd.concat(list(shards), ignore_index=True)
-    order = {pid: k for k, pid in enumerate(wanted)}
-    return merged.iloc[merged["prompt_id"].map(order).argsort(kind="stable")].reset_index(drop=True)
+    return merge_keyed_shards(prompts["prompt_id"].tolist(), shards, names, "prompt_id", "prompt")

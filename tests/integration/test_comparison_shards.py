@@ -88,5 +88,5 @@ def test_merge_refuses_shards_that_do_not_add_up(bench_files):
         merge_comparison_shards(items, [rows(ids), rows(ids[:1])], ["s0", "s1"])
     with pytest.raises(ShardError, match=r"^s0: 1 items are in no shard"):
         merge_comparison_shards(items, [rows(ids[1:])], ["s0"])
-    with pytest.raises(ShardError, match=r"^s0: item_id nope is not an item"):
+    with pytest.raises(ShardError, match=r"^s0: item_id nope is not one of this run's items"):
         merge_comparison_shards(items, [rows([*ids, "nope"])], ["s0"])

@@ -50,6 +50,13 @@ def io_path(cfg: DictConfig, key: str) -> str:
     return str(value)
 
 
+def io_paths(cfg: DictConfig, key: str) -> list[str]:
+    """A list of paths Snakemake passes as ``++io.<key>=[a,b]`` (one path also accepted)."""
+    io_path(cfg, key)
+    value = cfg.io[key]
+    return [str(value)] if isinstance(value, str) else [str(p) for p in value]
+
+
 def _sigterm(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 

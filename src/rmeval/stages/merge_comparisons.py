@@ -10,15 +10,14 @@ import pandas as pd
 
 from rmeval.io import write_parquet
 from rmeval.sharding import merge_comparison_shards
-from rmeval.stages._entry import entry, io_path
+from rmeval.stages._entry import entry, io_path, io_paths
 
 log = logging.getLogger("rmeval.merge_comparisons")
 
 
 @entry
 def main(cfg):
-    io_path(cfg, "shards")
-    paths = [str(cfg.io.shards)] if isinstance(cfg.io.shards, str) else [str(p) for p in cfg.io.shards]
+    paths = io_paths(cfg, "shards")
     items = pd.read_parquet(io_path(cfg, "items"), columns=["item_id"])
     merged = merge_comparison_shards(items, [pd.read_parquet(p) for p in paths], paths)
     log.info("%d comparisons of %d items from %d shards", len(merged), len(items), len(paths))

@@ -8,13 +8,12 @@ import pandas as pd
 
 from rmeval.io import write_parquet
 from rmeval.sharding import merge_response_shards
-from rmeval.stages._entry import entry, io_path
+from rmeval.stages._entry import entry, io_path, io_paths
 
 
 @entry
 def main(cfg):
-    io_path(cfg, "shards")
-    paths = [str(cfg.io.shards)] if isinstance(cfg.io.shards, str) else [str(p) for p in cfg.io.shards]
+    paths = io_paths(cfg, "shards")
     prompts = pd.read_parquet(io_path(cfg, "prompts"), columns=["prompt_id"])
     merged = merge_response_shards(prompts, [pd.read_parquet(p) for p in paths], paths)
     print(f"{len(merged)} samples of {len(prompts)} prompts from {len(paths)} shards")

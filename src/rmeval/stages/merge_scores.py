@@ -10,15 +10,14 @@ import pandas as pd
 
 from rmeval.scoring import read_scores, write_scores
 from rmeval.sharding import merge_shards, merge_stats
-from rmeval.stages._entry import entry, io_path
+from rmeval.stages._entry import entry, io_path, io_paths
 
 log = logging.getLogger("rmeval.merge_scores")
 
 
 @entry
 def main(cfg):
-    io_path(cfg, "shards")
-    paths = [str(cfg.io.shards)] if isinstance(cfg.io.shards, str) else [str(p) for p in cfg.io.shards]
+    paths = io_paths(cfg, "shards")
     texts = pd.read_parquet(io_path(cfg, "texts"), columns=["text_id"])
     frames, metas = zip(*(read_scores(p) for p in paths))
     scores = merge_shards(texts, frames, paths)
