@@ -3,9 +3,10 @@
 Why: for the matrix shapes of a scoring forward pass (thousands of token rows against a few hundred to a few
 thousand features) PyTorch's default CPU matmul is MKL's sgemm, which re-lays-out the weight on every call. oneDNN
 (bundled with every PyTorch CPU build) can take the weight once, in its own blocked layout, and then multiplies
-at a higher rate: 1.25-1.50x per projection on this project's 2-core test machine (``python benchmarks/cpu_linear.py``
-prints the ratio for each shape), 1.24x on a whole MiniLM-sized scoring loop (40.0 s -> 32.2 s). The arithmetic is the same float32 multiply-add;
-only the summation order differs, so outputs agree with ``torch.nn.Linear`` to float32 rounding (tested at 1e-5).
+at a higher rate: 1.25-1.50x per projection on this project's 2-core test machine
+(``python benchmarks/cpu_linear.py`` prints the ratio for each shape), 1.24x on a whole MiniLM-sized scoring loop
+(40.0 s -> 32.2 s). The arithmetic is the same float32 multiply-add; only the summation order differs, so outputs
+agree with ``torch.nn.Linear`` to float32 rounding (tested at 1e-5).
 
 What is swapped: plain ``torch.nn.Linear`` modules of the loaded backbone whose weight is not shared with another
 parameter (tied embeddings stay as they are) and is not tiny. Heads, quantised models, models spread over devices,
