@@ -52,11 +52,15 @@ def shard_batches(lengths: Sequence[int], token_budget: int, max_batch_size: int
     dealt by forward tokens (rows x width padded, the sum of lengths packed)."""
     batches = plan_batches(lengths, token_budget, max_batch_size, packed)
     costs = [sum(lengths[i] for i in b) if packed else len(b) * max(lengths[i] for i in b) for b in batches]
-    per_batch = assign_shards(costs, count)
-    out = np.empty(len(lengths), dtype=np.int64)
-    for batch, shard in zip(batches, per_batch):
-        out[batch] = shard
-    return out, batches
+    return deal_batches(batches, costs, len(lengths), count), batches
+
+
+def deal_batches(batches: Sequence[Sequence[int]], costs: Sequence[int], n_texts: int, count: int) -> np.ndarray:
+    """The shard of each of ``n_texts`` texts (by position): whole batches dealt by their forward-token cost."""
+    out = np.empty(n_texts, dtype=np.int64)
+    for batch, shard in zip(batches, assign_shards(costs, count)):
+        out[list(batch)] = shard
+    return out
 
 
 def shard_of_texts(lengths: Sequence[int], token_budget: int, max_batch_size: int, count: int, packed: bool = False) -> np.ndarray:
@@ -77,10 +81,7 @@ def shard_texts(rm, texts: pd.DataFrame, index: int, count: int) -> pd.DataFrame
         encoded += rm.encode_many(ids[lo:hi], convs[lo:hi], resps[lo:hi])
     rm.load()  # whether the RM packs its batches decides the plan, as in score_texts
     batches = plan_for(rm, encoded)  # the unsharded job's own plan
-    per_batch = assign_shards([batch_cost(rm, [encoded[i] for i in b]) for b in batches], count)
-    shards = np.empty(len(encoded), dtype=np.int64)
-    for batch, shard in zip(batches, per_batch):
-        shards[batch] = shard
+    shards = deal_batches(batches, [batch_cost(rm, [encoded[i] for i in b]) for b in batches], len(encoded), count)
     where = {}
     for b, batch in enumerate(batches):
         for pos, i in enumerate(batch):

@@ -276,3 +276,16 @@ def headline_markdown(frame: pd.DataFrame, bench: Benchmark, notes: Sequence[str
             lines += ["", f"Items per column: {counts}."]
     lines += ["", *[f"- {n}" for n in notes]] if notes else []
     return "\n".join(lines) + "\n"
+
+
+class HubBenchmark(Benchmark):
+    """A benchmark read from the hub through ``datasets`` (``hub`` = its (dataset, split)) unless ``root`` names a
+    local copy in the hub's schema; ``dataset``, ``split`` and ``revision`` override the hub address."""
+
+    hub: tuple[str, str] = ("", "")
+
+    def __init__(self, dataset: str | None = None, split: str | None = None, revision: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.dataset = dataset or self.hub[0]
+        self.split = split or self.hub[1]
+        self.revision = revision

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from rmeval.benchmarks.base import (Benchmark, BenchmarkError, group_notes, headline_cell, headline_frame,
+from rmeval.benchmarks.base import (BenchmarkError, HubBenchmark, group_notes, headline_cell, headline_frame,
                                     headline_markdown, with_rank_groups)
 from rmeval.ids import stable_hash
 
@@ -32,16 +32,9 @@ def _rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, int(stable_hash(["rewardbench-ci", name]), 16) % 2**32])
 
 
-class _RewardBench(Benchmark):
+class _RewardBench(HubBenchmark):
     supports_comparisons = False  # pairwise judges: use a rating judge (RatingJudgeRM) on RewardBench
     display_scale = 100.0
-    hub: tuple[str, str] = ("", "")
-
-    def __init__(self, dataset: str | None = None, split: str | None = None, revision: str | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.dataset = dataset or self.hub[0]
-        self.split = split or self.hub[1]
-        self.revision = revision
 
     def missing_source_hint(self) -> str:
         return f"point benchmark.root at a local copy of {self.name} in the hub schema, or unset it to read {self.dataset} from the hub"

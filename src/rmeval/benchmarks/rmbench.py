@@ -20,7 +20,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from rmeval.benchmarks.base import Benchmark, headline_cell
+from rmeval.benchmarks.base import HubBenchmark, headline_cell
 from rmeval.data.records import Record, read_records, record_files
 from rmeval.data.schema import DataError, finalize_items, finalize_texts
 from rmeval.ids import prompt_id as make_prompt_id
@@ -49,7 +49,7 @@ def level_accuracies(mat: np.ndarray) -> dict[str, float]:
     return out
 
 
-class RMBenchBenchmark(Benchmark):
+class RMBenchBenchmark(HubBenchmark):
     headline_columns = ("Chat", "Code", "Math", "Safety", "Hard", "Normal", "Easy", "Average")
     primary = "Average"
     headline_definition = ("RM-Bench: per domain the mean of the 3×3 style matrix of P(r(chosen_i) > r(rejected_j)); "
@@ -57,12 +57,6 @@ class RMBenchBenchmark(Benchmark):
                            "the mean over Chat, Code, Math, Safety; Average = mean of the four domains")
     supports_comparisons = True
     hub = ("THU-KEG/RM-Bench", "train")
-
-    def __init__(self, dataset: str | None = None, split: str | None = None, revision: str | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.dataset = dataset or self.hub[0]
-        self.split = split or self.hub[1]
-        self.revision = revision
 
     def missing_source_hint(self) -> str:
         return f"point benchmark.root at a local copy of RM-Bench (total_dataset.json), or unset it to read {self.dataset} from the hub"

@@ -160,15 +160,24 @@ def shared_prefix_groups(seqs: Sequence[Sequence[int]], min_prefix: int = MIN_SH
     shrink; the prefix always leaves each member one token of its own. A run of one has prefix 0 (no sharing)."""
     groups: list[tuple[int, list[int]]] = []
     for i, s in enumerate(seqs):
-        if groups and min_prefix > 0:
+        if groups:
             p, members = groups[-1]
-            first = seqs[members[0]]
-            cand = min(common_prefix(first, s), len(s) - 1, len(first) - 1, p if len(members) > 1 else len(first))
-            if cand >= min_prefix and len(members) * cand >= (len(members) - 1) * p:
-                groups[-1] = (cand, [*members, i])
+            joined = _joined_prefix(seqs[members[0]], len(members), p, s, min_prefix)
+            if joined is not None:
+                groups[-1] = (joined, [*members, i])
                 continue
         groups.append((0, [i]))
     return groups
+
+
+def _joined_prefix(first: Sequence[int], n: int, p: int, s: Sequence[int], min_prefix: int) -> int | None:
+    """The run's new prefix length if text ``s`` joins a run of ``n`` texts (first text ``first``, prefix ``p``),
+    else None: it must share ``min_prefix`` tokens with the first, keep one token of its own, and not shrink the
+    run's saving (n - 1) x p. The one rule both the planner and the forward pass apply."""
+    if min_prefix <= 0:
+        return None
+    cand = min(common_prefix(first, s), len(s) - 1, len(first) - 1, p if n > 1 else len(first))
+    return cand if cand >= min_prefix and n * cand >= (n - 1) * p else None
 
 
 def forward_cost(seqs: Sequence[Sequence[int]], min_prefix: int = MIN_SHARED_PREFIX) -> int:
@@ -186,21 +195,14 @@ def plan_shared_prefix_batches(seqs: Sequence[Sequence[int]], token_budget: int,
     cost, group_p, group_first, group_n = 0, 0, None, 0
     for i in order:
         s = seqs[i]
-        joined = False
-        if current and min_prefix > 0:
-            first = seqs[group_first]
-            cand = min(common_prefix(first, s), len(s) - 1, len(first) - 1, group_p if group_n > 1 else len(first))
-            if cand >= min_prefix and group_n * cand >= (group_n - 1) * group_p:
-                new_cost = cost + len(s) - group_n * cand + (group_n - 1) * group_p
-                joined = True
-        if not joined:
-            new_cost = cost + len(s)
+        cand = _joined_prefix(seqs[group_first], group_n, group_p, s, min_prefix) if current else None
+        new_cost = cost + len(s) if cand is None else cost + len(s) - group_n * cand + (group_n - 1) * group_p
         if current and (len(current) + 1 > max_batch_size or new_cost > token_budget):
             batches.append(current)
-            current, cost, joined, new_cost = [], 0, False, len(s)
+            current, cost, cand, new_cost = [], 0, None, len(s)
         current.append(i)
         cost = new_cost
-        if joined:
+        if cand is not None:
             group_p, group_n = cand, group_n + 1
         else:
             group_p, group_first, group_n = 0, i, 1

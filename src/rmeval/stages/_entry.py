@@ -116,5 +116,4 @@ def entry(fn: Callable[[DictConfig], None]) -> Callable[[], None]:
             sys.exit(1)
         _run(fn, cfg, validated=True)
 
-    main.__wrapped__ = fn
     return main
