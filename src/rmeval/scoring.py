@@ -181,6 +181,32 @@ def batch_cost(rm: PointwiseRM, batch: Sequence[Encoded]) -> int:
     return forward_tokens(batch, packed, int(getattr(rm, "min_shared_prefix", 0) or 0) if packed else 0)
 
 
+class BackgroundLoad:
+    """``rm.load()`` on a second thread while the job's thread tokenises: loading a model is mostly imports and
+    file reads (the GIL is held in turn), tokenising is mostly the tokenizers library's native batch encoder (which
+    releases it), so the two overlap on a 2-core machine (measured 1.95-2.9 s -> 1.83 s for the tiny classifier on
+    961 RMB texts). The thread is a daemon: a job stopped while encoding does not wait for it. An RM opts in with
+    ``load_while_encoding = True`` when its ``load()`` does not use the tokenizer in ways that change its state."""
+
+    def __init__(self, rm: PointwiseRM):
+        import threading
+
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(rm,), name=f"load {getattr(rm, 'name', 'rm')}", daemon=True)
+        self._thread.start()
+
+    def _run(self, rm: PointwiseRM) -> None:
+        try:
+            rm.load()
+        except BaseException as err:  # noqa: BLE001  (handed to the job's thread by wait())
+            self._error = err
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 @contextmanager
 def _sigterm_raises() -> Iterator[None]:
     """Turn SIGTERM (Snakemake stopping a job, a cluster pre-emption) into an exception so caches flush."""
@@ -221,6 +247,7 @@ def score_texts(
         if stats.n_cached:
             log.info("%s: %d of %d texts already cached; scoring the other %d", rm.name, stats.n_cached, stats.n_texts, len(todo))
         ids = todo["text_id"].tolist()
+        loading = BackgroundLoad(rm) if getattr(rm, "load_while_encoding", False) else None
         encoded = []
         convs, resps = todo["conversation"].tolist(), todo["response"].tolist()
         with progress_bar(len(ids), f"{rm.name}: encode", "text", enabled=progress, mininterval=2.0) as bar:
@@ -228,7 +255,10 @@ def score_texts(
                 hi = lo + ENCODE_CHUNK
                 encoded += rm.encode_many(ids[lo:hi], convs[lo:hi], resps[lo:hi])
                 bar.update(len(ids[lo:hi]))
-        rm.load()  # first: whether the RM packs its batches decides the plan
+        if loading is not None:
+            loading.wait()  # re-raises the load's error here, in the job's thread
+        else:
+            rm.load()  # first: whether the RM packs its batches decides the plan
         packed = bool(getattr(rm, "packs_batches", False))
         if batch_of is not None:
             groups: dict = {}

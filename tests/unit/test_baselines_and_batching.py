@@ -161,3 +161,54 @@ def test_text_id_is_stable():
     # sha256 of the canonical JSON ["text",[["user","Hi"]],"Hello"], first 16 hex chars
     blob = '["text",[["user","Hi"]],"Hello"]'.encode()
     assert text_id(CONV, "Hello") == hashlib.sha256(blob).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ loading while encoding (scoring.BackgroundLoad)
+class _SlowLoadRM(LengthRM):
+    """A length RM whose load() runs on the loading thread (recorded) and may fail."""
+
+    load_while_encoding = True
+
+    def __init__(self, fail: bool = False):
+        super().__init__(name="slow-load", unit="chars")
+        self.fail, self.load_thread, self.loaded = fail, None, False
+
+    def load(self) -> None:
+        import threading
+        import time
+
+        time.sleep(0.05)
+        self.load_thread = threading.get_ident()
+        if self.fail:
+            raise RuntimeError("rm slow-load: weights missing")
+        self.loaded = True
+
+    def score_batch(self, batch):
+        assert self.loaded, "scored before load() finished"
+        return super().score_batch(batch)
+
+
+def _texts(n: int):
+    import pandas as pd
+
+    return pd.DataFrame({"text_id": [f"t{i}" for i in range(n)], "conversation": [[{"role": "user", "content": "q"}]] * n,
+                         "response": ["x" * (i + 1) for i in range(n)]})
+
+
+def test_background_load_runs_beside_encoding_and_scores_match():
+    import threading
+
+    from rmeval.scoring import score_texts
+
+    rm = _SlowLoadRM()
+    scores, stats = score_texts(rm, _texts(5), cache=None, progress=False)
+    assert rm.load_thread is not None and rm.load_thread != threading.get_ident()
+    assert scores["score"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert stats.n_scored == 5
+
+
+def test_background_load_error_reaches_the_job():
+    from rmeval.scoring import score_texts
+
+    with pytest.raises(RuntimeError, match="weights missing"):
+        score_texts(_SlowLoadRM(fail=True), _texts(3), cache=None, progress=False)

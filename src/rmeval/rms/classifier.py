@@ -63,6 +63,7 @@ def free_pad_id(batch_ids: Sequence[Sequence[int]], preferred: int | None, vocab
 
 class SequenceClassifierRM(PointwiseRM):
     packs_batches = False  # set by load(): one packed row per batch (rmeval.rms.packed) instead of padded rows
+    load_while_encoding = True  # the scoring engine loads the model on a second thread while texts are tokenised
     share_prefixes = True  # packed batches compute a prompt prefix shared by several texts once (scoring.share_prefixes)
 
     @property
