@@ -243,11 +243,15 @@ def run_rmeval(model_dir: Path, texts_path: Path, args, workdir: Path, tag: str)
            f"++io.texts={texts_path}", f"++io.cache_dir={run_dir}/cache", f"++io.out={out}"]
     env = thread_env(args.threads)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    # an empty kernel cache: the run builds rmeval's attention kernel itself, as a first run on a new machine does
+    env["RMEVAL_NATIVE_CACHE"] = str(run_dir / "native-cache")
     wall, cpu = timed(cmd, env, ROOT, run_dir / "log.txt")
+    built = sorted((run_dir / "native-cache").glob("*.so"))
     from rmeval.scoring import read_scores
 
     scores, meta = read_scores(out)
-    return {"wall_s": wall, "cpu_s": cpu, "scores": scores.set_index("text_id"), "stats": meta["stats"]}
+    return {"wall_s": wall, "cpu_s": cpu, "scores": scores.set_index("text_id"), "stats": meta["stats"],
+            "kernel_built": bool(built)}
 
 
 # --------------------------------------------------------------------------------------------- report
@@ -287,7 +291,7 @@ def main() -> int:
     if args.rmb_root and not Path(args.rmb_root).is_dir():
         print(f"error: --rmb-root / RMB_ROOT {args.rmb_root!r} is not a folder", file=sys.stderr)
         return 2
-    python = ensure_peer(args.venv)
+    python = ensure_peer(args.venv.resolve())  # absolute: the peer runs in the work folder
     peer_version = subprocess.run([str(python), "-c", "import importlib.metadata as m; print(m.version('rewardbench'), "
                                    "m.version('transformers'), m.version('torch'))"],
                                   capture_output=True, text=True, check=True).stdout.split()
@@ -317,6 +321,9 @@ def main() -> int:
                   f"{'peer/rmeval wall':>18}{'cpu':>8}")
             print(f"{name:<14}{'rmeval':<22}{st['padded_tokens']:>12,}{st['padding_efficiency']:>9.3f}"
                   f"{ours['wall_s']:>9.2f}{ours['cpu_s']:>9.2f}")
+            kernel = "rmeval's, built in this run" if ours["kernel_built"] else "PyTorch's (rmeval's could not be built)"
+            print(f"{'':<14}  rmeval: {st.get('workers', 1)} batches at once x {max(1, args.threads // st.get('workers', 1))} "
+                  f"thread(s); attention kernel: {kernel}")
             walls = {}
             for bs in batch_sizes:
                 peer = run_peer(python, model_dir, data, bs, args.max_length, args.dtype, args.threads, workdir)

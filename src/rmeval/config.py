@@ -557,6 +557,12 @@ class ScoringConfig:
     # float32 models on the CPU: linear layers through oneDNN with pre-packed weights (rmeval.cpu_linear), or torch's own
     cpu_linear: str = field(default="onednn", metadata={"pattern": "onednn|torch", "expected": "onednn or torch"})
     share_prefixes: bool = True  # packed batches compute a prompt prefix that several texts share once (rmeval.rms.packed)
+    # batches scored at once on the CPU, each on threads/workers torch threads (rmeval.scoring.cpu_workers); null = one
+    # per thread for RMs that allow it (packed classifiers), 1 = one batch at a time on all threads
+    workers: int | None = field(default=None, metadata=_at_least(1))
+    # float32 CPU batches on one thread each: attention and RMSNorm on rmeval's kernels (rmeval.cpu_kernels, built
+    # with the system C compiler on first use), or torch's
+    cpu_kernels: str = field(default="native", metadata={"pattern": "native|torch", "expected": "native or torch"})
 
 
 class BootstrapMethod(Enum):

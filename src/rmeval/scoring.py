@@ -1,5 +1,6 @@
 """The scoring engine: every unique text scored once per RM, in length-sorted token-budget batches, with a
-per-RM cache keyed by text_id that survives an interrupted job.
+per-RM cache keyed by text_id that survives an interrupted job. On the CPU, RMs that allow it score several batches at
+once, one per thread (``cpu_workers``).
 
 Cache layout: ``<cache_dir>/<fingerprint>/part-<time>-<pid>-<random>-<n>.parquet`` (text_id, score, n_tokens,
 truncated). Each part is written atomically after ``flush_every`` batches and when the job stops for any reason
@@ -18,7 +19,7 @@ import secrets
 import signal
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +50,8 @@ class ScoringStats:
     shared_prefix_tokens: int = 0  # tokens of prompt prefixes shared by several texts of a packed batch, computed once
     n_truncated: int = 0
     wall_s: float = 0.0
-    forward_s: float = 0.0
+    forward_s: float = 0.0  # summed over the batches (with several workers, more than the wall time they took)
+    workers: int = 1  # batches scored at once (cpu_workers)
 
     @property
     def padding_efficiency(self) -> float:
@@ -208,6 +210,63 @@ class BackgroundLoad:
             raise self._error
 
 
+def cpu_workers(rm: PointwiseRM, workers: int | None = None) -> tuple[int, int]:
+    """(batches scored at once, torch threads each) for this job.
+
+    On the CPU, one batch per thread beats one batch on all threads: each batch runs single-threaded (no thread
+    barriers inside small operations, rmeval's single-threaded attention kernel) while the other threads score
+    other batches. The job's torch threads (``scoring.threads``) are split among the workers. Only RMs whose
+    ``score_batch`` is safe to run on several threads at once (``concurrent_batches``: packed classifiers) and that
+    run on the CPU get more than one; ``workers`` (``scoring.workers``) caps the number, 1 turns it off."""
+    import torch
+
+    threads = torch.get_num_threads()
+    device = str(getattr(rm, "device", "cpu") or "cpu")
+    if not getattr(rm, "concurrent_batches", False) or not device.startswith("cpu") or threads <= 1:
+        return 1, threads
+    n = threads if workers is None else max(1, min(int(workers), threads))
+    return n, max(1, threads // n)
+
+
+def run_batches(rm: PointwiseRM, batches: Sequence[Sequence[int]], encoded: Sequence[Encoded], workers: int = 1,
+                threads_each: int | None = None) -> Iterator[tuple[Sequence[int], np.ndarray, float]]:
+    """(batch positions, scores, forward seconds) for each batch, in plan order; with ``workers`` > 1 the batches run
+    on that many threads (``threads_each`` torch threads each), a few ahead of the one handed back. A stop (an
+    exception, Ctrl-C) cancels the batches not started and waits for the running ones."""
+
+    def one(idx: Sequence[int]) -> tuple[np.ndarray, float]:
+        t0 = time.perf_counter()
+        scores = np.asarray(rm.score_batch([encoded[i] for i in idx]), dtype=np.float64)
+        return scores, time.perf_counter() - t0
+
+    if workers <= 1:
+        for idx in batches:
+            yield (idx, *one(idx))
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    def init() -> None:
+        torch.set_num_threads(threads_each or 1)  # per OS thread: each worker's OpenMP team
+
+    pending: deque = deque()
+    with ThreadPoolExecutor(workers, thread_name_prefix=f"score-{getattr(rm, 'name', 'rm')}", initializer=init) as pool:
+        try:
+            for idx in batches:
+                pending.append((idx, pool.submit(one, idx)))
+                if len(pending) >= 2 * workers:
+                    done, fut = pending.popleft()
+                    yield (done, *fut.result())
+            while pending:
+                done, fut = pending.popleft()
+                yield (done, *fut.result())
+        finally:
+            for _, fut in pending:
+                fut.cancel()
+
+
 @contextmanager
 def _sigterm_raises() -> Iterator[None]:
     """Turn SIGTERM (Snakemake stopping a job, a cluster pre-emption) into an exception so caches flush."""
@@ -233,11 +292,13 @@ def score_texts(
     flush_every: int = 8,
     progress: bool = True,
     batch_of: dict | None = None,
+    workers: int | None = None,
 ) -> tuple[pd.DataFrame, ScoringStats]:
     """Scores for every row of ``texts`` (text_id, conversation, response), one per unique text_id.
 
     ``batch_of`` (text_id -> (batch, position)) replaces the batch plan with a given one: a shard job scores its
-    texts in exactly the batches of the unsharded plan (``rmeval.sharding``), so its scores are bit for bit the same."""
+    texts in exactly the batches of the unsharded plan (``rmeval.sharding``), so its scores are bit for bit the same.
+    ``workers``: batches scored at once on the CPU (``cpu_workers``; None = one per torch thread where the RM allows)."""
     start = time.perf_counter()
     unique = texts.drop_duplicates("text_id")
     stats = ScoringStats(n_texts=len(unique))
@@ -269,14 +330,14 @@ def score_texts(
             batches = [[i for _, i in sorted(groups[b])] for b in sorted(groups)]
         else:
             batches = plan_for(rm, encoded)
+        n_workers, threads_each = cpu_workers(rm, workers)
+        stats.workers = n_workers
         bar = progress_bar(len(ids), f"{rm.name}: score", "text", enabled=progress, mininterval=2.0)
         try:
-            with _sigterm_raises():
-                for b, batch_idx in enumerate(batches, 1):
+            with _sigterm_raises(), closing(run_batches(rm, batches, encoded, n_workers, threads_each)) as results:
+                for b, (batch_idx, scores, seconds) in enumerate(results, 1):
                     batch = [encoded[i] for i in batch_idx]
-                    t0 = time.perf_counter()
-                    scores = np.asarray(rm.score_batch(batch), dtype=np.float64)
-                    stats.forward_s += time.perf_counter() - t0
+                    stats.forward_s += seconds
                     if scores.shape != (len(batch),):
                         raise RuntimeError(f"rm {rm.name}: score_batch returned shape {scores.shape} for {len(batch)} texts")
                     batch_ids = [ids[i] for i in batch_idx]

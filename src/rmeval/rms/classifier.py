@@ -61,10 +61,44 @@ def free_pad_id(batch_ids: Sequence[Sequence[int]], preferred: int | None, vocab
     return int(free[-1])
 
 
+# tokenizer_class values for which AutoTokenizer builds the generic fast tokenizer (transformers 5's TokenizersBackend)
+GENERIC_FAST_TOKENIZERS = ("PreTrainedTokenizerFast", "TokenizersBackend")
+
+
+def load_tokenizer(ident: str, source: dict):
+    """``AutoTokenizer.from_pretrained(ident)``, without its detour through the model config where a local folder
+    names the generic fast tokenizer: AutoTokenizer reads the config (importing the model family's modules, about a
+    second) and then builds the same class from the same files. Here that import is left to the model load, which
+    runs while texts are tokenised."""
+    import json
+
+    from pathlib import Path
+
+    folder = Path(ident)
+    config = folder / "tokenizer_config.json"
+    if folder.is_dir() and (folder / "tokenizer.json").is_file() and config.is_file():
+        try:
+            declared = json.loads(config.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            declared = {}
+        if declared.get("tokenizer_class") in GENERIC_FAST_TOKENIZERS and "auto_map" not in declared:
+            from transformers import PreTrainedTokenizerFast
+
+            return PreTrainedTokenizerFast.from_pretrained(ident, **source)
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(ident, **source)
+
+
 class SequenceClassifierRM(PointwiseRM):
     packs_batches = False  # set by load(): one packed row per batch (rmeval.rms.packed) instead of padded rows
     load_while_encoding = True  # the scoring engine loads the model on a second thread while texts are tokenised
     share_prefixes = True  # packed batches compute a prompt prefix shared by several texts once (scoring.share_prefixes)
+
+    @property
+    def concurrent_batches(self) -> bool:
+        """Packed forwards share the model safely across threads (the engine's CPU workers); padded ones do not."""
+        return self.packs_batches and type(self).score_batch is SequenceClassifierRM.score_batch
 
     @property
     def min_shared_prefix(self) -> int:
@@ -125,10 +159,8 @@ class SequenceClassifierRM(PointwiseRM):
         return hf_source_kwargs(ident, self.revision, self.trust_remote_code)
 
     def _load_tokenizer(self) -> None:
-        from transformers import AutoTokenizer
-
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_id, **self._source_kwargs(self.tokenizer_id))
+            self.tokenizer = load_tokenizer(self.tokenizer_id, self._source_kwargs(self.tokenizer_id))
         except Exception as err:
             raise load_error(f"rm {self.name}", self._where, "tokenizer", self.tokenizer_id, err, self.trust_remote_code,
                              f"give a local folder in {self._where} (model/tokenizer) when the hub is unreachable") from None
@@ -160,7 +192,13 @@ class SequenceClassifierRM(PointwiseRM):
         reason = packed.packing_unsupported(self.model) if self.output_field == "logits" else f"output_field {self.output_field!r}"
         self.packs_batches = reason is None
         if self.packs_batches:
-            packed.register()
+            packed.install(self.model)
+            if str(self.device) == "cpu" and next(self.model.parameters()).dtype == torch.float32:
+                from rmeval import cpu_kernels
+
+                if cpu_kernels.backend() == "native":
+                    cpu_kernels.load()  # first use on this machine builds the kernels (here: while texts are tokenised)
+                    cpu_kernels.swap_norms(self.model)
         log.info("%s: %s", self.name, "packed batches (no padding)" if self.packs_batches else f"padded batches ({reason})")
 
     # ------------------------------------------------------------------ interface

@@ -26,6 +26,7 @@ encoders) keeps the padded path; ``packing_unsupported`` says why.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -40,20 +41,30 @@ def packed_attention(module, query, key, value, attention_mask, scaling=None, dr
                      **kwargs):
     """Attention over the texts packed in one row: (1, heads, T, dim) in, (1, T, heads, dim) out.
 
-    ``rmeval_segments`` (set by ``packed_logits`` only) lists ``Segment``s: queries ``lo:hi`` attend to the keys of a
-    shared prefix ``p_lo:p_hi`` (all of it) and causally to their own span.
+    ``rmeval_segments`` (set by ``packed_logits`` only) is the row's ``PackedRow``: its ``Segment``s say that queries
+    ``lo:hi`` attend to the keys of a shared prefix ``p_lo:p_hi`` (all of it) and causally to their own span. On the
+    CPU in float32 with one thread per batch, rmeval's kernel (``rmeval.cpu_kernels``) does every segment in one
+    call; otherwise each segment goes through ``scaled_dot_product_attention``.
     """
-    if rmeval_segments is None:
-        raise RuntimeError("packed attention called without rmeval_segments (only rmeval's packed forward sets them)")
+    if rmeval_segments is None:  # an ordinary forward of an installed model: its own implementation, its own mask
+        return _own_attention(module)(module, query, key, value, attention_mask, scaling=scaling, dropout=dropout, **kwargs)
+    row: PackedRow = rmeval_segments
+    causal = bool(getattr(module, "is_causal", True))
+    last_only = getattr(module, LAST_ROWS_FLAG, False) and _context.rows is not None
+    from rmeval import cpu_kernels
+
+    if cpu_kernels.usable(query):
+        b, heads, t, dim = query.shape
+        out = query.new_zeros((b, t, heads, dim)) if last_only else query.new_empty((b, t, heads, dim))
+        scale = scaling if scaling is not None else dim ** -0.5
+        return cpu_kernels.attention(query, key, value, row.table(last_only), scale, causal, out), None
     n_rep = query.shape[1] // key.shape[1]
     if n_rep > 1:  # grouped-query attention: one key/value head serves n_rep query heads
         key = key.repeat_interleave(n_rep, dim=1)
         value = value.repeat_interleave(n_rep, dim=1)
-    causal = bool(getattr(module, "is_causal", True))
-    last_only = getattr(module, LAST_ROWS_FLAG, False)
     out = torch.zeros_like(query) if last_only else torch.empty_like(query)
     sdpa = torch.nn.functional.scaled_dot_product_attention
-    for seg in rmeval_segments:
+    for seg in row.segments:
         lo, hi, p_lo, p_hi = seg.lo, seg.hi, seg.p_lo, seg.p_hi
         if last_only and not seg.has_last:
             continue  # a shared prefix holds no text's last token: nothing of it is read after the last layer
@@ -69,6 +80,24 @@ def packed_attention(module, query, key, value, attention_mask, scaling=None, dr
         else:
             out[:, :, lo:hi] = sdpa(query[:, :, lo:hi], k, v, is_causal=causal, scale=scaling)
     return out.transpose(1, 2).contiguous(), None
+
+
+class PackedRow:
+    """The segments of one packed row, and the same as the kernel's (n, 5) tables: every query row, or (for the
+    last layer) each text's last row only."""
+
+    __slots__ = ("segments", "_tables")
+
+    def __init__(self, segments: list):
+        self.segments = segments
+        self._tables: dict[bool, torch.Tensor] = {}
+
+    def table(self, last_only: bool) -> torch.Tensor:
+        if last_only not in self._tables:
+            rows = [(s.lo, s.hi, s.p_lo, s.p_hi, s.hi - 1 if last_only else s.lo) for s in self.segments
+                    if s.has_last or not last_only]
+            self._tables[last_only] = torch.tensor(rows, dtype=torch.int64).reshape(-1, 5)
+        return self._tables[last_only]
 
 
 class Segment:
@@ -91,23 +120,56 @@ class Segment:
         return self._mask
 
 
-class _RowsOnly(torch.nn.Module):
-    """A position-wise module (an MLP, a projection) applied to some rows of a packed (1, T, d) input; the output's
-    other rows are zero."""
+class _Context(threading.local):
+    rows: torch.Tensor | None = None  # this thread's packed forward: the rows whose scores are read
 
-    def __init__(self, inner: torch.nn.Module, rows: torch.Tensor):
+
+_context = _Context()
+
+
+class _RowsOnly(torch.nn.Module):
+    """A position-wise module (an MLP, a projection) of the last layer, applied during a packed forward only to the
+    rows the calling thread's batch reads (the other rows of its output are zero); outside a packed forward it is
+    the module itself. Installed once at load, so concurrent batches on several threads share the model."""
+
+    def __init__(self, inner: torch.nn.Module):
         super().__init__()
-        self.inner, self.rows = inner, rows
+        self.inner = inner
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.inner(x[:, self.rows])
+        rows = _context.rows
+        if rows is None:
+            return self.inner(x)
+        y = self.inner(x[:, rows])
         out = y.new_zeros((*x.shape[:-1], y.shape[-1]))
-        out[:, self.rows] = y
+        out[:, rows] = y
         return out
 
 
-def _no_mask(*args, **kwargs):
-    return None  # texts are separated by the segments packed_logits passes; causality is the kernel's is_causal
+SAVED_ATTN = "_rmeval_own_attn_implementation"  # on an installed model's configs: the implementation it had
+
+
+def _no_mask(*args, config=None, **kwargs):
+    """No mask in a packed forward (the segments separate the texts; causality is the kernel's); in any other
+    forward of an installed model, the mask its own implementation builds."""
+    if _context.rows is not None:
+        return None
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS
+
+    own = getattr(config, SAVED_ATTN, None) or "sdpa"
+    return ALL_MASK_ATTENTION_FUNCTIONS[own](*args, config=config, **kwargs)
+
+
+def _own_attention(module):
+    """The attention function of the implementation the model had before ``install``."""
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+    own = getattr(module.config, SAVED_ATTN, None) or "sdpa"
+    if own in ALL_ATTENTION_FUNCTIONS:
+        return ALL_ATTENTION_FUNCTIONS[own]
+    import sys
+
+    return sys.modules[type(module).__module__].eager_attention_forward  # "eager": the modeling file's own
 
 
 def register() -> None:
@@ -244,36 +306,43 @@ def pack(seqs: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor, tor
     return torch.from_numpy(ids)[None], torch.from_numpy(positions)[None], torch.from_numpy(cu)
 
 
+def install(model) -> None:
+    """Prepare a loaded classifier for packed forward passes, once: attention through ``packed_attention`` and the
+    last layer's queries, output projection and MLP only at scored rows. Nothing changes per batch afterwards, so
+    several threads may run ``packed_logits`` on the same model at once; outside a packed forward the model behaves
+    as before (its own attention implementation and mask, every row computed)."""
+    text_config = model.config.get_text_config()
+    if getattr(text_config, SAVED_ATTN, None) is not None:
+        return
+    register()
+    base = getattr(model, model.base_model_prefix)
+    own = model.config._attn_implementation
+    for c in {id(c): c for c in (model.config, text_config, base.config)}.values():
+        setattr(c, SAVED_ATTN, getattr(c, "_attn_implementation", None) or own)
+        c._attn_implementation = ATTN_NAME
+    last = _last_layer(base, text_config)
+    if last is not None:
+        setattr(last.self_attn, LAST_ROWS_FLAG, True)
+        for owner, name in [(last, "mlp")] + [(last.self_attn, n) for n in ("q_proj", "o_proj")
+                                               if isinstance(getattr(last.self_attn, n, None), torch.nn.Module)]:
+            setattr(owner, name, _RowsOnly(getattr(owner, name)))
+
+
 def packed_logits(model, seqs: Sequence[Sequence[int]], device: str, min_prefix: int = MIN_SHARED_PREFIX) -> torch.Tensor:
     """Score-head outputs (n, num_labels) at each text's last token, from one packed forward pass (shared prefixes
-    computed once; ``min_prefix=0`` lays every text out on its own)."""
+    computed once; ``min_prefix=0`` lays every text out on its own). Safe to call from several threads at once."""
+    install(model)
     input_ids, position_ids, last_rows, segments = layout(seqs, min_prefix)
     last_rows = last_rows.to(device)
     base = getattr(model, model.base_model_prefix)
-    saved = model.config._attn_implementation
-    text_config = model.config.get_text_config()
-    configs = {id(c): c for c in (model.config, text_config, base.config)}.values()
-    last = _last_layer(base, text_config)
-    for c in configs:
-        c._attn_implementation = ATTN_NAME
-    rows_only = [] if last is None else [(last, "mlp")] + [(last.self_attn, n) for n in ("q_proj", "o_proj")
-                                                            if isinstance(getattr(last.self_attn, n, None), torch.nn.Module)]
-    if last is not None:
-        setattr(last.self_attn, LAST_ROWS_FLAG, True)
-    for owner, name in rows_only:  # the last layer's queries, output projection and MLP: only where a score is read
-        setattr(owner, name, _RowsOnly(getattr(owner, name), last_rows))
+    _context.rows = last_rows
     try:
         with torch.inference_mode():
             hidden = base(input_ids=input_ids.to(device), position_ids=position_ids.to(device), use_cache=False,
-                          rmeval_segments=segments).last_hidden_state
+                          rmeval_segments=PackedRow(segments)).last_hidden_state
             return model.score(hidden[0, last_rows])
     finally:
-        for c in configs:
-            c._attn_implementation = saved
-        if last is not None:
-            delattr(last.self_attn, LAST_ROWS_FLAG)
-        for owner, name in rows_only:
-            setattr(owner, name, getattr(owner, name).inner)
+        _context.rows = None
 
 
 def _last_layer(base, text_config):

@@ -67,9 +67,10 @@ def _run(fn: Callable[[DictConfig], None], cfg: DictConfig, validated: bool = Fa
         if not validated:
             validate(cfg)
         if cfg.get("scoring") is not None:
-            from rmeval.cpu_linear import set_backend
+            from rmeval import cpu_kernels, cpu_linear
 
-            set_backend(str(cfg.scoring.get("cpu_linear", "onednn")))
+            cpu_linear.set_backend(str(cfg.scoring.get("cpu_linear", "onednn")))
+            cpu_kernels.set_backend(str(cfg.scoring.get("cpu_kernels", "native")))
         fn(cfg)
     except expected_errors() as err:
         print(error_line(err), file=sys.stderr)

@@ -46,7 +46,7 @@ def main(cfg):
     cache = ScoreCache(io_path(cfg, "cache_dir"), fingerprint)
     with managed_server(cfg.rm.get("server"), cfg.rm.name):
         scores, stats = score_texts(rm, texts, cache, flush_every=cfg.scoring.flush_every_batches, progress=cfg.scoring.progress,
-                                    batch_of=batch_of)
+                                    batch_of=batch_of, workers=cfg.scoring.get("workers"))
     require_some_valid(scores["score"].notna(), [], f"rm {rm.name}", "every score is NaN (for a rating judge: no [[n]] rating parsed)",
                        allow_all_invalid=bool(cfg.rm.get("allow_all_invalid", False)))
     meta = provenance(
