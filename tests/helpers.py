@@ -151,3 +151,27 @@ class FaultServer(ChatServer):
         with self.lock:
             self.answered[content] += 1
         return 200, chat_completion(body["model"], f"verdict [[A]] for {content[:60]}", len(content.split()), 3)
+
+
+_HF_MODELS: dict = {}
+
+
+def hf_classifier(model_dir):
+    """transformers' own AutoModelForSequenceClassification for a model folder (the reference rmeval's forwards are
+    compared with), loaded once per folder, float32."""
+    from transformers import AutoModelForSequenceClassification
+
+    key = str(model_dir)
+    if key not in _HF_MODELS:
+        _HF_MODELS[key] = AutoModelForSequenceClassification.from_pretrained(key, dtype="float32").eval()
+    return _HF_MODELS[key]
+
+
+def hf_alone(model_dir, ids) -> float:
+    """transformers' score of one text alone in an unpadded row, read at its real last token."""
+    import torch
+
+    model = hf_classifier(model_dir)
+    with torch.inference_mode():
+        hidden = model.model(input_ids=torch.tensor([list(ids)])).last_hidden_state
+        return float(model.score(hidden[0, -1]).squeeze())

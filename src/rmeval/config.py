@@ -563,6 +563,9 @@ class ScoringConfig:
     # float32 CPU batches on one thread each: attention and RMSNorm on rmeval's kernels (rmeval.cpu_kernels, built
     # with the system C compiler on first use), or torch's
     cpu_kernels: str = field(default="native", metadata={"pattern": "native|torch", "expected": "native or torch"})
+    # float32 CPU loads of local Llama/Mistral/Qwen2 classifiers: rmeval's own forward (rmeval.rms.native_decoder, no
+    # transformers model import) or transformers'
+    cpu_model: str = field(default="rmeval", metadata={"pattern": "rmeval|transformers", "expected": "rmeval or transformers"})
 
 
 class BootstrapMethod(Enum):

@@ -66,7 +66,7 @@ class PackedLinear(torch.nn.Module):
 
 
 # Gated MLPs written exactly as ``down(silu(gate(x)) * up(x))`` (transformers' Llama, Mistral, Qwen2/3 classes)
-GATED_SILU_MLPS = ("LlamaMLP", "MistralMLP", "Qwen2MLP", "Qwen3MLP")
+GATED_SILU_MLPS = ("LlamaMLP", "MistralMLP", "Qwen2MLP", "Qwen3MLP", "_GatedMLP")  # _GatedMLP: rmeval.rms.native_decoder
 
 
 class PackedGatedMLP(torch.nn.Module):
@@ -79,7 +79,7 @@ class PackedGatedMLP(torch.nn.Module):
         self.act_fn = mlp.act_fn
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gated = self.act_fn(self.gate(x))
+        gated = torch.nn.functional.silu(self.gate(x), inplace=True)  # in place: no second activation-sized buffer
         product = torch.ops.mkldnn._linear_pointwise.binary(x, gated, self.up.packed_weight, None, "mul")
         return self.down(product)
 

@@ -35,10 +35,9 @@ def texts_frame(responses=RESPONSES, conv=CONV):
 
 def reference_score(rm: SequenceClassifierRM, ids: list[int]) -> float:
     """The score head applied to the hidden state of the text's real last token (no padding at all)."""
-    rm.load()
-    with torch.inference_mode():
-        out = rm.model.model(input_ids=torch.tensor([ids]))
-        return float(rm.model.score(out.last_hidden_state[0, -1]).squeeze())
+    from helpers import hf_alone
+
+    return hf_alone(rm.model_id, ids)
 
 
 def test_template_renders_whole_conversation_without_double_bos(tiny_classifier_dir):
@@ -60,7 +59,9 @@ def test_score_pools_the_real_last_token_even_when_pad_is_eos(tiny_classifier_di
     np.testing.assert_allclose(batched, expected, atol=1e-4)
     # What HF's own pooling gives with pad = EOS: the token before the final EOS. It must differ from ours.
     with torch.inference_mode():
-        naive = rm.model(input_ids=torch.tensor([encs[0].payload])).logits[0, 0].item()
+        from helpers import hf_classifier
+
+        naive = hf_classifier(rm.model_id)(input_ids=torch.tensor([encs[0].payload])).logits[0, 0].item()
     assert abs(naive - expected[0]) > 1e-4
 
 

@@ -84,9 +84,9 @@ def _run_both(bench, python, tmp_path: Path, pad_is_eos: bool):
 
 
 def _alone(rm, ids) -> float:
-    with torch.inference_mode():
-        hidden = rm.model.model(input_ids=torch.tensor([ids])).last_hidden_state
-        return float(rm.model.score(hidden[0, -1]).squeeze())
+    from helpers import hf_alone
+
+    return hf_alone(rm.model_id, ids)
 
 
 def _full_ids(rm, row) -> list[int]:

@@ -172,9 +172,9 @@ def frame():
 
 
 def alone(rm, ids):
-    with torch.inference_mode():
-        hidden = rm.model.model(input_ids=torch.tensor([ids])).last_hidden_state
-        return float(rm.model.score(hidden[0, -1]).squeeze())
+    from helpers import hf_alone
+
+    return hf_alone(rm.model_id, ids)
 
 
 @needs_kernel
@@ -246,3 +246,43 @@ def test_a_failing_batch_stops_the_workers_and_keeps_finished_scores(tiny_classi
     with pytest.raises(RuntimeError, match="boom"):
         score_texts(rm, df, cache=cache, progress=False, flush_every=1)
     assert 0 < len(ScoreCache(tmp_path, {"rm": "tiny"})) < len(df)  # batches handed back before the failure are kept
+
+
+# --------------------------------------------------------------------------------------------- tokenizer load
+def test_generic_fast_tokenizer_loads_without_the_model_config(tiny_classifier_dir, tmp_path, monkeypatch):
+    """A local folder that names the generic fast tokenizer gets it without AutoTokenizer's detour through the model
+    config: the same class, the same ids, the same chat template; any other tokenizer class goes through
+    AutoTokenizer."""
+    import json
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    from rmeval.rms.classifier import GENERIC_FAST_TOKENIZERS, load_tokenizer
+
+    declared = json.loads((tiny_classifier_dir / "tokenizer_config.json").read_text())["tokenizer_class"]
+    assert declared in GENERIC_FAST_TOKENIZERS
+    fast, auto = load_tokenizer(str(tiny_classifier_dir), {}), AutoTokenizer.from_pretrained(str(tiny_classifier_dir))
+    assert type(fast) is type(auto) and fast.chat_template == auto.chat_template
+    texts = ["<s><|user|>hello there</s>", "no special tokens here", ""]
+    for add in (False, True):
+        assert fast(texts, add_special_tokens=add)["input_ids"] == auto(texts, add_special_tokens=add)["input_ids"]
+    assert fast.all_special_ids == auto.all_special_ids and fast.pad_token_id == auto.pad_token_id
+
+    other = tmp_path / "other"
+    shutil.copytree(tiny_classifier_dir, other)
+    config = json.loads((other / "tokenizer_config.json").read_text())
+    config["tokenizer_class"] = "LlamaTokenizer"  # a named class: AutoTokenizer decides, as before
+    (other / "tokenizer_config.json").write_text(json.dumps(config))
+    import transformers
+
+    calls = []
+    real = transformers.AutoTokenizer.from_pretrained
+
+    def spy(*args, **kwargs):
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", spy)
+    load_tokenizer(str(other), {})
+    assert calls == [str(other)]

@@ -32,9 +32,9 @@ LONG_CONV = [{"role": "system", "content": "you are a careful assistant " * 4}, 
 
 def one_at_a_time(rm: SequenceClassifierRM, ids: list[int]) -> float:
     """The score head on the hidden state of the text's last token, the text alone in an unpadded row."""
-    with torch.inference_mode():
-        hidden = rm.model.model(input_ids=torch.tensor([ids])).last_hidden_state
-        return float(rm.model.score(hidden[0, -1]).squeeze())
+    from helpers import hf_alone
+
+    return hf_alone(rm.model_id, ids)
 
 
 def test_pack_lays_texts_end_to_end_with_their_own_positions():

@@ -168,9 +168,28 @@ class SequenceClassifierRM(PointwiseRM):
         self._template = own if (own and self.chat_template_mode == "auto") else self.fallback_template
         self.template_source = "tokenizer" if self._template is own else "fallback"
 
+    def native_unsupported(self) -> str | None:
+        """Why this RM does not run on rmeval's own decoder forward (``rmeval.rms.native_decoder``); None when it
+        does: a float32 CPU load of a local Llama/Mistral/Qwen2 classifier checkpoint, nothing else asked for."""
+        from rmeval.rms import native_decoder
+
+        p = self.placement
+        if native_decoder.backend() != "rmeval":
+            return "scoring.cpu_model is transformers"
+        if str(p.device) != "cpu" or p.dtype != torch.float32 or p.device_map is not None or p.quantization:
+            return "not a float32 CPU load"
+        if self.trust_remote_code or self.output_field != "logits":
+            return "custom code or another output field"
+        return native_decoder.why_not(self.model_id)
+
     def load(self) -> None:
         if self.model is not None:
             return
+        why_not = self.native_unsupported()
+        if why_not is None:
+            self._load_native()
+            return
+        log.info("%s: transformers' forward (rmeval's does not apply: %s)", self.name, why_not)
         from transformers import AutoModelForSequenceClassification
 
         model = load_pretrained(AutoModelForSequenceClassification, self.model_id, who=f"rm {self.name}", where=self._where,
@@ -184,6 +203,21 @@ class SequenceClassifierRM(PointwiseRM):
         self._text_config = self.model.config.get_text_config()
         self.vocab_size = int(getattr(self._text_config, "vocab_size", None) or len(self.tokenizer))
         self._setup_packing()
+
+    def _load_native(self) -> None:
+        from rmeval import cpu_kernels
+        from rmeval.rms.native_decoder import NativeDecoderClassifier
+
+        model = NativeDecoderClassifier.load(self.model_id, f"rm {self.name}")
+        n_labels = model.config.num_labels
+        if not 0 <= self.score_index < n_labels:
+            raise RMLoadError(f"rm {self.name}: field 'score_index': {self.score_index} but the model has {n_labels} logits")
+        self.model, self.input_device, self._text_config = model, "cpu", model.config
+        self.vocab_size = model.config.vocab_size
+        self.packs_batches = True
+        if cpu_kernels.backend() == "native":
+            cpu_kernels.load()  # first use on this machine builds the kernels (here: while texts are tokenised)
+        log.info("%s: rmeval's %s forward on the CPU, packed batches (no padding)", self.name, model.config.model_type)
 
     def _setup_packing(self) -> None:
         """Packed (padding-free) batches where the model supports them (rmeval.rms.packed), else padded ones."""
@@ -288,9 +322,14 @@ class SequenceClassifierRM(PointwiseRM):
     def score_batch(self, batch: Sequence[Encoded]) -> np.ndarray:
         self.load()
         if self.packs_batches:
+            from rmeval.rms.native_decoder import NativeDecoderClassifier
             from rmeval.rms.packed import packed_logits
 
-            values = packed_logits(self.model, [enc.payload for enc in batch], self.device, self.min_shared_prefix)
+            seqs = [enc.payload for enc in batch]
+            if isinstance(self.model, NativeDecoderClassifier):
+                values = self.model.packed_logits(seqs, self.min_shared_prefix)
+            else:
+                values = packed_logits(self.model, seqs, self.device, self.min_shared_prefix)
             return values[:, self.score_index].float().cpu().numpy().astype(np.float64)
         out = self.padded_forward(batch)
         values = getattr(out, self.output_field, None)

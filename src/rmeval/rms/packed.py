@@ -51,14 +51,20 @@ def packed_attention(module, query, key, value, attention_mask, scaling=None, dr
     row: PackedRow = rmeval_segments
     causal = bool(getattr(module, "is_causal", True))
     last_only = getattr(module, LAST_ROWS_FLAG, False) and _context.rows is not None
+    return segment_attention(query, key, value, row, scaling, causal, last_only), None
+
+
+def segment_attention(query, key, value, row: PackedRow, scaling: float | None, causal: bool, last_only: bool) -> torch.Tensor:
+    """(1, T, heads, dim) attention of every segment of a packed row, from (1, heads, T, dim) queries and (1, kv_heads,
+    T, dim) keys and values; ``last_only``: only each text's last query row (the others stay zero)."""
     from rmeval import cpu_kernels
 
-    if cpu_kernels.usable(query):
-        b, heads, t, dim = query.shape
+    b, heads, t, dim = query.shape
+    scale = scaling if scaling is not None else dim ** -0.5
+    if cpu_kernels.usable(query) and dim <= cpu_kernels.MAX_HEAD_DIM:
         out = query.new_zeros((b, t, heads, dim)) if last_only else query.new_empty((b, t, heads, dim))
-        scale = scaling if scaling is not None else dim ** -0.5
-        return cpu_kernels.attention(query, key, value, row.table(last_only), scale, causal, out), None
-    n_rep = query.shape[1] // key.shape[1]
+        return cpu_kernels.attention(query, key, value, row.table(last_only), scale, causal, out)
+    n_rep = heads // key.shape[1]
     if n_rep > 1:  # grouped-query attention: one key/value head serves n_rep query heads
         key = key.repeat_interleave(n_rep, dim=1)
         value = value.repeat_interleave(n_rep, dim=1)
@@ -74,12 +80,12 @@ def packed_attention(module, query, key, value, attention_mask, scaling=None, dr
         else:
             k, v = key[:, :, lo:hi], value[:, :, lo:hi]
         if last_only:  # the last position sees the whole prefix and its own span: no mask needed
-            out[:, :, hi - 1: hi] = sdpa(query[:, :, hi - 1: hi], k, v, scale=scaling)
+            out[:, :, hi - 1: hi] = sdpa(query[:, :, hi - 1: hi], k, v, scale=scale)
         elif p_hi > p_lo:
-            out[:, :, lo:hi] = sdpa(query[:, :, lo:hi], k, v, attn_mask=seg.mask(), scale=scaling)
+            out[:, :, lo:hi] = sdpa(query[:, :, lo:hi], k, v, attn_mask=seg.mask(), scale=scale)
         else:
-            out[:, :, lo:hi] = sdpa(query[:, :, lo:hi], k, v, is_causal=causal, scale=scaling)
-    return out.transpose(1, 2).contiguous(), None
+            out[:, :, lo:hi] = sdpa(query[:, :, lo:hi], k, v, is_causal=causal, scale=scale)
+    return out.transpose(1, 2).contiguous()
 
 
 class PackedRow:

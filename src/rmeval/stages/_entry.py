@@ -71,6 +71,9 @@ def _run(fn: Callable[[DictConfig], None], cfg: DictConfig, validated: bool = Fa
 
             cpu_linear.set_backend(str(cfg.scoring.get("cpu_linear", "onednn")))
             cpu_kernels.set_backend(str(cfg.scoring.get("cpu_kernels", "native")))
+            from rmeval.rms import native_decoder
+
+            native_decoder.set_backend(str(cfg.scoring.get("cpu_model", "rmeval")))
         fn(cfg)
     except expected_errors() as err:
         print(error_line(err), file=sys.stderr)
