@@ -15,19 +15,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import torch
-
-
-def best_of(fn, repeats: int) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from cpu_linear import best_of  # benchmarks/cpu_linear.py, next to this script
 
 
 def main() -> int:

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import torch
 
+from rmeval.switch import Switch
+
 log = logging.getLogger(__name__)
 
 BACKENDS = ("native", "torch")
@@ -41,22 +43,13 @@ SOURCE = Path(__file__).with_name("csrc") / "cpu_kernels.c"
 FLAGS = ["-O3", "-march=native", "-std=gnu11", "-shared", "-fPIC"]
 MAX_HEAD_DIM = 512
 
-_backend = "native"
+_switch = Switch("cpu_kernels", BACKENDS)
+set_backend = _switch.set  # one of BACKENDS (the first is the default) for what runs after the call, process-wide
+backend = _switch.get
 _lock = threading.Lock()
 _lib = None  # the loaded kernels (a namespace of ctypes functions), False when they could not be built
 _why_not: str | None = None
 
-
-def set_backend(name: str) -> None:
-    """``native`` (default) or ``torch`` for packed forward passes run after this call in this process."""
-    global _backend
-    if name not in BACKENDS:
-        raise ValueError(f"cpu_kernels: expected one of {', '.join(BACKENDS)}, got {name!r}")
-    _backend = name
-
-
-def backend() -> str:
-    return _backend
 
 
 def cache_dir() -> Path:
@@ -127,7 +120,7 @@ def unavailable_reason() -> str | None:
 def usable(x: torch.Tensor) -> bool:
     """Whether an operation on ``x`` runs on rmeval's kernels: backend native, float32 on the CPU, the calling
     thread single-threaded (the scoring engine's CPU workers), and the kernels built."""
-    return (_backend == "native" and x.device.type == "cpu" and x.dtype == torch.float32
+    return (_switch.value == "native" and x.device.type == "cpu" and x.dtype == torch.float32
             and torch.get_num_threads() == 1 and load())
 
 
@@ -191,18 +184,14 @@ class KernelRMSNorm(torch.nn.Module):
 
 def swap_norms(model: torch.nn.Module) -> int:
     """Wrap the model's plain RMSNorm modules in ``KernelRMSNorm`` (float32 CPU models); returns how many."""
-    if _backend != "native":
+    if _switch.value != "native":
         return 0
 
-    def swap(parent: torch.nn.Module) -> int:
-        n = 0
-        for name, child in list(parent.named_children()):
-            if type(child).__name__ in PLAIN_RMS_NORMS and getattr(child, "weight", None) is not None \
-                    and child.weight.dtype == torch.float32 and child.weight.device.type == "cpu":
-                setattr(parent, name, KernelRMSNorm(child))
-                n += 1
-            else:
-                n += swap(child)
-        return n
+    from rmeval.cpu_linear import replace_children
 
-    return swap(model)
+    def pick(child: torch.nn.Module):
+        w = getattr(child, "weight", None)
+        plain = type(child).__name__ in PLAIN_RMS_NORMS and w is not None and w.dtype == torch.float32
+        return (KernelRMSNorm(child), 1) if plain and w.device.type == "cpu" else None
+
+    return replace_children(model, pick)

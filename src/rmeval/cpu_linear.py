@@ -19,24 +19,17 @@ import logging
 
 import torch
 
+from rmeval.switch import Switch
+
 log = logging.getLogger(__name__)
 
 BACKENDS = ("onednn", "torch")
-_backend = "onednn"
+_switch = Switch("cpu_linear", BACKENDS)
+set_backend = _switch.set  # one of BACKENDS (the first is the default) for what runs after the call, process-wide
+backend = _switch.get
 MIN_WEIGHT_ELEMENTS = 4096  # smaller layers (score heads, 1-8 outputs) gain nothing
 ROWS_HINT = 4096  # the rows oneDNN picks the weight layout for (a token-budget batch); any row count works
 
-
-def set_backend(name: str) -> None:
-    """``onednn`` (default) or ``torch`` for every model loaded after this call in this process."""
-    global _backend
-    if name not in BACKENDS:
-        raise ValueError(f"cpu_linear: expected one of {', '.join(BACKENDS)}, got {name!r}")
-    _backend = name
-
-
-def backend() -> str:
-    return _backend
 
 
 def available() -> bool:
@@ -106,25 +99,33 @@ def pack_linears(module: torch.nn.Module, root: torch.nn.Module | None = None) -
         w = linear.weight
         return w.device.type == "cpu" and w.dtype == torch.float32 and w.numel() >= MIN_WEIGHT_ELEMENTS and owners.get(w.data_ptr(), 0) <= 1
 
-    def swap(parent: torch.nn.Module) -> int:
-        n = 0
-        for name, child in list(parent.named_children()):
-            if _gated_silu_mlp(child, eligible):
-                setattr(parent, name, PackedGatedMLP(child))
-                n += 3
-            elif type(child) is torch.nn.Linear and eligible(child):
-                setattr(parent, name, PackedLinear(child))
-                n += 1
-            else:
-                n += swap(child)
-        return n
+    def pick(child: torch.nn.Module):
+        if _gated_silu_mlp(child, eligible):
+            return PackedGatedMLP(child), 3
+        if type(child) is torch.nn.Linear and eligible(child):
+            return PackedLinear(child), 1
+        return None
 
-    return swap(module)
+    return replace_children(module, pick)
+
+
+def replace_children(module: torch.nn.Module, pick) -> int:
+    """Swap, recursively, each child for which ``pick(child)`` gives ``(replacement, count)`` (None: look inside it
+    instead); returns the summed counts."""
+    n = 0
+    for name, child in list(module.named_children()):
+        swap = pick(child)
+        if swap is None:
+            n += replace_children(child, pick)
+        else:
+            setattr(module, name, swap[0])
+            n += swap[1]
+    return n
 
 
 def maybe_pack(model: torch.nn.Module, who: str, *, device: str, device_map=None, quantization=None) -> int:
     """Pack the backbone's linear layers when the model runs on the CPU in float32 and the backend is onednn."""
-    if _backend != "onednn" or str(device) != "cpu" or device_map is not None or quantization:
+    if _switch.value != "onednn" or str(device) != "cpu" or device_map is not None or quantization:
         return 0
     if not available():
         log.info("%s: oneDNN is not available in this PyTorch build; linear layers stay on torch's matmul", who)

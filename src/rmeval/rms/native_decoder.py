@@ -23,21 +23,14 @@ from pathlib import Path
 
 import torch
 
+from rmeval.switch import Switch
+
 FAMILIES = ("llama", "mistral", "qwen2")
 BACKENDS = ("rmeval", "transformers")
-_backend = "rmeval"
+_switch = Switch("cpu_model", BACKENDS)
+set_backend = _switch.set  # one of BACKENDS (the first is the default) for what runs after the call, process-wide
+backend = _switch.get
 
-
-def set_backend(name: str) -> None:
-    """``rmeval`` (default: this module where it applies) or ``transformers`` for classifiers loaded after this call."""
-    global _backend
-    if name not in BACKENDS:
-        raise ValueError(f"cpu_model: expected one of {', '.join(BACKENDS)}, got {name!r}")
-    _backend = name
-
-
-def backend() -> str:
-    return _backend
 _LAYER = ("input_layernorm.weight", "post_attention_layernorm.weight", "self_attn.q_proj.weight",
           "self_attn.k_proj.weight", "self_attn.v_proj.weight", "self_attn.o_proj.weight", "mlp.gate_proj.weight",
           "mlp.up_proj.weight", "mlp.down_proj.weight")
