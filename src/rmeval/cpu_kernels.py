@@ -9,8 +9,9 @@ the GIL released. Single-threaded, on this project's 2-core test machine (``pyth
 prints the ratio per length), it takes about half the time of ``scaled_dot_product_attention(is_causal=True)`` at
 the lengths RMB texts have. Scores agree with PyTorch's to float32 rounding (tested at 1e-5).
 
-RMSNorm reads each row once and writes it once instead of five elementwise passes (1.8x on a 4096 x 384 batch),
-only where the calling thread is single-threaded: a multi-threaded caller keeps PyTorch's parallel operations.
+RMSNorm reads each row once and writes it once instead of five elementwise passes (``benchmarks/cpu_kernels.py``
+prints both; PyTorch's time there depends on whether its temporaries page-fault), only where the calling thread is
+single-threaded: a multi-threaded caller keeps PyTorch's parallel operations.
 
 How it is built: on first use, with the system C compiler (``$CC``, else ``cc``) at ``-O3 -march=native``, into
 ``$RMEVAL_NATIVE_CACHE`` (default ``~/.cache/rmeval/native``), keyed by the source, the compiler and this CPU's
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 BACKENDS = ("native", "torch")
 SOURCE = Path(__file__).with_name("csrc") / "cpu_kernels.c"
 FLAGS = ["-O3", "-march=native", "-std=gnu11", "-shared", "-fPIC"]
-MAX_HEAD_DIM = 512
 
 _switch = Switch("cpu_kernels", BACKENDS)
 set_backend = _switch.set  # one of BACKENDS (the first is the default) for what runs after the call, process-wide
@@ -49,7 +49,6 @@ backend = _switch.get
 _lock = threading.Lock()
 _lib = None  # the loaded kernels (a namespace of ctypes functions), False when they could not be built
 _why_not: str | None = None
-
 
 
 def cache_dir() -> Path:
@@ -113,6 +112,17 @@ def load() -> bool:
     return _lib is not False
 
 
+def prepare(model: torch.nn.Module | None) -> None:
+    """For a float32 CPU model about to score: build and load the kernels (first use on this machine; called from
+    the model load, which runs while texts are tokenised) and put ``model``'s RMSNorms on them, unless
+    ``scoring.cpu_kernels=torch``."""
+    if _switch.value != "native":
+        return
+    load()
+    if model is not None:
+        swap_norms(model)
+
+
 def unavailable_reason() -> str | None:
     return _why_not
 
@@ -139,8 +149,6 @@ def attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, table
     if heads % kv_heads:
         raise ValueError(f"cpu attention: {heads} query heads do not share {kv_heads} key/value heads evenly")
     table = table.contiguous()
-    if dim > MAX_HEAD_DIM:
-        raise ValueError(f"cpu attention: head dimension {dim} > {MAX_HEAD_DIM}")
     rc = _lib.rmeval_attention(query.data_ptr(), query.stride(2), query.stride(1), key.data_ptr(), key.stride(2), key.stride(1),
               value.data_ptr(), value.stride(2), value.stride(1), out.data_ptr(), out.stride(1), out.stride(2),
               heads, kv_heads, dim, float(scale), int(bool(causal)), table.data_ptr(), int(table.shape[0]))

@@ -215,8 +215,7 @@ class SequenceClassifierRM(PointwiseRM):
         self.model, self.input_device, self._text_config = model, "cpu", model.config
         self.vocab_size = model.config.vocab_size
         self.packs_batches = True
-        if cpu_kernels.backend() == "native":
-            cpu_kernels.load()  # first use on this machine builds the kernels (here: while texts are tokenised)
+        cpu_kernels.prepare(None)
         log.info("%s: rmeval's %s forward on the CPU, packed batches (no padding)", self.name, model.config.model_type)
 
     def _setup_packing(self) -> None:
@@ -230,9 +229,7 @@ class SequenceClassifierRM(PointwiseRM):
             if str(self.device) == "cpu" and next(self.model.parameters()).dtype == torch.float32:
                 from rmeval import cpu_kernels
 
-                if cpu_kernels.backend() == "native":
-                    cpu_kernels.load()  # first use on this machine builds the kernels (here: while texts are tokenised)
-                    cpu_kernels.swap_norms(self.model)
+                cpu_kernels.prepare(self.model)
         log.info("%s: %s", self.name, "packed batches (no padding)" if self.packs_batches else f"padded batches ({reason})")
 
     # ------------------------------------------------------------------ interface

@@ -73,8 +73,9 @@ def why_not(model: str) -> str | None:
         return "custom code (auto_map)"
     if config.get("hidden_act", "silu") != "silu":
         return f"hidden_act {config.get('hidden_act')!r}"
-    if _rope(config)[1] != "default":
-        return f"rope type {_rope(config)[1]!r}"
+    rope_type = _rope(config)[1]
+    if rope_type != "default":
+        return f"rope type {rope_type!r}"
     if config.get("sliding_window") and config.get("use_sliding_window", True):
         return "sliding window attention"
     if any(t != "full_attention" for t in config.get("layer_types") or []):
@@ -90,7 +91,6 @@ class _Config:
     """The few config fields the classifier RM reads (transformers' config interface, in part)."""
 
     def __init__(self, raw: dict):
-        self.raw = raw
         self.model_type = raw["model_type"]
         self.num_labels = len(raw.get("id2label") or {}) or int(raw.get("num_labels", 2))
         self.vocab_size = int(raw["vocab_size"])

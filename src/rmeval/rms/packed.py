@@ -61,7 +61,7 @@ def segment_attention(query, key, value, row: PackedRow, scaling: float | None, 
 
     b, heads, t, dim = query.shape
     scale = scaling if scaling is not None else dim ** -0.5
-    if cpu_kernels.usable(query) and dim <= cpu_kernels.MAX_HEAD_DIM:
+    if cpu_kernels.usable(query):
         out = query.new_zeros((b, t, heads, dim)) if last_only else query.new_empty((b, t, heads, dim))
         return cpu_kernels.attention(query, key, value, row.table(last_only), scale, causal, out)
     n_rep = heads // key.shape[1]
