@@ -186,3 +186,15 @@ def test_judge_comparison_shards_in_the_dag(project_root, tmp_path):
     assert sharded.get("compare_shard") == 6 and sharded.get("compare_merge") == 2 and "compare" not in sharded
     plain = planned_jobs(snakemake(project_root, tmp_path, "-n"))
     assert plain.get("compare") == 2 and "compare_shard" not in plain
+
+
+def test_smoke_dag_reproduces_the_golden_numbers(smoke_run):
+    """Every leaderboard, metrics, downstream, correlation and significance number of the smoke run equals the
+    committed golden copy (tests/golden/smoke_outputs.py; provenance and timings aside)."""
+    from golden.smoke_outputs import GOLDEN, content, result_files
+
+    produced = result_files(smoke_run)
+    expected = sorted(str(p.relative_to(GOLDEN)) for p in GOLDEN.rglob("*") if p.is_file())
+    assert sorted(produced) == expected
+    changed = [rel for rel in expected if content(produced[rel]) != (GOLDEN / rel).read_text(encoding="utf-8")]
+    assert not changed, f"numbers differ from tests/golden/smoke in {changed}"
