@@ -4,10 +4,10 @@
     python benchmarks/dag_speed.py                    # 300 extra YAMLs; targets: no-op <= 3 s, -n <= 4 s
     python benchmarks/dag_speed.py --extra 0,100,300 --repeats 3
 
-The project's tracked files are copied to a temp dir (the checkout is never touched) and the copy's ``src/`` is
-what Snakemake imports. The extra YAMLs are copies of ``conf/rm/length.yaml`` (pointwise) and, every tenth, of
-``conf/rm/gpt4o-judge.yaml`` (pairwise) under new names; they are in ``conf/rm/`` but in no RM list, which is how
-a growing zoo looks to the Snakefile.
+The project's files (tracked, and untracked ones git does not ignore) are copied to a temp dir (the checkout is
+never touched) and the copy's ``src/`` is what Snakemake imports. The extra YAMLs are copies of
+``conf/rm/length.yaml`` (pointwise) and, every tenth, of ``conf/rm/gpt4o-judge.yaml`` (pairwise) under new names;
+they are in ``conf/rm/`` but in no RM list, which is how a growing zoo looks to the Snakefile.
 
 Timed, whole process, best of ``--repeats``:
 - ``snakemake -n`` of the default experiment (the RMB release at ``$RMB_ROOT``; the smoke experiment when unset);
@@ -36,7 +36,8 @@ SMOKE = ["--config", "overrides=[experiment=smoke]"]
 
 
 def copy_project(dest: Path) -> None:
-    files = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True, check=True).stdout
+    files = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           capture_output=True, check=True).stdout
     for rel in filter(None, files.decode().split("\0")):
         src = ROOT / rel
         if src.is_file():

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rmeval.construct.builder import BuildRules, build_sets, pool_from_release, write_rmb_layout
+from rmeval.construct.builder import BuildRules, build_sets
+from rmeval.construct.rmb_layout import pool_from_release, write_rmb_layout
 from rmeval.construct.fidelity import compare_with_release, format_comparison
 from rmeval.data.rmb import load_rmb
 

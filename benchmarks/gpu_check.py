@@ -20,7 +20,7 @@ import time
 import numpy as np
 import torch
 
-from rmeval.data.load import load_benchmark
+from rmeval.benchmarks import build_benchmark
 from rmeval.rms.classifier import SequenceClassifierRM
 from rmeval.scoring import score_texts
 from rmeval.tiny import train_tokenizer
@@ -45,7 +45,7 @@ def main() -> int:
     p.add_argument("--dtype", default="bfloat16")
     args = p.parse_args()
     t_all = time.perf_counter()
-    _, texts, _ = load_benchmark({"name": "rmb", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": False, "sample": {}}, args.rmb_root)
+    _, texts, _ = build_benchmark({"name": "rmb", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": False, "sample": {}}).load(args.rmb_root)
     rng = np.random.default_rng(0)
     texts = texts.iloc[np.sort(rng.choice(len(texts), size=min(args.texts, len(texts)), replace=False))].reset_index(drop=True)
     corpus = list(texts["response"]) + [t["content"] for conv in texts["conversation"] for t in conv]

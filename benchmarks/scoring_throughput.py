@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rmeval.data.load import load_benchmark
+from rmeval.benchmarks import build_benchmark
 from rmeval.rms.classifier import SequenceClassifierRM
 from rmeval.scoring import score_texts
 from rmeval.tiny import build_tiny_classifier
@@ -128,7 +128,7 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     bench = {"name": "rmb", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": False, "sample": {}}
-    items, texts, _ = load_benchmark(bench, args.rmb_root)
+    items, texts, _ = build_benchmark(bench).load(args.rmb_root)
     items, texts = sample_prompts(items, texts, args.prompts, args.seed)
     slots = len(items) + sum(len(r) for r in items["rejected_ids"])
     device = "cuda" if (args.device == "auto" and torch.cuda.is_available()) else ("cpu" if args.device == "auto" else args.device)

@@ -134,7 +134,7 @@ def ensure_peer(venv: Path) -> Path:
 # --------------------------------------------------------------------------------------------- data
 def load_subset(rmb_root: str | None, n_prompts: int, seed: int, workdir: Path):
     """(pairwise items, their unique texts, where from): n_prompts seeded prompts with all their pairwise items."""
-    from rmeval.data.load import load_benchmark
+    from rmeval.benchmarks import build_benchmark
 
     if rmb_root:
         source = f"RMB release at {rmb_root}"
@@ -145,7 +145,7 @@ def load_subset(rmb_root: str | None, n_prompts: int, seed: int, workdir: Path):
         write_smoke_fixture(rmb_root, seed=seed, items_per_scenario=8)
         source = "the generated smoke fixture (set RMB_ROOT for the release)"
     bench = {"name": "rmb", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": False, "sample": {}}
-    items, texts, _ = load_benchmark(bench, rmb_root)
+    items, texts, _ = build_benchmark(bench).load(rmb_root)
     items = items[items["format"] == "pairwise"]
     rng = np.random.default_rng(seed)
     prompts = np.sort(items["prompt_id"].unique())

@@ -5,7 +5,7 @@ is for small samples) and a seeded percentile-bootstrap CI over RMs. Pure functi
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,22 +24,6 @@ def coefficient(method: str, x: Sequence[float], y: Sequence[float]) -> tuple[fl
         warnings.simplefilter("ignore")  # SciPy warns on near-constant input; the result is NaN then
         res = _SCIPY[method](x, y)
     return float(res.statistic), float(res.pvalue)
-
-
-def pearson(x: Sequence[float], y: Sequence[float]) -> float:
-    return coefficient("pearson", x, y)[0]
-
-
-def spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    return coefficient("spearman", x, y)[0]
-
-
-def kendall(x: Sequence[float], y: Sequence[float]) -> float:
-    """Kendall's τ-b (tie-corrected)."""
-    return coefficient("kendall", x, y)[0]
-
-
-FUNCS = {"pearson": pearson, "spearman": spearman, "kendall": kendall}
 
 
 def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -114,3 +98,73 @@ def scatter_points(values: pd.DataFrame, metrics: Sequence[str], measures: Seque
             for rm, x, y in zip(values["rm"], values[metric], values[measure]):
                 rows.append({"rm": rm, "metric": metric, "downstream": measure, "x": x, "y": y})
     return pd.DataFrame(rows, columns=["rm", "metric", "downstream", "x", "y"])
+
+
+# ------------------------------------------------------------------------------ benchmark metrics vs downstream
+SEP = " | "  # joins a benchmark (or pool) and a metric (or measure) in the cross-benchmark table's column names
+
+
+def headline_values(metrics: dict) -> dict[str, float | None]:
+    """A metrics dict's headline columns by name (every benchmark writes them; no benchmark object needed)."""
+    head = metrics.get("headline") or {}
+    return {col: (head.get("values", {}).get(col) or {}).get("accuracy") for col in head.get("columns", [])}
+
+
+def benchmark_correlation(summaries: Sequence[dict], metric_values: Callable[[dict], dict], quantiles: Sequence[float],
+                          n_boot: int, level: float, seed: int, min_rms_for_ci: int = MIN_RMS_FOR_CI,
+                          ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """One benchmark's metrics on its benchmark half (``metric_values``: the benchmark object's, plus PPE's
+    lower-quantile aggregation) against best-of-N on its held-out half, across the RMs of the downstream
+    ``summaries``. Returns (correlation table, scatter points, number of RMs)."""
+    from rmeval.downstream import downstream_values, quantile_metric_values
+
+    quant = quantile_metric_values(list(summaries), list(quantiles))
+    rows = [{"rm": s["rm"], **metric_values(s["benchmark_half"]), **quant.get(s["rm"], {}), **downstream_values(s)}
+            for s in summaries]
+    metrics = list(metric_values(summaries[0]["benchmark_half"])) if summaries else []
+    metrics += sorted({k for q in quant.values() for k in q})
+    measures = sorted({k for s in summaries for k in downstream_values(s)})
+    return _tables(rows, metrics, measures, n_boot, level, seed, min_rms_for_ci, split=False)
+
+
+def cross_benchmark_correlation(summaries: Sequence[dict], metrics: Sequence[dict], n_boot: int, level: float, seed: int,
+                                min_rms_for_ci: int = MIN_RMS_FOR_CI) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Every benchmark's headline metrics against every downstream pool's measures, across RMs: rows (benchmark,
+    metric), columns (pool, downstream measure). Where the benchmark is a pool's own benchmark, its benchmark-half
+    metrics are used (the prompt split holds); other benchmarks use their full ``metrics``.
+    Returns (correlation table, scatter points, number of RMs)."""
+    from rmeval.downstream import downstream_values
+
+    by_rm: dict[str, dict] = {}
+    pools = sorted({s["benchmark"] for s in summaries})
+    for s in summaries:
+        row = by_rm.setdefault(s["rm"], {"rm": s["rm"]})
+        row.update({f"{s['benchmark']}{SEP}{k}": v for k, v in downstream_values(s).items()})
+        row.update({f"{s['benchmark']}{SEP}{k}": v for k, v in headline_values(s["benchmark_half"]).items()})
+    for m in metrics:
+        if m["benchmark"] in pools or m["rm"] not in by_rm:
+            continue  # a pool's own benchmark: its benchmark-half metrics (above) keep the split
+        by_rm[m["rm"]].update({f"{m['benchmark']}{SEP}{k}": v for k, v in headline_values(m).items()})
+    rows = list(by_rm.values())
+    measure_keys = {f"{s['benchmark']}{SEP}{k}" for s in summaries for k in downstream_values(s)}
+    names = sorted({k for r in rows for k in r if k != "rm" and k not in measure_keys})
+    return _tables(rows, names, sorted(measure_keys), n_boot, level, seed, min_rms_for_ci, split=True)
+
+
+def _tables(rows: list[dict], metrics: list[str], measures: list[str], n_boot: int, level: float, seed: int,
+            min_rms_for_ci: int, split: bool) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    values = pd.DataFrame(rows)
+    for col in [*metrics, *measures]:
+        if col not in values:
+            values[col] = float("nan")
+    table = correlation_table(values, metrics, measures, n_boot=n_boot, level=level, seed=seed, min_rms_for_ci=min_rms_for_ci)
+    points = scatter_points(values, metrics, measures)
+    if split:  # 'benchmark | metric' -> benchmark, metric; 'pool | measure' -> pool, downstream
+        for frame in (table, points):
+            parts = frame["metric"].str.split(SEP, n=1, expand=True, regex=False)
+            frame.insert(0, "benchmark", parts[0])
+            frame["metric"] = parts[1]
+            pool = frame["downstream"].str.split(SEP, n=1, expand=True, regex=False)
+            frame.insert(frame.columns.get_loc("downstream"), "pool", pool[0])
+            frame["downstream"] = pool[1]
+    return table, points, len(values)

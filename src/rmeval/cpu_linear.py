@@ -59,7 +59,7 @@ class PackedLinear(torch.nn.Module):
 
 
 # Gated MLPs written exactly as ``down(silu(gate(x)) * up(x))`` (transformers' Llama, Mistral, Qwen2/3 classes)
-GATED_SILU_MLPS = ("LlamaMLP", "MistralMLP", "Qwen2MLP", "Qwen3MLP", "_GatedMLP")  # _GatedMLP: rmeval.rms.native_decoder
+GATED_SILU_MLPS = ("LlamaMLP", "MistralMLP", "Qwen2MLP", "Qwen3MLP", "_GatedMLP")  # _GatedMLP: rmeval.rms._native_decoder_model
 
 
 class PackedGatedMLP(torch.nn.Module):

@@ -19,12 +19,12 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from rmeval.metrics import COMPONENTS, evaluate
+from rmeval.errors import RmevalError
 
 MEASURES = ("mean_oracle", "win_rate", "regret")
 
 
-class DownstreamError(ValueError):
+class DownstreamError(RmevalError):
     """The benchmark cannot feed the downstream stage (e.g. no judge scores)."""
 
 
@@ -116,20 +116,16 @@ def split_items(items: pd.DataFrame, cfg: dict) -> tuple[pd.DataFrame, pd.DataFr
     return items[~in_down].reset_index(drop=True), items[in_down].reset_index(drop=True)
 
 
-def downstream_summary(items: pd.DataFrame, scores: pd.DataFrame, cfg: dict, metrics_cfg: dict, evaluate_fn=None) -> dict:
+def downstream_summary(items: pd.DataFrame, scores: pd.DataFrame, cfg: dict, evaluate_fn) -> dict:
     """Everything the downstream JSON holds for one pointwise RM (without provenance).
 
     ``evaluate_fn(items, scores=..., outcomes=...)`` computes the benchmark-half metrics (the benchmark object's
-    ``evaluate``); default: RMB's metrics."""
+    ``evaluate``)."""
     bench_items, down_items = split_items(items, cfg)
     lookup = dict(zip(scores["text_id"], scores["score"].astype(float)))
     pools = oracle_pools(down_items)
     bon = best_of_n(pools, lookup, cfg["n_draws"], cfg["seed"], cfg["min_prompts"])
-    if evaluate_fn is not None:
-        bench = evaluate_fn(bench_items, scores=scores)
-    else:
-        bench = evaluate(bench_items, scores, n_boot=metrics_cfg["n_boot"], level=metrics_cfg["ci_level"], seed=metrics_cfg["seed"],
-                         bootstrap=metrics_cfg.get("bootstrap", "cluster"))
+    bench = evaluate_fn(bench_items, scores=scores)
     return _summary(bench_items, down_items, pools, bon, bench, cfg, selection="argmax of the RM's score; ties: mean oracle of the tied")
 
 
@@ -173,11 +169,10 @@ def knockout_picks(pools: pd.DataFrame, texts: pd.DataFrame, judge, seed: int, c
 
 
 def downstream_summary_judge(items: pd.DataFrame, texts: pd.DataFrame, comparisons: pd.DataFrame, judge, cfg: dict,
-                             metrics_cfg: dict, cache=None, progress: bool = True, evaluate_fn=None) -> dict:
+                             evaluate_fn, cache=None, progress: bool = True) -> dict:
     """Downstream for a pairwise judge: knockout picks on the full pools; benchmark-half metrics from its
     comparisons. Subsampled N curves are not run for judges (each N would need its own knockouts)."""
-    from rmeval.metrics import evaluate_outcomes
-    from rmeval.rms.judge import comparison_outcomes
+    from rmeval.metrics import comparison_outcomes
 
     bench_items, down_items = split_items(items, cfg)
     pools = oracle_pools(down_items)
@@ -191,15 +186,33 @@ def downstream_summary_judge(items: pd.DataFrame, texts: pd.DataFrame, compariso
     bon = aggregate_picks(pd.DataFrame(per_prompt, columns=["goal", "n", "pick", "random", "best", "win"]), [], cfg["min_prompts"])
     bench_comparisons = comparisons[comparisons["item_id"].isin(set(bench_items["item_id"]))]
     outcomes, _ = comparison_outcomes(bench_items, bench_comparisons)
-    if evaluate_fn is not None:
-        bench = evaluate_fn(bench_items, outcomes=outcomes)
-    else:
-        bench = evaluate_outcomes(bench_items, outcomes, n_boot=metrics_cfg["n_boot"], level=metrics_cfg["ci_level"], seed=metrics_cfg["seed"],
-                                  bootstrap=metrics_cfg.get("bootstrap", "cluster"))
+    bench = evaluate_fn(bench_items, outcomes=outcomes)
     out = _summary(bench_items, down_items, pools, bon, bench, cfg,
                    selection="knockout: seeded candidate order, n-1 comparisons, the champion keeps ties and invalid verdicts")
     out["knockout_verdicts"] = counts
     return out
+
+
+def rm_downstream(bench, items: pd.DataFrame, rm: str, cfg: dict, metrics_cfg: dict, *, scores: pd.DataFrame | None = None,
+                  score_meta: dict | None = None, judge=None, texts: pd.DataFrame | None = None,
+                  comparisons: pd.DataFrame | None = None, cache=None, progress: bool = True) -> dict:
+    """What results/downstream/{benchmark}/{rm}.json holds, provenance included: a pointwise RM's ``scores`` (with
+    their file's ``score_meta``) pick by score; a pairwise ``judge`` picks by a knockout over ``texts``, with its
+    ``comparisons`` for the benchmark half. The benchmark half's metrics are the benchmark object's (``bench``)."""
+    from rmeval.provenance import provenance
+
+    def evaluate_half(half, scores=None, outcomes=None):
+        return bench.evaluate(half, scores=scores, outcomes=outcomes, metrics_cfg=metrics_cfg)
+
+    if judge is not None:
+        summary = downstream_summary_judge(items, texts, comparisons, judge, cfg, evaluate_half, cache, progress)
+        fingerprint = judge.fingerprint()
+    else:
+        summary = downstream_summary(items, scores, cfg, evaluate_half)
+        fingerprint = (score_meta or {}).get("fingerprint")
+    result = {"benchmark": bench.name, "rm": rm, **summary}
+    result["provenance"] = provenance([cfg, metrics_cfg], scoring_fingerprint=fingerprint)
+    return result
 
 
 def _summary(bench_items, down_items, pools, bon, bench, cfg, selection: str) -> dict:
@@ -222,25 +235,12 @@ def _summary(bench_items, down_items, pools, bon, bench, cfg, selection: str) ->
     }
 
 
-def metric_values(summary: dict) -> dict[str, float | None]:
-    """Benchmark metrics (benchmark half) by name: '<component> micro|macro' and 'Overall micro|macro'."""
-    half = summary["benchmark_half"]
-    out = {}
-    for name, (goal, fmt) in COMPONENTS.items():
-        node = half["goals"][goal][fmt]
-        out[f"{name} micro"] = node["accuracy"]
-        out[f"{name} macro"] = node["macro"]["accuracy"]
-    out["Overall micro"] = half["overall"]["micro"]["accuracy"]
-    out["Overall macro"] = half["overall"]["macro"]["accuracy"]
-    return out
-
-
 def quantile_metric_values(summaries: list[dict], quantiles=(0.0, 0.1, 0.25)) -> dict[str, dict[str, float]]:
     """PPE's lower-quantile aggregation of the benchmark half's per-scenario accuracies, as extra metrics per RM:
     '<scope> scenario z q=<q>' for scope 'All' (every goal x format x scenario) and each goal. Each scenario's
     accuracy is z-scored across the RMs given, then aggregated per RM with quantile q (q = 0: its worst
     scenario). Returns {rm: {metric: value}}; {} for summaries without per-scenario rows."""
-    from rmeval.stats import lower_quantile_scores
+    from rmeval.metrics.paired import lower_quantile_scores
 
     rows = [{"rm": s["rm"], "goal": r["goal"], "key": f"{r['goal']}/{r['format']}/{r['scenario']}", "accuracy": r["accuracy"]}
             for s in summaries for r in s.get("benchmark_half", {}).get("by_scenario", [])]

@@ -20,6 +20,8 @@ from typing import Any
 
 import torch
 
+from rmeval.errors import RmevalError
+
 log = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -28,7 +30,7 @@ QUANTIZATIONS = ("8bit", "4bit")
 DEVICE_MAP_STRATEGIES = ("auto", "balanced", "balanced_low_0", "sequential")
 
 
-class RMLoadError(RuntimeError):
+class RMLoadError(RmevalError, RuntimeError):
     """A model that cannot be loaded; the message says which YAML and how to fix it."""
 
 

@@ -8,18 +8,15 @@ checks) comes out as itself, anything else as a ``BuildError`` naming what was b
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
+
+from rmeval.errors import RmevalError, one_line
 
 log = logging.getLogger(__name__)
 
 
-class BuildError(ValueError):
+class BuildError(RmevalError):
     """An object named by ``_target_`` could not be built from its YAML; one line: what, which class, why."""
-
-
-def _one_line(text: str) -> str:
-    return re.sub(r"\s+", " ", str(text)).strip()
 
 
 def build(node: Any, what: str) -> Any:
@@ -37,16 +34,14 @@ def unwrap(err: BaseException, what: str, target: str | None = None) -> BaseExce
     """The innermost cause of nested instantiation errors, or a one-line ``BuildError`` for an unexpected one."""
     from hydra.errors import InstantiationException
 
-    from rmeval.stages._entry import expected_errors
-
     cause: BaseException = err
     while isinstance(cause, InstantiationException) and cause.__cause__ is not None:
         cause = cause.__cause__
-    if isinstance(cause, expected_errors()):
+    if isinstance(cause, RmevalError):
         return cause
     log.debug("%s: build failed", what, exc_info=cause)
     where = f" ({target})" if target else ""
     if isinstance(cause, InstantiationException):  # hydra's own: target not found, not callable
-        message = _one_line(str(cause).split("full_key:")[0])
+        message = one_line(str(cause).split("full_key:")[0])
         return BuildError(f"{what}{where}: {message}")
-    return BuildError(f"{what}{where}: {type(cause).__name__}: {_one_line(cause)}")
+    return BuildError(f"{what}{where}: {type(cause).__name__}: {one_line(cause)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a path (not yet made) in a temporary folder next to ``path``; what the block makes there replaces
+    ``path`` (and any old folder at it) only if the block succeeds, so a failure leaves no half-made folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as tmp:
+        yield Path(tmp) / path.name
+        if path.exists():
+            shutil.rmtree(path)
+        (Path(tmp) / path.name).rename(path)
 
 
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> None:

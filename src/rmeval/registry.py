@@ -28,12 +28,12 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """Named objects of one kind. ``package``: the package whose modules hold the built-in entries (imported on
-    the first listing, so ``names()`` is complete without an import list)."""
+    """Named objects of one kind. ``package``: the package (or packages) whose modules hold the built-in entries
+    (imported on the first listing, so ``names()`` is complete without an import list)."""
 
-    def __init__(self, kind: str, package: str | None = None) -> None:
+    def __init__(self, kind: str, package: str | tuple[str, ...] | None = None) -> None:
         self.kind = kind
-        self.package = package
+        self.packages = (package,) if isinstance(package, str) else tuple(package or ())
         self._entries: dict[str, T] = {}
         self._meta: dict[str, dict[str, Any]] = {}
         self._scanned = False
@@ -53,13 +53,14 @@ class Registry(Generic[T]):
         return deco
 
     def _scan(self) -> None:
-        if self._scanned or self.package is None:
+        if self._scanned:
             return
         self._scanned = True
-        pkg = importlib.import_module(self.package)
-        for info in pkgutil.iter_modules(pkg.__path__, prefix=f"{self.package}."):
-            if not info.name.rsplit(".", 1)[-1].startswith("_"):
-                importlib.import_module(info.name)
+        for package in self.packages:
+            pkg = importlib.import_module(package)
+            for info in pkgutil.iter_modules(pkg.__path__, prefix=f"{package}."):
+                if not info.name.rsplit(".", 1)[-1].startswith("_"):
+                    importlib.import_module(info.name)
 
     def get(self, key: str) -> T | None:
         """The entry registered as ``key``; a dotted path is imported first (its module registers it). None if the
@@ -101,3 +102,17 @@ class Registry(Generic[T]):
 
 def _origin(obj: Any) -> str:
     return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+# The registries of the model and evaluation layers, declared here (the foundation layer) so that ``rmeval.config``
+# can look a ``_target_`` up without importing those layers; the packages are named as strings and scanned on the
+# first listing. Each class registers itself in its own module and declares its settings as its class's ``Config``.
+
+#: RM families, keyed by the dotted class path an RM YAML's ``_target_`` names (``@RM_FAMILIES.register()``)
+RM_FAMILIES: Registry[type] = Registry("RM family", package="rmeval.rms")
+#: benchmark classes, keyed by the dotted class path ``conf/benchmark/<name>.yaml``'s ``_target_`` names
+BENCHMARKS: Registry[type] = Registry("benchmark", package="rmeval.benchmarks")
+#: chat backends (local models, servers, APIs), keyed by the dotted class path a ``backend._target_`` names
+BACKENDS: Registry[type] = Registry("backend", package=("rmeval.llm", "rmeval.rms"))
+#: build kinds: ``make(out, build, rm)`` functions keyed by the name an RM YAML's ``build.kind`` gives
+BUILD_KINDS: Registry[Callable[[Any, Any, Any], Any]] = Registry("build kind", package="rmeval.rms")

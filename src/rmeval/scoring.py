@@ -29,11 +29,10 @@ import pandas as pd
 from rmeval.ids import stable_hash
 from rmeval.io import atomic_path
 from rmeval.progress import progress_bar
-from rmeval.rms.base import Encoded, PointwiseRM
+from rmeval.rms.base import SCORE_COLUMNS, Encoded, PointwiseRM
 
 log = logging.getLogger(__name__)
 
-SCORE_COLUMNS = ["text_id", "score", "n_tokens", "truncated"]
 ENCODE_CHUNK = 1024  # texts tokenised per call (bulk tokenisation, progress updates)
 
 

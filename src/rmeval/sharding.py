@@ -1,41 +1,38 @@
-"""Split one (benchmark, RM)'s unique texts into K shards, one score job each, and merge the shards' score files
-back into the one score file the metrics read.
+"""Split one job's work into K shards (a score job's unique texts, a pairwise judge's items, a policy's prompts)
+and merge the shards' files back into the one file the next stage reads. The shard files' names are the
+workflow's (``rmeval.dag``: the ``{shard}`` wildcard); the entry points get ``io.shard`` and ``io.shards``.
 
-Shards are made of whole batches of the unsharded job's own plan: every shard job encodes all texts with the RM,
-plans the length-sorted token-budget batches exactly as ``rmeval.scoring.score_texts`` would for the whole
-benchmark (``plan_for``: length-sorted batches, or token-id order with shared prefixes for packed RMs), and deals the batches, costliest first, to the shard with the least padded tokens
-so far (ties: the lowest shard index). A text is therefore scored with the same batch-mates, padding and shapes
-as without shards, so the merged scores equal the unsharded ones bit for bit (fp32 included), and re-planning a
-shard's texts reproduces its batches (the planner closes a batch by its own rows and width only). The split is a
-function of the texts file and the RM alone, so the shard jobs of a run agree without talking to each other.
+Score shards are made of whole batches of the unsharded job's own plan: every shard job encodes all texts with the
+RM, plans the batches exactly as ``rmeval.scoring.score_texts`` would for the whole benchmark (``plan_for``:
+length-sorted token-budget batches, or token-id order with shared prefixes for packed RMs), and deals the batches,
+costliest first, to the shard with the least padded tokens so far (ties: the lowest shard index). A text is
+therefore scored with the same batch-mates, padding and shapes as without shards, so the merged scores equal the
+unsharded ones bit for bit (fp32 included), and re-planning a shard's texts reproduces its batches (the planner
+closes a batch by its own rows and width only). Every split is a function of the job's input file (and the RM)
+alone, so the shard jobs of a run agree without talking to each other.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from rmeval.errors import RmevalError
 from rmeval.scoring import ENCODE_CHUNK, batch_cost, plan_batches, plan_for
 
 
-class ShardError(ValueError):
-    """Shard files that do not add up to the benchmark's texts; the message names the file."""
-
-
-def shard_path(scores_dir: str | Path, index: int, count: int) -> Path:
-    """``<scores_dir>/shard-<i>-of-<K>.parquet`` (i from 0)."""
-    return Path(scores_dir) / f"shard-{index}-of-{count}.parquet"
+class ShardError(RmevalError):
+    """A shard index or count out of range, or shard files that do not add up; the message names the file."""
 
 
 def assign_shards(costs: Sequence[int], count: int) -> np.ndarray:
     """The shard (0..count-1) of each unit of work: costliest first (ties: the earlier unit), each to the
     currently lightest shard (ties: the lowest index)."""
     if count < 1:
-        raise ValueError(f"shard count must be at least 1, got {count}")
+        raise ShardError(f"field 'io.shards': {count} is below 1 (the shard count)")
     costs = np.asarray(costs, dtype=np.int64)
     heap = [(0, k) for k in range(count)]
     out = np.empty(len(costs), dtype=np.int64)
@@ -72,7 +69,7 @@ def shard_texts(rm, texts: pd.DataFrame, index: int, count: int) -> pd.DataFrame
     """The rows of shard ``index`` of ``count`` for this RM (one row per unique text_id, in the texts' order), with
     a ``batch`` column: each text's (batch, position) in the unsharded plan."""
     if not 0 <= index < count:
-        raise ValueError(f"shard index {index} is not in 0..{count - 1}")
+        raise ShardError(f"field 'io.shard': {index} is not in 0..{count - 1} (the shard index)")
     unique = texts.drop_duplicates("text_id").reset_index(drop=True)
     ids, convs, resps = unique["text_id"].tolist(), unique["conversation"].tolist(), unique["response"].tolist()
     encoded = []
@@ -146,7 +143,7 @@ def shard_items(items: pd.DataFrame, index: int, count: int) -> pd.DataFrame:
     names the item, the loser and the order; its A/B positions are stored in the item), so an API judge gives each
     the same answer in whichever shard it lands."""
     if not 0 <= index < count:
-        raise ValueError(f"shard index {index} is not in 0..{count - 1}")
+        raise ShardError(f"field 'io.shard': {index} is not in 0..{count - 1} (the shard index)")
     shards = assign_shards([comparison_cost(item) for item in items.itertuples(index=False)], count)
     return items[shards == index].reset_index(drop=True)
 
@@ -185,7 +182,7 @@ def shard_prompts(prompts: pd.DataFrame, index: int, count: int) -> pd.DataFrame
     every prompt asks the same number of samples). Each sample's seed is a function of (policy seed, prompt_id,
     sample index) and its request key names them, so a prompt's samples are the same in whichever shard it lands."""
     if not 0 <= index < count:
-        raise ValueError(f"shard index {index} is not in 0..{count - 1}")
+        raise ShardError(f"field 'io.shard': {index} is not in 0..{count - 1} (the shard index)")
     shards = assign_shards([1] * len(prompts), count)
     return prompts[shards == index].reset_index(drop=True)
 

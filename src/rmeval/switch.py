@@ -1,5 +1,6 @@
 """A process-wide choice among named implementations: what a ``scoring.*`` knob (cpu_linear, cpu_kernels,
-cpu_model) selects. The stage entry point sets it once per job; library callers may set it themselves."""
+cpu_model) selects. ``rmeval.rms.build_rm`` sets them from the run's ``scoring`` group when a job builds an RM;
+library callers may set them themselves."""
 
 from __future__ import annotations
 

@@ -91,16 +91,23 @@ def build_tiny_classifier(
     """Write a tiny ``LlamaForSequenceClassification`` (one logit) plus tokenizer to ``out_dir``."""
     from transformers import LlamaForSequenceClassification
 
-    out_dir = Path(out_dir)
     tok = train_tokenizer(vocab_size=vocab_size, seed=seed, corpus=corpus)
     if pad_is_eos:  # as many released RMs do; the engine must still pool the real last token
         tok.pad_token = tok.eos_token
     config = tiny_llama_config(tok, hidden_size, num_layers, num_heads, intermediate_size, max_positions, num_labels=1)
+    # a visible score scale: std ~1 instead of ~0.02
+    return save_random_model(out_dir, LlamaForSequenceClassification, config, tok, seed, "score", 1.0 / hidden_size**0.5)
+
+
+def save_random_model(out_dir: str | Path, model_cls, config, tok, seed: int, head: str, head_std: float) -> Path:
+    """``model_cls(config)`` with weights drawn under ``seed`` and its output layer ``head`` redrawn with std
+    ``head_std`` (from ``seed + 1``), saved with ``tok`` to ``out_dir``."""
     torch.manual_seed(seed)
-    model = LlamaForSequenceClassification(config)
-    with torch.no_grad():  # a visible score scale: std ~1 instead of ~0.02
-        model.score.weight.normal_(0.0, 1.0 / hidden_size**0.5, generator=torch.Generator().manual_seed(seed + 1))
+    model = model_cls(config)
+    with torch.no_grad():
+        getattr(model, head).weight.normal_(0.0, head_std, generator=torch.Generator().manual_seed(seed + 1))
     model.eval()
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     tok.save_pretrained(out_dir)

@@ -181,11 +181,11 @@ def test_default_statistics_cluster_cis_rank_groups_and_significance(smoke_run):
 
 
 def test_judge_comparison_shards_in_the_dag(project_root, tmp_path):
-    """score.shards on a pairwise judge: shard jobs for its comparisons and one merge per benchmark."""
+    """score.shards on a pairwise judge: one compare job per shard and one merge per benchmark; none unsharded."""
     sharded = planned_jobs(snakemake(project_root, tmp_path, "-n", overrides="[experiment=smoke,++rm_overrides.tiny-judge.score.shards=3]"))
-    assert sharded.get("compare_shard") == 6 and sharded.get("compare_merge") == 2 and "compare" not in sharded
+    assert sharded.get("compare") == 6 and sharded.get("compare_merge") == 2
     plain = planned_jobs(snakemake(project_root, tmp_path, "-n"))
-    assert plain.get("compare") == 2 and "compare_shard" not in plain
+    assert plain.get("compare") == 2 and "compare_merge" not in plain
 
 
 def test_smoke_dag_reproduces_the_golden_numbers(smoke_run):

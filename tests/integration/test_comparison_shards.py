@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from helpers import ChatServer, chat_completion
 
-from rmeval.data.load import load_benchmark
+from rmeval.benchmarks import build_benchmark
 from rmeval.sharding import ShardError, merge_comparison_shards, shard_items
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
@@ -21,8 +21,8 @@ CONF = Path(__file__).resolve().parents[2] / "conf"
 
 @pytest.fixture(scope="module")
 def bench_files(smoke_root, tmp_path_factory):
-    items, texts, _ = load_benchmark({"name": "smoke", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": False,
-                                      "sample": {}, "position_seed": 0}, smoke_root)
+    items, texts, _ = build_benchmark({"name": "smoke", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": False,
+                                       "sample": {}, "position_seed": 0}).load(smoke_root)
     out = tmp_path_factory.mktemp("bench")
     items.head(14).to_parquet(out / "items.parquet")
     texts.to_parquet(out / "texts.parquet")

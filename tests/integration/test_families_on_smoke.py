@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rmeval.data.load import load_benchmark
+from rmeval.benchmarks import build_benchmark
+from rmeval.benchmarks.rmb import RMBBenchmark
 from rmeval.metrics import evaluate
 from rmeval.rms.baselines import LengthRM, RandomRM
 from rmeval.rms.classifier import SequenceClassifierRM
@@ -18,7 +19,7 @@ from rmeval.scoring import score_texts
 @pytest.fixture(scope="module")
 def smoke(smoke_root):
     bench = {"name": "smoke", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": False, "sample": {}}
-    items, texts, _ = load_benchmark(bench, smoke_root)
+    items, texts, _ = build_benchmark(bench).load(smoke_root)
     return items, texts
 
 
@@ -53,7 +54,7 @@ def test_every_family_scores_the_smoke_benchmark(smoke, tiny_classifier_dir, dpo
         scores, stats = score_texts(rm, texts, progress=False)
         assert len(scores) == len(texts) and np.isfinite(scores["score"]).all(), name
         assert stats.n_scored == len(texts), name
-        result = evaluate(items, scores, n_boot=50)
+        result = evaluate(items, scores, RMBBenchmark.components, n_boot=50)
         assert result["overall"]["micro"]["accuracy"] is not None, name
         if name == "length":  # the fixture's better answers are longer
             assert result["overall"]["micro"]["accuracy"] > 0.9

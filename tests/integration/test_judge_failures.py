@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import ChatServer, chat_completion
 
-from rmeval.data.load import load_benchmark
+from rmeval.benchmarks import build_benchmark
 from rmeval.rms.judge import NoValidOutputError, require_some_valid
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
@@ -29,8 +29,8 @@ def test_require_some_valid():
 
 @pytest.fixture(scope="module")
 def bench_files(smoke_root, tmp_path_factory):
-    items, texts, _ = load_benchmark({"name": "smoke", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": False, "sample": {}, "position_seed": 0},
-                                     smoke_root)
+    bench = {"name": "smoke", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": False, "sample": {}, "position_seed": 0}
+    items, texts, _ = build_benchmark(bench).load(smoke_root)
     out = tmp_path_factory.mktemp("bench")
     items.head(6).to_parquet(out / "items.parquet")
     texts.to_parquet(out / "texts.parquet")
@@ -80,14 +80,17 @@ def test_allow_all_invalid_warns_but_backend_failures_still_stop(caplog):
         require_some_valid([False, False], ["APIConnectionError: down", "APIConnectionError: down"], "judge j", allow_all_invalid=True)
 
 
-def test_allow_all_invalid_is_a_stage_key_not_an_rm_argument():
-    from rmeval.config import compose_rm
+def test_allow_all_invalid_is_a_judge_setting_and_other_families_reject_it():
+    import pytest
+
+    from rmeval.config import ConfigError, compose_rm
     from rmeval.rms import build_rm
 
     cfg = compose_rm("tiny-judge", conf_dir=CONF)
     assert cfg.rm.allow_all_invalid is True
     node = {"_target_": "rmeval.rms.baselines.LengthRM", "name": "len", "allow_all_invalid": True}
-    assert build_rm(node).name == "len"
+    with pytest.raises(ConfigError, match="field 'allow_all_invalid'"):
+        build_rm(node)
 
 
 def test_sigterm_stops_the_compare_stage_keeps_answers_and_sends_nothing_more(bench_files, tmp_path):

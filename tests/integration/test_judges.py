@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rmeval.data.load import load_benchmark
+from rmeval.benchmarks import build_benchmark
 from rmeval.llm.base import ChatBackend, ChatResult
 from rmeval.metrics import item_outcomes
-from rmeval.rms.judge import PairwiseJudgeRM, RatingJudgeRM, comparison_outcomes, parse_rating, parse_verdict
+from rmeval.metrics import comparison_outcomes
+from rmeval.rms.judge import PairwiseJudgeRM, RatingJudgeRM, parse_rating, parse_verdict
 from rmeval.scoring import score_texts
 
 
@@ -68,7 +69,7 @@ class LongerWins(ChatBackend):
 @pytest.fixture(scope="module")
 def smoke(smoke_root):
     bench = {"name": "smoke", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "check_manifest": False, "sample": {}, "position_seed": 0}
-    items, texts, _ = load_benchmark(bench, smoke_root)
+    items, texts, _ = build_benchmark(bench).load(smoke_root)
     return items, texts
 
 

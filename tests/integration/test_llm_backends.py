@@ -165,7 +165,7 @@ def test_hf_local_backend_greedy_batched_equals_single(tmp_path):
     be = HFLocalBackend(model=str(tmp_path / "lm"), batch_size=4, dtype="float32")
     reqs = [ChatRequest(key=f"k{i}", messages=[{"role": "user", "content": "hello " * (i + 1)}], max_tokens=6) for i in range(4)]
     batched = be.generate(reqs, progress=False)
-    be.batch_size = 1
+    be.config.batch_size = 1
     single = be.generate(reqs, progress=False)
     assert [r.text for r in batched] == [r.text for r in single]
     assert all(r.completion_tokens <= 6 and r.prompt_tokens > 0 for r in batched)

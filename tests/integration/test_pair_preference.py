@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from rmeval.hf import RMLoadError
-from rmeval.rms.judge import PairwiseJudgeRM, comparison_outcomes, load_template
+from rmeval.metrics import comparison_outcomes
+from rmeval.rms.judge import PairwiseJudgeRM, load_template
 from rmeval.rms.pair_preference import PairPreferenceBackend
 
 

@@ -104,7 +104,7 @@ def rows(n=3, goal="Helpfulness"):
 def test_default_template_has_the_placeholders_and_renders():
     _, path = load_judge_template(None)
     assert path.name == "pointwise_judge_v1.txt" and path.parent.name == "templates"
-    judge = PointwiseJudge("j", SeedJudge())
+    judge = PointwiseJudge(name="j", backend=SeedJudge())
     prompt = judge.prompt([{"role": "user", "content": "hi {there}"}], "resp {x}", "harmlessness")
     assert "User: hi {there}" in prompt and "resp {x}" in prompt and "harmlessness" in prompt
     assert '{"key_features": [' in prompt and "{goal}" not in prompt
@@ -112,7 +112,7 @@ def test_default_template_has_the_placeholders_and_renders():
 
 def test_retry_with_a_new_seed_gives_a_valid_judgment_after_two_attempts(tmp_path):
     backend = SeedJudge(bad_seeds={0})
-    judge = PointwiseJudge("fake", backend, max_attempts=3, seed=0)
+    judge = PointwiseJudge(name="fake", backend=backend, max_attempts=3, seed=0)
     cache = GenerationCache(tmp_path / "gen.jsonl")
     df = judge.judge(rows(4), cache=cache, progress=False)
     assert list(df.columns) == JUDGMENT_COLUMNS and list(df["text_id"]) == ["t0", "t1", "t2", "t3"]
@@ -130,7 +130,7 @@ def test_retry_with_a_new_seed_gives_a_valid_judgment_after_two_attempts(tmp_pat
 
 def test_all_attempts_bad_is_kept_invalid_with_raw_text_and_counted():
     backend = SeedJudge(bad_seeds={5, 6, 7})
-    judge = PointwiseJudge("fake", backend, max_attempts=3, seed=5)
+    judge = PointwiseJudge(name="fake", backend=backend, max_attempts=3, seed=5)
     df = judge.judge(rows(3), progress=False)
     assert len(df) == 3 and not df["valid"].any() and df["score"].isna().all()
     assert (df["attempts"] == 3).all() and df["key_features"].isna().all()
@@ -143,7 +143,7 @@ def test_all_attempts_bad_is_kept_invalid_with_raw_text_and_counted():
 
 def test_cost_accounting_sums_every_attempt():
     backend = SeedJudge(bad_seeds={0}, prompt_tokens=1000, completion_tokens=200)
-    judge = PointwiseJudge("fake", backend, max_attempts=3, price_per_1k_prompt=0.005, price_per_1k_completion=0.015)
+    judge = PointwiseJudge(name="fake", backend=backend, max_attempts=3, price_per_1k_prompt=0.005, price_per_1k_completion=0.015)
     df = judge.judge(rows(2), progress=False)
     assert (df["prompt_tokens"] == 2000).all() and (df["completion_tokens"] == 400).all()
     assert np.allclose(df["cost_usd"], 2 * (1.0 * 0.005 + 0.2 * 0.015))
@@ -154,17 +154,17 @@ def test_cost_accounting_sums_every_attempt():
 
 
 def test_bad_inputs_are_one_clear_line():
-    judge = PointwiseJudge("fake", SeedJudge())
+    judge = PointwiseJudge(name="fake", backend=SeedJudge())
     with pytest.raises(KeyError, match="lack column"):
         judge.judge(rows(2).drop(columns="goal"), progress=False)
     with pytest.raises(ValueError, match="text t0: field 'goal'"):
         judge.judge(rows(2, goal="Honesty"), progress=False)
     with pytest.raises(ValueError, match="expected_value needs rmeval.llm.hf_local.HFLocalBackend"):
-        PointwiseJudge("fake", SeedJudge(), mode="expected_value")
+        PointwiseJudge(name="fake", backend=SeedJudge(), mode="expected_value")
     with pytest.raises(ValueError, match="mode"):
-        PointwiseJudge("fake", SeedJudge(), mode="sample")
+        PointwiseJudge(name="fake", backend=SeedJudge(), mode="sample")
     with pytest.raises(FileNotFoundError, match="not found"):
-        PointwiseJudge("fake", SeedJudge(), template="no_such_template")
+        PointwiseJudge(name="fake", backend=SeedJudge(), template="no_such_template")
 
 
 def test_openai_compatible_judge_against_the_fault_server(tmp_path):
@@ -172,7 +172,7 @@ def test_openai_compatible_judge_against_the_fault_server(tmp_path):
     try:
         backend = OpenAICompatBackend(model="judge-x", base_url=server.url, api_key_env=None, concurrency=4, max_retries=3,
                                       backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=5)
-        judge = PointwiseJudge("server", backend, max_attempts=3, price_per_1k_completion=1.0)
+        judge = PointwiseJudge(name="server", backend=backend, max_attempts=3, price_per_1k_completion=1.0)
         data = rows(3)
         data.loc[1, "response"] = "an answer that trips fault=500:1 once"
         df = judge.judge(data, cache=GenerationCache(tmp_path / "gen.jsonl"), progress=False)
@@ -212,7 +212,7 @@ def test_expected_value_mode_is_deterministic_and_batch_independent(tiny_lm, tmp
     from rmeval.llm.hf_local import HFLocalBackend
 
     data = rows(5)
-    judge = PointwiseJudge("tiny-ev", HFLocalBackend(model=str(tiny_lm), dtype="float32", device="cpu", batch_size=4),
+    judge = PointwiseJudge(name="tiny-ev", backend=HFLocalBackend(model=str(tiny_lm), dtype="float32", device="cpu", batch_size=4),
                            mode="expected_value", price_per_1k_prompt=1.0)
     batched = judge.judge(data, progress=False)
     assert list(batched.columns) == [*JUDGMENT_COLUMNS, "expected_score"]
@@ -226,7 +226,7 @@ def test_expected_value_mode_is_deterministic_and_batch_independent(tiny_lm, tmp
     assert (batched["prompt_tokens"] > 0).all() and (batched["completion_tokens"] == 0).all()
     assert np.allclose(batched["cost_usd"], batched["prompt_tokens"] / 1000)
 
-    judge.backend.batch_size = 1
+    judge.backend.config.batch_size = 1
     single = judge.judge(data, progress=False)
     assert np.abs(single["expected_score"] - batched["expected_score"]).max() < 1e-5
     assert list(single["score"]) == list(batched["score"])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rmeval.data.load import load_benchmark
+from rmeval.benchmarks import build_benchmark
+from rmeval.benchmarks.rmb import RMBBenchmark
 from rmeval.metrics import evaluate
 from rmeval.rms.baselines import RandomRM
 from rmeval.scoring import score_texts
@@ -17,7 +18,7 @@ BENCH = {"name": "rmb", "_target_": "rmeval.benchmarks.rmb.RMBBenchmark", "versi
 
 @pytest.fixture(scope="module")
 def rmb(rmb_root):
-    return load_benchmark(BENCH, rmb_root)
+    return build_benchmark(BENCH).load(rmb_root)
 
 
 def test_counts_match_the_release(rmb):
@@ -56,7 +57,7 @@ def test_scenarios_and_judge_scores(rmb):
 def test_random_baseline_sits_at_chance(rmb):
     items, texts, _ = rmb
     scores, _ = score_texts(RandomRM(seed=0), texts, progress=False)
-    result = evaluate(items, scores, n_boot=500, seed=0)
+    result = evaluate(items, scores, RMBBenchmark.components, n_boot=500, seed=0)
     for goal in ("Helpfulness", "Harmlessness"):
         for fmt in ("pairwise", "bon"):
             node = result["goals"][goal][fmt]

@@ -69,7 +69,7 @@ def test_slurm_run_with_two_shards_equals_the_local_run(project_root, tmp_path):
     assert shards == ["shard-0-of-2.parquet", "shard-1-of-2.parquet"]
     log = next((cluster / ".snakemake/log").glob("*.snakemake.log")).read_text()
     assert log.count("has been submitted with SLURM jobid") == planned(log)  # every job went through sbatch
-    assert "score_shard               4" in log  # 2 shards x 2 benchmarks
+    assert "score_merge               2" in log  # one merge of 2 shards per benchmark
     assert_no_overlap(local, ["tiny-classifier"])
     files = _result_files(local)
     assert files == _result_files(cluster) and any(f.startswith("results/scores/smoke/") for f in files)

@@ -43,7 +43,7 @@ CUSTOM = [
 # ------------------------------------------------------------------------------------------- custom
 def test_custom_pairwise_and_bon_with_groups_and_golden_metrics(tmp_path):
     bench = custom(write_jsonl(tmp_path / "prefs.jsonl", CUSTOM))
-    items, texts, report = bench.load(bench.source())
+    items, texts, report = bench.load(bench.source().path)
     assert list(items["format"].value_counts().sort_index().items()) == [("bon", 1), ("pairwise", 2)]
     assert set(items["scenario"]) == {"g1", "g2"} and len(texts) == 7
     bon = items[items["format"] == "bon"].iloc[0]
@@ -75,7 +75,7 @@ def test_custom_parquet_and_judge_scores(tmp_path):
     path = tmp_path / "prefs.parquet"
     pd.DataFrame(records).to_parquet(path)
     bench = custom(path, judge_scores=True, score_range=[1, 5])
-    items, texts, report = bench.load(bench.source())
+    items, texts, report = bench.load(bench.source().path)
     assert report["has_judge_scores"] and items["chosen_score"].eq(4.0).all()
     assert sorted(items["format"]) == ["bon", "pairwise", "pairwise"]
     assert texts["judge_score"].notna().all()
@@ -122,7 +122,7 @@ def test_shipped_example_loads():
     from rmeval.config import compose_benchmark
 
     bench = build_benchmark(compose_benchmark("example"))
-    items, texts, _ = bench.load(bench.source())
+    items, texts, _ = bench.load(bench.source().path)
     assert set(items["format"]) == {"pairwise", "bon"} and len(items) == 13
 
 
@@ -192,7 +192,7 @@ def test_hub_path_reads_a_local_folder_in_the_hub_layout(tmp_path):
     pd.DataFrame(rows).to_parquet(tmp_path / "hub" / "data" / "filtered-00000-of-00001.parquet")
     bench = build_benchmark({"_target_": "rmeval.benchmarks.rewardbench.RewardBenchV1", "name": "rewardbench",
                              "version": "1", "dataset": str(tmp_path / "hub"), "split": "filtered"})
-    assert bench.source() is None  # the DAG gives the data stage no input: the job reads the hub
+    assert bench.source().kind == "hub"  # the DAG gives the data stage no input: the job reads the hub
     items, texts, report = bench.load(None)
     assert report["source"] == "hub" and len(items) == 4
     assert report["hub"]["revision"] is None and "not pinned" in report["hub"]["warning"]

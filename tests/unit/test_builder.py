@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rmeval.construct.builder import (
-    POOL_COLUMNS, BuildRules, build_sets, harmlessness_code, pool_from_release, write_rmb_layout,
-)
+from rmeval.construct.builder import POOL_COLUMNS, BuildRules, build_sets
+from rmeval.construct.rmb_layout import harmlessness_code, pool_from_release, write_rmb_layout
 from rmeval.construct.fidelity import CHECKS, compare_with_release, format_comparison, set_stats
 from rmeval.data.rmb import load_rmb
 from rmeval.ids import prompt_id, text_id
@@ -389,3 +388,49 @@ def test_fidelity_on_release_slice(rmb_root, tmp_path):
         assert stats["checks"]["pair_gap_out_of_range"] == 0 and stats["checks"]["pair_same_model"] == 0
         assert stats["checks"]["bon_pairs_not_in_pairwise"] == 0
     assert build_report["n_prompts"] >= len(keep)
+
+
+def judged_samples(distinct: bool = True):
+    """Three policies answering two demo prompts per scenario, with judge scores (all 3.0 unless ``distinct``)."""
+    from rmeval.construct.prompts import demo_prompts, limit_per_scenario
+    from rmeval.construct.sampling import response_texts
+
+    prompts = limit_per_scenario(demo_prompts(), 2, 0)
+    responses = pd.DataFrame([{"prompt_id": p, "policy": pol, "sample_idx": 0, "seed": 0, "response": f"{pol} on {p}",
+                               "finish_reason": "stop"} for p in prompts["prompt_id"] for pol in ("a", "b", "c")])
+    texts = response_texts(prompts, responses)
+    scores = np.random.default_rng(0).integers(2, 11, size=len(texts)) / 2 if distinct else np.full(len(texts), 3.0)
+    return prompts, responses, pd.DataFrame({"text_id": texts["text_id"], "score": scores})
+
+
+def test_build_release_writes_the_layout_and_reports_what_it_read(tmp_path):
+    from rmeval.construct.rmb_layout import build_release
+
+    prompts, responses, judgments = judged_samples()
+    report = build_release(prompts, responses, judgments, {"seed": 1}, tmp_path / "sets", where="j.parquet")
+    built, _, _ = load_rmb(tmp_path / "sets", benchmark="built", check_manifest=False)
+    assert len(built) == report["n_kept_pairs"] + report["n_groups"] > 0
+    assert report["rules"] == {"seed": 1} and report["n_samples"] == report["n_unique_texts"] == len(responses)
+    assert sum(report["files"].values()) == len(built)
+
+
+def test_build_release_without_pairs_names_the_judgments(tmp_path):
+    from rmeval.construct.rmb_layout import build_release
+    from rmeval.data.schema import DataError
+
+    prompts, responses, judgments = judged_samples(distinct=False)
+    with pytest.raises(DataError, match=r"^j\.parquet: record -: field 'score': the builder kept no pairs"):
+        build_release(prompts, responses, judgments, {}, tmp_path / "sets", where="j.parquet")
+    assert not (tmp_path / "sets").exists()
+
+
+def test_bad_rules_and_prompt_sources_are_config_errors():
+    from types import SimpleNamespace
+
+    from rmeval.config import ConfigError
+    from rmeval.construct.prompts import prompt_set
+
+    with pytest.raises(ConfigError, match="benchmark.construct.rules: need 0 <= min_gap <= max_gap"):
+        BuildRules(min_gap=2.0, max_gap=1.0)
+    with pytest.raises(ConfigError, match=r"conf/prompts/p\.yaml: field 'source': expected demo, jsonl or release"):
+        prompt_set(SimpleNamespace(source="web", name="p", path=None, per_scenario=None, seed=0))

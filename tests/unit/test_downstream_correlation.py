@@ -8,17 +8,36 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rmeval.correlation import correlate, correlation_table, kendall, pearson, spearman
+from rmeval.correlation import coefficient, correlate, correlation_table
 from rmeval.downstream import (
     DownstreamError,
     _pick_stats,
     best_of_n,
     downstream_summary,
     downstream_values,
-    metric_values,
     oracle_pools,
     split_prompts,
 )
+
+
+def pearson(x, y):
+    return coefficient("pearson", x, y)[0]
+
+
+def spearman(x, y):
+    return coefficient("spearman", x, y)[0]
+
+
+def kendall(x, y):  # tau-b (tie-corrected)
+    return coefficient("kendall", x, y)[0]
+
+
+def rmb_half_metrics(m: dict):
+    """The benchmark-half metrics as the downstream stage computes them for an RMB-layout benchmark."""
+    from rmeval.benchmarks.rmb import RMBBenchmark
+
+    bench = RMBBenchmark(name="t")
+    return bench, lambda half, scores=None, outcomes=None: bench.evaluate(half, scores=scores, outcomes=outcomes, metrics_cfg=m)
 
 
 # ----------------------------------------------------------------------------------------- correlation
@@ -152,12 +171,13 @@ def test_downstream_summary_keeps_the_halves_apart():
     texts = sorted({t for r in rows for t in [r["chosen_id"], *r["rejected_ids"]]})
     scores = pd.DataFrame({"text_id": texts, "score": rng.normal(size=len(texts))})
     cfg = {"split_seed": 0, "downstream_fraction": 0.5, "n_draws": 3, "seed": 0, "min_prompts": 1}
-    summary = downstream_summary(items, scores, cfg, {"n_boot": 50, "ci_level": 0.95, "seed": 0})
+    bench, evaluate_half = rmb_half_metrics({"n_boot": 50, "ci_level": 0.95, "seed": 0})
+    summary = downstream_summary(items, scores, cfg, evaluate_half)
     split = summary["split"]
     assert split["n_prompts_benchmark"] + split["n_prompts_downstream"] == 40
     assert summary["pool"]["n_prompts"] == split["n_prompts_downstream"]
     assert summary["benchmark_half"]["n_items"] == split["n_items_benchmark"] == 2 * split["n_prompts_benchmark"]
-    names = metric_values(summary)
+    names = bench.metric_values(summary["benchmark_half"])
     assert set(names) >= {"Help-Pair micro", "Harm-BoN macro", "Overall micro"}
     assert set(downstream_values(summary)) >= {"mean_oracle@pool all", "win_rate@pool Helpfulness", "regret@pool Harmlessness"}
 
@@ -238,9 +258,55 @@ def test_downstream_summary_carries_scenarios_for_the_quantile_metrics():
     texts = sorted({t for r in rows for t in [r["chosen_id"], *r["rejected_ids"]]})
     cfg = {"split_seed": 0, "downstream_fraction": 0.5, "n_draws": 2, "seed": 0, "min_prompts": 1}
     summaries = []
+    _, evaluate_half = rmb_half_metrics({"n_boot": 20, "ci_level": 0.95, "seed": 0})
     for rm, seed in (("a", 0), ("b", 1), ("c", 2)):
         scores = pd.DataFrame({"text_id": texts, "score": np.random.default_rng(seed).normal(size=len(texts))})
-        summaries.append({"rm": rm, **downstream_summary(items, scores, cfg, {"n_boot": 20, "ci_level": 0.95, "seed": 0})})
+        summaries.append({"rm": rm, **downstream_summary(items, scores, cfg, evaluate_half)})
     assert summaries[0]["benchmark_half"]["ci"]["bootstrap"] == "cluster"
     values = quantile_metric_values(summaries, quantiles=(0.0,))
     assert set(values) == {"a", "b", "c"} and not any(math.isnan(v["All scenario z q=0"]) for v in values.values())
+
+
+def correlation_inputs(n_rms: int = 5):
+    """Downstream summaries of ``n_rms`` random RMs on a 30-prompt pairwise benchmark, and their RMB evaluator."""
+    rows = [{"item_id": f"i{p}", "format": "pairwise", "goal": "Helpfulness" if p % 3 else "Harmlessness", "task": "t",
+             "scenario": f"s{p % 2}", "prompt_id": f"P{p}", "chosen_id": f"P{p}-c", "rejected_ids": [f"P{p}-r"],
+             "chosen_score": 5.0, "rejected_scores": [3.0]} for p in range(30)]
+    items = pd.DataFrame(rows)
+    texts = sorted({t for r in rows for t in [r["chosen_id"], *r["rejected_ids"]]})
+    cfg = {"split_seed": 0, "downstream_fraction": 0.5, "n_draws": 2, "seed": 0, "min_prompts": 1}
+    bench, evaluate_half = rmb_half_metrics({"n_boot": 20, "ci_level": 0.95, "seed": 0})
+    summaries = []
+    for k in range(n_rms):
+        scores = pd.DataFrame({"text_id": texts, "score": np.random.default_rng(k).normal(size=len(texts))})
+        summaries.append({"benchmark": "pool", "rm": f"rm{k}", **downstream_summary(items, scores, cfg, evaluate_half)})
+    return bench, summaries
+
+
+def test_benchmark_correlation_crosses_every_metric_with_every_measure():
+    from rmeval.correlation import benchmark_correlation
+
+    bench, summaries = correlation_inputs()
+    table, points, n_rms = benchmark_correlation(summaries, bench.metric_values, [0.0], n_boot=20, level=0.9, seed=0)
+    metrics = [*bench.metric_values(summaries[0]["benchmark_half"]), "All scenario z q=0", "Harmlessness scenario z q=0",
+               "Helpfulness scenario z q=0"]
+    measures = sorted(downstream_values(summaries[0]))
+    assert n_rms == 5 and list(dict.fromkeys(table["metric"])) == metrics
+    assert len(table) == len(metrics) * len(measures) and len(points) == len(table) * n_rms
+    assert list(table.columns[:3]) == ["metric", "downstream", "n_rms"]
+
+
+def test_cross_benchmark_correlation_keeps_the_pools_half_and_splits_names():
+    from rmeval.correlation import cross_benchmark_correlation
+
+    _, summaries = correlation_inputs(4)
+    full = [{"benchmark": b, "rm": s["rm"], "headline": {"columns": ["Accuracy"], "values": {"Accuracy": {"accuracy": v}}}}
+            for b in ("pool", "other") for s, v in zip(summaries, (0.1, 0.4, 0.3, 0.2))]
+    table, points, n_rms = cross_benchmark_correlation(summaries, full, n_boot=20, level=0.9, seed=0)
+    assert n_rms == 4 and list(table.columns[:4]) == ["benchmark", "metric", "pool", "downstream"]
+    assert set(table["benchmark"]) == {"pool", "other"} and set(table["pool"]) == {"pool"}
+    other = points[points["benchmark"] == "other"]
+    assert set(other["metric"]) == {"Accuracy"} and sorted(set(other["x"])) == [0.1, 0.2, 0.3, 0.4]
+    own = points[(points["benchmark"] == "pool") & (points["metric"] == "Help-Pair")]  # the benchmark half's
+    assert list(own["x"]) == [s["benchmark_half"]["headline"]["values"]["Help-Pair"]["accuracy"]
+                              for _ in downstream_values(summaries[0]) for s in summaries]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rmeval.benchmarks.rmb import RMBBenchmark
 from rmeval.metrics import evaluate
 from rmeval.rms.ensemble import EnsembleError, EnsembleRM, combine_scores, zscores
 from rmeval.scoring import read_scores, write_scores
@@ -82,8 +83,8 @@ def _items_and_scores(seed=0):
 @pytest.mark.parametrize("method", ["zmean", "borda"])
 def test_an_ensemble_of_one_rm_equals_that_rm(method):
     items, texts, scores = _items_and_scores()
-    single = EnsembleRM("solo", ["m"], method).combine({"m": scores}, texts)
-    a, b = evaluate(items, scores, n_boot=50), evaluate(items, single, n_boot=50)
+    single = EnsembleRM(name="solo", members=["m"], method=method).combine({"m": scores}, texts)
+    a, b = evaluate(items, scores, RMBBenchmark.components, n_boot=50), evaluate(items, single, RMBBenchmark.components, n_boot=50)
     for goal in ("Helpfulness", "Harmlessness"):
         for fmt in ("pairwise", "bon"):
             na, nb = a["goals"][goal][fmt], b["goals"][goal][fmt]
@@ -102,13 +103,13 @@ def test_ensemble_errors_name_the_member_and_field():
     with pytest.raises(EnsembleError, match="member j: field 'text_id' missing: members must be pointwise"):
         combine_scores({"a": a, "j": pd.DataFrame({"item_id": ["x"], "verdict": ["A"]})}, "zmean")
     with pytest.raises(EnsembleError, match="field 'members': no score file for c"):
-        EnsembleRM("e", ["a", "c"]).combine({"a": a})
+        EnsembleRM(name="e", members=["a", "c"]).combine({"a": a})
     with pytest.raises(EnsembleError, match="io.texts"):
         combine_scores({"a": a}, "borda")
     with pytest.raises(EnsembleError, match="field 'method'"):
-        EnsembleRM("e", ["a"], "median")
+        EnsembleRM(name="e", members=["a"], method="median")
     with pytest.raises(EnsembleError, match="field 'members'"):
-        EnsembleRM("e", [])
+        EnsembleRM(name="e", members=[])
 
 
 def test_config_rejects_unknown_members():

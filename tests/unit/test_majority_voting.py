@@ -8,7 +8,8 @@ import pytest
 
 from rmeval.llm.base import ChatBackend, ChatResult
 from rmeval.llm.cache import GenerationCache
-from rmeval.rms.judge import PairwiseJudgeRM, comparison_outcomes, majority_verdict
+from rmeval.metrics import comparison_outcomes
+from rmeval.rms.judge import PairwiseJudgeRM, majority_verdict
 
 
 @pytest.mark.parametrize("votes,expected", [

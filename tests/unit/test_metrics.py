@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rmeval.benchmarks.rmb import RMBBenchmark
 from rmeval.metrics import (
-    COMPONENTS,
     ScoreMissingError,
     accuracy_by_gap,
     bootstrap_means,
@@ -25,6 +25,7 @@ from rmeval.metrics import (
     summarize,
 )
 
+COMPONENTS = RMBBenchmark.components
 ITEM_COLS = ["item_id", "format", "goal", "task", "scenario", "chosen_id", "rejected_ids", "chosen_score", "rejected_scores"]
 
 
@@ -275,7 +276,7 @@ UNBALANCED = [
 
 
 def test_macro_vs_micro_on_unbalanced_scenarios():
-    summary, reps = goal_format_summary(outcomes_from(UNBALANCED), n_boot=200, level=0.95, seed=0)
+    summary, reps = goal_format_summary(outcomes_from(UNBALANCED), COMPONENTS, n_boot=200, level=0.95, seed=0)
     hp = summary["Helpfulness"]["pairwise"]
     assert (hp["n_items"], hp["n_correct"], hp["accuracy"]) == (4, 3, 0.75)
     assert hp["macro"]["accuracy"] == 0.5
@@ -300,8 +301,8 @@ def test_macro_vs_micro_on_unbalanced_scenarios():
 
 
 def test_overall_is_mean_of_four_components():
-    summary, reps = goal_format_summary(outcomes_from(UNBALANCED), n_boot=200, level=0.95, seed=0)
-    ov = overall(summary, reps, level=0.95)
+    summary, reps = goal_format_summary(outcomes_from(UNBALANCED), COMPONENTS, n_boot=200, level=0.95, seed=0)
+    ov = overall(summary, reps, COMPONENTS, level=0.95)
     assert ov["components"] == ["Help-BoN", "Help-Pair", "Harm-BoN", "Harm-Pair"]
     # micro: (0.5 + 0.75 + 1 + 2/3) / 4 = 35/48; macro: (0.5 + 0.5 + 1 + 0.75) / 4 = 0.6875
     assert ov["micro"]["accuracy"] == pytest.approx(35 / 48)
@@ -313,9 +314,9 @@ def test_overall_is_mean_of_four_components():
 
 
 def test_goal_format_summary_is_deterministic_for_a_seed():
-    a, ra = goal_format_summary(outcomes_from(UNBALANCED), n_boot=100, level=0.9, seed=5)
-    b, rb = goal_format_summary(outcomes_from(UNBALANCED), n_boot=100, level=0.9, seed=5)
-    _, rc = goal_format_summary(outcomes_from(UNBALANCED), n_boot=100, level=0.9, seed=6)
+    a, ra = goal_format_summary(outcomes_from(UNBALANCED), COMPONENTS, n_boot=100, level=0.9, seed=5)
+    b, rb = goal_format_summary(outcomes_from(UNBALANCED), COMPONENTS, n_boot=100, level=0.9, seed=5)
+    _, rc = goal_format_summary(outcomes_from(UNBALANCED), COMPONENTS, n_boot=100, level=0.9, seed=6)
     assert a == b
     for key in ra["micro"]:
         assert np.array_equal(ra["micro"][key], rb["micro"][key], equal_nan=True)
@@ -328,7 +329,7 @@ def test_goal_format_summary_is_deterministic_for_a_seed():
 
 def test_empty_component_gives_none_and_overall_none():
     spec = [s for s in UNBALANCED if not (s[0] == "Harmlessness" and s[1] == "bon")]
-    summary, reps = goal_format_summary(outcomes_from(spec), n_boot=50, level=0.95, seed=0)
+    summary, reps = goal_format_summary(outcomes_from(spec), COMPONENTS, n_boot=50, level=0.95, seed=0)
     node = summary["Harmlessness"]["bon"]
     assert node["n_items"] == 0
     assert node["n_correct"] == 0 and node["n_ties"] == 0 and node["n_invalid"] == 0
@@ -338,7 +339,7 @@ def test_empty_component_gives_none_and_overall_none():
     assert node["macro"] == {"accuracy": None, "ci_low": None, "ci_high": None, "n_scenarios": 0}
     # the other components are unaffected
     assert summary["Helpfulness"]["pairwise"]["accuracy"] == 0.75
-    ov = overall(summary, reps, 0.95)
+    ov = overall(summary, reps, COMPONENTS, 0.95)
     assert ov["accuracy"] is None
     assert ov["micro"] == {"accuracy": None, "ci_low": None, "ci_high": None}
     assert ov["macro"] == {"accuracy": None, "ci_low": None, "ci_high": None}
@@ -385,7 +386,7 @@ def test_evaluate_end_to_end():
         "text_id": list("abcdefghi"),
         "score": [3, 1, 2, 2, 0, 5, 9, 1, np.nan],  # ints on purpose: evaluate casts to float
     })
-    m = evaluate(items, scores, n_boot=100, level=0.9, seed=7)
+    m = evaluate(items, scores, COMPONENTS, n_boot=100, level=0.9, seed=7)
     assert m["n_items"] == 7
     assert m["ci"] == {"method": "cluster bootstrap over prompts", "bootstrap": "cluster", "cluster": "prompt_id",
                        "n_clusters": 7, "interval": "percentile", "strata": "goal/scenario",
@@ -424,13 +425,30 @@ def test_evaluate_end_to_end():
         {"goal": "Helpfulness", "gap": 1.0, "n_items": 2, "accuracy": 0.5},
         {"goal": "Helpfulness", "gap": 2.0, "n_items": 1, "accuracy": 0.0},
     ]
-    assert evaluate(items, scores, n_boot=100, level=0.9, seed=7) == m
+    assert evaluate(items, scores, COMPONENTS, n_boot=100, level=0.9, seed=7) == m
 
 
 def test_evaluate_missing_score_raises():
     items = make_items([("pair-3", "pairwise", "Helpfulness", "T", "S", "a", ["b"])])
     with pytest.raises(ScoreMissingError, match="pair-3"):
-        evaluate(items, pd.DataFrame({"text_id": ["a"], "score": [1.0]}), n_boot=10)
+        evaluate(items, pd.DataFrame({"text_id": ["a"], "score": [1.0]}), COMPONENTS, n_boot=10)
+
+
+def test_rm_metrics_wraps_the_benchmark_metrics_with_scoring_and_data_counts():
+    from rmeval.metrics import rm_metrics
+
+    items = make_items([("p1", "pairwise", "Helpfulness", "T", "S", "a", ["b"]), ("b1", "bon", "Helpfulness", "T", "S", "a", ["b", "c"])])
+    scores = pd.DataFrame({"text_id": ["a", "b", "c"], "score": [2.0, 1.0, np.nan], "n_tokens": [4, 6, 8],
+                           "truncated": [False, True, False]})
+    report = {"counts": {"slots": 5}, "missing_files": [], "identical_pairs": 0, "provenance": {"config_sha256": "x"}}
+    m = {"n_boot": 10, "ci_level": 0.9, "seed": 0, "bootstrap": "item"}
+    out = rm_metrics(RMBBenchmark(name="t"), items, report, "rm-a", m, scores=scores, score_meta={"stats": {"n_scored": 3}})
+    assert (out["benchmark"], out["rm"], out["overall"]["components"]) == ("t", "rm-a", list(COMPONENTS))
+    assert out["goals"]["Helpfulness"]["pairwise"]["accuracy"] == 1.0 and out["goals"]["Helpfulness"]["bon"]["n_invalid"] == 1
+    assert out["scoring"] == {"n_texts": 3, "n_truncated": 1, "n_nan_scores": 1, "mean_tokens": 6.0,
+                              "n_scored_this_run": 3, "n_from_cache": None}
+    assert out["data"]["counts"] == {"slots": 5} and "length_bias" not in out
+    assert out["provenance"]["benchmark_config_sha256"] == "x" and out["provenance"]["scoring"] == {"stats": {"n_scored": 3}}
 
 
 # ------------------------------------------------------------------------------------------- leaderboard
@@ -478,7 +496,7 @@ def leaderboard_inputs():
 
 def test_leaderboard_frame_sorted_by_overall():
     a, b, c = leaderboard_inputs()
-    frame = leaderboard_frame([c, a, b])
+    frame = leaderboard_frame([c, a, b], COMPONENTS)
     assert frame["rm"].tolist() == ["beta", "alpha", "gamma"]
     assert frame["Overall"].iloc[0] == 0.75 and frame["Overall"].iloc[1] == 0.5
     assert pd.isna(frame["Overall"].iloc[2])
@@ -495,13 +513,13 @@ def test_leaderboard_frame_sorted_by_overall():
 def test_leaderboard_frame_ties_broken_by_name_and_empty():
     a, b, _ = leaderboard_inputs()
     b2 = dict(b, rm="aardvark")
-    assert leaderboard_frame([b, a, b2])["rm"].tolist() == ["aardvark", "beta", "alpha"]
-    assert len(leaderboard_frame([])) == 0
+    assert leaderboard_frame([b, a, b2], COMPONENTS)["rm"].tolist() == ["aardvark", "beta", "alpha"]
+    assert len(leaderboard_frame([], COMPONENTS)) == 0
 
 
 def test_leaderboard_markdown_exact():
     a, b, c = leaderboard_inputs()
-    md = leaderboard_markdown(leaderboard_frame([a, b, c]), "rmb", notes=["missing: S11"])
+    md = leaderboard_markdown(leaderboard_frame([a, b, c], COMPONENTS), "rmb", COMPONENTS, notes=["missing: S11"], tie_labels=RMBBenchmark.tie_labels)
     expected = "\n".join([
         "# Leaderboard: rmb",
         "",
@@ -524,7 +542,7 @@ def test_leaderboard_markdown_exact():
 def test_leaderboard_markdown_thousands_and_no_notes():
     _, b, _ = leaderboard_inputs()
     b["goals"]["Helpfulness"]["pairwise"]["n_items"] = 10067
-    md = leaderboard_markdown(leaderboard_frame([b]), "rmb")
+    md = leaderboard_markdown(leaderboard_frame([b], COMPONENTS), "rmb", COMPONENTS, tie_labels=RMBBenchmark.tie_labels)
     assert "Items per column: Help-BoN 10, Help-Pair 10,067, Harm-BoN 8, Harm-Pair 12." in md
     assert md.endswith("Harm-Pair 12.\n")
     assert "| 1 | beta |" in md
@@ -587,13 +605,13 @@ def test_overall_is_resampled_jointly_under_the_cluster_bootstrap():
     right = rng.random(40) < 0.6
     spec = [(f"P{i}", g, f, "S", bool(ok)) for i, ok in enumerate(right) for g, f in COMPONENTS.values()]
     out = clustered(spec)
-    summary, reps = goal_format_summary(out, n_boot=300, level=0.95, seed=1)
-    ov = overall(summary, reps, 0.95)
+    summary, reps = goal_format_summary(out, COMPONENTS, n_boot=300, level=0.95, seed=1)
+    ov = overall(summary, reps, COMPONENTS, 0.95)
     hp = summary["Helpfulness"]["pairwise"]
     assert np.array_equal(np.mean([reps["micro"][gf] for gf in COMPONENTS.values()], axis=0), reps["micro"][("Helpfulness", "pairwise")])
     assert (ov["micro"]["ci_low"], ov["micro"]["ci_high"]) == (hp["ci_low"], hp["ci_high"])
-    summary_i, reps_i = goal_format_summary(out, n_boot=300, level=0.95, seed=1, method="item")
-    ov_i = overall(summary_i, reps_i, 0.95)
+    summary_i, reps_i = goal_format_summary(out, COMPONENTS, n_boot=300, level=0.95, seed=1, method="item")
+    ov_i = overall(summary_i, reps_i, COMPONENTS, 0.95)
     assert ov_i["micro"]["ci_high"] - ov_i["micro"]["ci_low"] < 0.75 * (hp["ci_high"] - hp["ci_low"])
     assert ov_i["micro"]["accuracy"] == ov["micro"]["accuracy"]
 
@@ -608,8 +626,8 @@ def test_a_missing_scenario_leaves_the_other_intervals_unchanged(method):
     rows_b = {r["scenario"]: r for r in group_table(without_b, ["goal", "scenario"], 200, 0.95, seed=4, method=method)}
     for scen in ("A", "C", "S1", "S2"):
         assert (rows[scen]["ci_low"], rows[scen]["ci_high"]) == (rows_b[scen]["ci_low"], rows_b[scen]["ci_high"])
-    a, _ = goal_format_summary(full, 200, 0.95, seed=4, method=method)
-    b, _ = goal_format_summary(without_b, 200, 0.95, seed=4, method=method)
+    a, _ = goal_format_summary(full, COMPONENTS, 200, 0.95, seed=4, method=method)
+    b, _ = goal_format_summary(without_b, COMPONENTS, 200, 0.95, seed=4, method=method)
     assert a["Harmlessness"]["pairwise"] == b["Harmlessness"]["pairwise"]
 
 
@@ -623,8 +641,8 @@ def test_bootstrap_method_changes_intervals_not_accuracies():
     ])
     items["prompt_id"] = ["q1", "q1", "q1", "q2", "q2"]
     scores = pd.DataFrame({"text_id": list("abcdef"), "score": [2.0, 1.0, 3.0, 1.0, 0.0, 2.0]})
-    cl = evaluate(items, scores, n_boot=50, seed=0)
-    it = evaluate(items, scores, n_boot=50, seed=0, bootstrap="item")
+    cl = evaluate(items, scores, COMPONENTS, n_boot=50, seed=0)
+    it = evaluate(items, scores, COMPONENTS, n_boot=50, seed=0, bootstrap="item")
     assert (cl["ci"]["bootstrap"], cl["ci"]["n_clusters"], it["ci"]["bootstrap"], it["ci"]["n_clusters"]) == ("cluster", 2, "item", 5)
     for goal in ("Helpfulness", "Harmlessness"):
         for fmt in ("pairwise", "bon"):
@@ -648,7 +666,7 @@ def test_judge_outcomes_without_prompt_ids_get_them_from_the_items():
     items = make_items([("p1", "pairwise", "Helpfulness", "T", "S", "a", ["b"]), ("p2", "pairwise", "Helpfulness", "T", "S", "a", ["c"])])
     items["prompt_id"] = ["q1", "q1"]
     outcomes = item_outcomes(items, {"a": 1.0, "b": 0.0, "c": 2.0}).drop(columns=["prompt_id"])
-    m = evaluate_outcomes(items, outcomes, n_boot=20)
+    m = evaluate_outcomes(items, outcomes, COMPONENTS, n_boot=20)
     assert m["ci"]["n_clusters"] == 1
     assert m["goals"]["Helpfulness"]["pairwise"]["ci_low"] == m["goals"]["Helpfulness"]["pairwise"]["ci_high"] == 0.5
 

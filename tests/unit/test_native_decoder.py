@@ -15,7 +15,7 @@ from helpers import hf_classifier
 from rmeval.hf import RMLoadError
 from rmeval.rms import native_decoder
 from rmeval.rms.classifier import SequenceClassifierRM
-from rmeval.rms.native_decoder import NativeDecoderClassifier
+from rmeval.rms._native_decoder_model import NativeDecoderClassifier
 
 
 def build(out, family: str, seed: int = 0, **extra):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from rmeval.rms import packed
+from rmeval.rms import _packed_forward, packed
 from rmeval.rms.classifier import SequenceClassifierRM
 from rmeval.scoring import forward_tokens, plan_batches, score_texts
 
@@ -38,7 +38,7 @@ def one_at_a_time(rm: SequenceClassifierRM, ids: list[int]) -> float:
 
 
 def test_pack_lays_texts_end_to_end_with_their_own_positions():
-    ids, pos, cu = packed.pack([[5, 6, 7], [8], [9, 10]])
+    ids, pos, cu = _packed_forward.pack([[5, 6, 7], [8], [9, 10]])
     assert ids.tolist() == [[5, 6, 7, 8, 9, 10]]
     assert pos.tolist() == [[0, 1, 2, 0, 0, 1]]
     assert cu.tolist() == [0, 3, 4, 6]
@@ -108,7 +108,7 @@ def test_models_that_cannot_pack_say_why(tmp_path):
 
     bert = BertForSequenceClassification(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
                                                     num_attention_heads=2, intermediate_size=32, num_labels=1))
-    assert "not a last-token decoder classifier" in packed.packing_unsupported(bert)
+    assert "not a last-token decoder classifier" in _packed_forward.packing_unsupported(bert)
 
 
 # ------------------------------------------------------------------ shared prompt prefixes

@@ -86,7 +86,7 @@ def v1_root(tmp_path: Path) -> tuple[Path, dict[str, float]]:
     return root, {**table, **prior_table}
 
 
-# Hand-computed v1 goldens (weights from BENCHMARKS.md; absent subsets count nowhere).
+# Hand-computed v1 goldens (weights from docs/benchmarks.md; absent subsets count nowhere).
 CHAT = (0.5 * 100 + 0.0 * 28) / (100 + 28)                  # 50/128 = 0.390625
 CHAT_HARD = (1.0 * 100 + 0.5 * 37) / (100 + 37)             # 118.5/137
 SAFETY = (1.0 * 250 + 0.0 * 136) / (250 + 136)              # 250/386

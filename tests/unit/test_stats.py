@@ -1,4 +1,4 @@
-"""Golden tests for rmeval.stats: McNemar against SciPy's binomtest, Holm by hand, paired cluster bootstrap on a
+"""Golden tests for rmeval.metrics.paired: McNemar against SciPy's binomtest, Holm by hand, paired cluster bootstrap on a
 hand-computed case, rank groups, length bias and PPE's lower-quantile aggregation."""
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
+from rmeval.benchmarks.rmb import RMBBenchmark
 from rmeval.metrics import item_outcomes
-from rmeval.stats import (
+from rmeval.metrics.paired import (
     Column,
     bootstrap_p,
+    component_columns,
     holm,
     length_bias,
     lower_quantile_scores,
@@ -22,8 +24,9 @@ from rmeval.stats import (
     rank_group_note,
     rank_groups,
     read_rank_groups,
-    rmb_columns,
 )
+
+RMB_COLUMNS = component_columns(RMBBenchmark.components)
 
 
 def outcomes(correct: list[bool], goal="Helpfulness", fmt="pairwise", prompts=None, scenario="S") -> pd.DataFrame:
@@ -85,7 +88,7 @@ def test_paired_comparison_resamples_prompts_jointly_for_both_rms():
     base = list(rng.random(60) < 0.6)
     a = outcomes([True, *base[1:]])
     b = outcomes([False, *base[1:]])
-    row = paired_comparisons({"a": a, "b": b}, rmb_columns()[1:2], n_boot=500, seed=0).iloc[0]
+    row = paired_comparisons({"a": a, "b": b}, RMB_COLUMNS[1:2], n_boot=500, seed=0).iloc[0]
     assert row["column"] == "Help-Pair"
     assert row["diff"] == pytest.approx(1 / 60)
     assert row["diff_lo"] >= 0.0 and row["diff_hi"] <= 4 / 60
@@ -100,7 +103,7 @@ def test_paired_comparisons_all_pairs_holm_and_overall():
         frame = pd.concat(parts, ignore_index=True)
         frame["item_id"] = [f"i{j}" for j in range(len(frame))]
         frames[name] = frame
-    table = paired_comparisons(frames, rmb_columns(), n_boot=300, seed=2)
+    table = paired_comparisons(frames, RMB_COLUMNS, n_boot=300, seed=2)
     assert list(table["column"].unique()) == ["Help-BoN", "Help-Pair", "Harm-BoN", "Harm-Pair", "Overall"]
     assert len(table) == 5 * 3
     ov = table[table["column"] == "Overall"].set_index(["rm_a", "rm_b"])
@@ -120,7 +123,7 @@ def test_paired_comparisons_need_the_same_items():
     a = outcomes([True, False])
     b = outcomes([True, False, True])
     with pytest.raises(ValueError, match="rm b: field 'item_id'"):
-        paired_comparisons({"a": a, "b": b}, rmb_columns(), n_boot=10)
+        paired_comparisons({"a": a, "b": b}, RMB_COLUMNS, n_boot=10)
 
 
 def test_rank_groups_hand_made_table(tmp_path):
@@ -243,7 +246,7 @@ def test_rewardbench_v1_columns_reproduce_its_sections_and_score():
 
 def test_rm_outcomes_mixes_scores_and_judge_comparisons():
     from rmeval.rms.judge import COMPARISON_COLUMNS
-    from rmeval.stats import rm_outcomes
+    from rmeval.metrics.paired import rm_outcomes
 
     items = pd.DataFrame({"item_id": ["p1", "p2"], "prompt_id": ["q1", "q1"], "format": "pairwise", "goal": "Helpfulness",
                           "task": "T", "scenario": "S", "chosen_id": ["a", "a"], "rejected_ids": [["b"], ["c"]]})
@@ -258,7 +261,7 @@ def test_rm_outcomes_mixes_scores_and_judge_comparisons():
     assert out["rm"]["correct"].tolist() == [True, False]
     assert out["judge"]["correct"].tolist() == [False, True]
     assert out["judge"]["prompt_id"].tolist() == ["q1", "q1"]
-    table = paired_comparisons(out, rmb_columns()[1:2], n_boot=20)
+    table = paired_comparisons(out, RMB_COLUMNS[1:2], n_boot=20)
     assert (table.loc[0, "a_only"], table.loc[0, "b_only"], table.loc[0, "diff"]) == (1, 1, 0.0)
     with pytest.raises(ValueError, match="rm rm: field 'rm': given both"):
         rm_outcomes(items, {"rm": scores}, {"rm": comparisons})

@@ -10,8 +10,10 @@ pytest.importorskip("matplotlib")
 
 import matplotlib.image as mpimg  # noqa: E402
 
-from rmeval import plots  # noqa: E402
-from rmeval.stats import paired_comparisons, rmb_columns  # noqa: E402
+from rmeval.plots.position_bias import plot_position_bias  # noqa: E402
+from rmeval.plots.significance_matrix import plot_significance_matrix  # noqa: E402
+from rmeval.benchmarks.rmb import RMBBenchmark  # noqa: E402
+from rmeval.metrics.paired import component_columns, paired_comparisons  # noqa: E402
 
 
 def _outcomes(correct):
@@ -30,11 +32,11 @@ def _check(paths):
 def test_significance_matrix(tmp_path):
     rng = np.random.default_rng(0)
     frames = {name: _outcomes(list(rng.random(40) < p)) for name, p in (("strong-rm", 0.9), ("mid", 0.6), ("weak", 0.3))}
-    table = paired_comparisons(frames, rmb_columns()[:2], n_boot=100, seed=0)
-    _check(plots.plot_significance_matrix(table, tmp_path / "sig", column="Help-Pair"))
-    _check(plots.plot_significance_matrix(table, tmp_path / "sig_mcnemar", column="Help-Pair", test="mcnemar"))
-    _check(plots.plot_significance_matrix(table, tmp_path / "none", column="Overall"))  # no rows: a message figure
-    _check(plots.plot_significance_matrix(pd.DataFrame(), tmp_path / "empty"))
+    table = paired_comparisons(frames, component_columns(RMBBenchmark.components)[:2], n_boot=100, seed=0)
+    _check(plot_significance_matrix(table, tmp_path / "sig", column="Help-Pair"))
+    _check(plot_significance_matrix(table, tmp_path / "sig_mcnemar", column="Help-Pair", test="mcnemar"))
+    _check(plot_significance_matrix(table, tmp_path / "none", column="Overall"))  # no rows: a message figure
+    _check(plot_significance_matrix(pd.DataFrame(), tmp_path / "empty", column="Overall"))
 
 
 def test_position_bias(tmp_path):
@@ -42,5 +44,5 @@ def test_position_bias(tmp_path):
              "win_rate_chosen_shown_as_A": 0.8, "win_rate_chosen_shown_as_B": 0.5, "consistency_rate": None}
     metrics = [{"benchmark": "rmb", "rm": "judge-a", "judge": judge}, {"benchmark": "rmb", "rm": "length"},
                {"benchmark": "rmb", "rm": "judge-b", "judge": {**judge, "consistency_rate": 0.7}}]
-    _check(plots.plot_position_bias(metrics, tmp_path / "pos"))
-    _check(plots.plot_position_bias(metrics[1:2], tmp_path / "no_judge"))
+    _check(plot_position_bias(metrics, tmp_path / "pos"))
+    _check(plot_position_bias(metrics[1:2], tmp_path / "no_judge"))

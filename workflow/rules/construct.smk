@@ -1,13 +1,15 @@
-# Construction stage: prompts -> policy samples -> point-wise judgments -> pairwise + BoN sets in the RMB layout
-# (rmeval.construct; entry points construct_prompts, sample, judge, build). The data stage then loads the built
-# sets exactly like the RMB release.
+# Construction stage: prompts -> policy samples -> point-wise judgments -> pairwise + BoN sets (rmeval.construct;
+# entry points construct_prompts, sample, judge, build). The data stage then loads the built sets like a released
+# benchmark (a benchmark whose source kind is `constructed`). A policy's `sample.shards: K` splits its sampling into K jobs ({shard}, see
+# rmeval.dag) that sample_merge joins.
 
 
 rule construct_prompts:
     output:
         "results/construct/{prompts}/prompts.parquet",
     params:
-        fp=prompts_fp,
+        run=PLAN.stage("construct_prompts"),
+        fp=PLAN.prompts_fp,
     conda:
         CONDA_ENV
     log:
@@ -15,69 +17,45 @@ rule construct_prompts:
     message:
         "Collecting the {wildcards.prompts} prompt set"
     shell:
-        "{PY} -m rmeval.stages.construct_prompts {OVERRIDE_ARGS} prompts={wildcards.prompts} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+        "{params.run} prompts={wildcards.prompts} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule sample:
-    wildcard_constraints:
-        policy=UNSHARDED_POLICY_RE,
     input:
-        unpack(sample_inputs),
+        prompts_file=rules.construct_prompts.output[0],
+        model=lambda w: expand(rules.tiny_model.output[0], model=PLAN.models("policy", w.policy)),
     output:
-        "results/construct/{prompts}/responses/{policy}.parquet",
+        "results/construct/{prompts}/responses/{policy}{shard}.parquet",
     params:
-        fp=policy_fp,
+        run=PLAN.stage("sample"),
+        fp=PLAN.policy_fp,
+        shard=shard_param,
         cache="results/cache/generations/policy-{policy}",
-    threads: POLICY_THREADS
+    threads: PLAN.threads("policy")
     resources:
-        **POLICY_RESOURCES,
+        **PLAN.resources("policy"),
     conda:
         CONDA_ENV
     log:
-        "logs/construct/{prompts}/responses/{policy}.log",
+        "logs/construct/{prompts}/responses/{policy}{shard}.log",
     message:
-        "Sampling {wildcards.policy} on the {wildcards.prompts} prompts"
+        "Sampling {wildcards.policy}{wildcards.shard} on the {wildcards.prompts} prompts"
     shell:
-        "{PY} -m rmeval.stages.sample {OVERRIDE_ARGS} policy={wildcards.policy} ++io.prompts={input.prompts_file}"
+        "{params.run} policy={wildcards.policy} ++io.prompts={input.prompts_file} {params.shard}"
         " ++io.cache_dir={params.cache} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
-
-
-rule sample_shard:
-    wildcard_constraints:
-        policy=SHARDED_POLICY_RE,
-        shard=r"\d+",
-        shards=r"\d+",
-    input:
-        unpack(sample_inputs),
-    output:
-        "results/construct/{prompts}/responses/{policy}/shard-{shard}-of-{shards}.parquet",
-    params:
-        fp=policy_fp,
-        cache="results/cache/generations/policy-{policy}",
-    threads: POLICY_THREADS
-    resources:
-        **POLICY_RESOURCES,
-    conda:
-        CONDA_ENV
-    log:
-        "logs/construct/{prompts}/responses/{policy}/shard-{shard}-of-{shards}.log",
-    message:
-        "Sampling {wildcards.policy} on shard {wildcards.shard} of {wildcards.shards} of the {wildcards.prompts} prompts"
-    shell:
-        "{PY} -m rmeval.stages.sample {OVERRIDE_ARGS} policy={wildcards.policy} ++io.prompts={input.prompts_file}"
-        " ++io.shard={wildcards.shard} ++io.shards={wildcards.shards} ++io.cache_dir={params.cache} ++io.out={output}"
-        " > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule sample_merge:
     wildcard_constraints:
-        policy=SHARDED_POLICY_RE,
+        policy=PLAN.sharded_policies_re(),
     input:
-        unpack(sample_merge_inputs),
+        prompts_file=rules.construct_prompts.output[0],
+        shards=lambda w: shard_files(rules.sample.output[0], PLAN.policy_shards(w.policy)),
     output:
-        "results/construct/{prompts}/responses/{policy}.parquet",
+        unsharded(rules.sample.output[0]),
     params:
-        shards=shards_override,
+        run=PLAN.stage("merge_responses"),
+        shards=lambda w, input: hydra_list(input.shards),
     conda:
         CONDA_ENV
     log:
@@ -85,23 +63,31 @@ rule sample_merge:
     message:
         "Merging the sample shards of {wildcards.policy} on the {wildcards.prompts} prompts"
     shell:
-        "{PY} -m rmeval.stages.merge_responses {OVERRIDE_ARGS} ++io.prompts={input.prompts_file} '++io.shards={params.shards}'"
+        "{params.run} ++io.prompts={input.prompts_file} '++io.shards={params.shards}'"
         " ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+
+
+ruleorder: sample_merge > sample
 
 
 rule judge:
     input:
-        unpack(judge_inputs),
+        prompts_file=rules.construct_prompts.output[0],
+        responses=lambda w: expand(
+            unsharded(rules.sample.output[0]), prompts=w.prompts, policy=PLAN.construction_for(w.prompts)["policies"]
+        ),
+        model=lambda w: expand(rules.tiny_model.output[0], model=PLAN.models("judge", w.judge)),
     output:
         judgments="results/construct/{prompts}/judgments/{judge}.parquet",
         report="results/construct/{prompts}/judgments/{judge}.report.json",
     params:
-        fp=judge_fp,
-        responses=responses_override,
+        run=PLAN.stage("judge"),
+        fp=PLAN.judge_fp,
+        responses=lambda w, input: hydra_list(input.responses),
         cache="results/cache/generations/judge-{judge}",
-    threads: JUDGE_THREADS
+    threads: PLAN.threads("judge")
     resources:
-        **JUDGE_RESOURCES,
+        **PLAN.resources("judge"),
     conda:
         CONDA_ENV
     log:
@@ -109,26 +95,31 @@ rule judge:
     message:
         "Judging the sampled responses to {wildcards.prompts} with {wildcards.judge}"
     shell:
-        "{PY} -m rmeval.stages.judge {OVERRIDE_ARGS} judge={wildcards.judge} ++io.prompts={input.prompts_file}"
+        "{params.run} judge={wildcards.judge} ++io.prompts={input.prompts_file}"
         " '++io.responses={params.responses}' ++io.cache_dir={params.cache} ++io.out={output.judgments}"
         " ++io.report={output.report} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule build_sets:
     input:
-        unpack(build_inputs),
+        prompts_file=rules.construct_prompts.output[0],
+        responses=rules.judge.input.responses,
+        judgments=lambda w: expand(
+            rules.judge.output.judgments, prompts=w.prompts, judge=PLAN.construction(w.benchmark)["judge"]
+        ),
     output:
         sets=directory("results/construct/{prompts}/sets/{benchmark}"),
         report="results/construct/{prompts}/sets/{benchmark}.report.json",
     params:
-        fp=build_fp,
-        responses=responses_override,
+        run=PLAN.stage("build"),
+        fp=PLAN.source_fp,
+        responses=lambda w, input: hydra_list(input.responses),
     conda:
         CONDA_ENV
     log:
         "logs/construct/{prompts}/sets/{benchmark}.log",
     message:
-        "Building pairwise and best-of-N sets for {wildcards.benchmark} by RMB's rules"
+        "Building the pairwise and best-of-N sets of {wildcards.benchmark} from the judged samples"
     shell:
-        "{PY} -m rmeval.stages.build {OVERRIDE_ARGS} benchmark={wildcards.benchmark} ++io.prompts={input.prompts_file} '++io.responses={params.responses}'"
+        "{params.run} benchmark={wildcards.benchmark} ++io.prompts={input.prompts_file} '++io.responses={params.responses}'"
         " ++io.judgments={input.judgments} ++io.out={output.sets} ++io.report={output.report} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"

@@ -1,11 +1,13 @@
-# Data stage: raw benchmark -> canonical items + unique texts (rmeval.data, rmeval.stages.data).
+# Data stage: raw benchmark -> canonical items + unique texts (rmeval.data, rmeval.stages.data). A benchmark says
+# what kind of source it has (rmeval.benchmarks.base.Source); the rules below make the kinds that need making.
 
 
-rule smoke_fixture:
+rule fixture:
     output:
         directory("resources/fixtures/{benchmark}"),
     params:
-        fp=fixture_fp,
+        run=PLAN.stage("fixture"),
+        fp=PLAN.source_fp,
     conda:
         CONDA_ENV
     log:
@@ -13,34 +15,44 @@ rule smoke_fixture:
     message:
         "Writing the generated {wildcards.benchmark} benchmark fixture"
     shell:
-        "{PY} -m rmeval.stages.fixture {OVERRIDE_ARGS} benchmark={wildcards.benchmark} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+        "{params.run} benchmark={wildcards.benchmark} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule download:
     output:
         directory("resources/downloads/{benchmark}"),
     params:
-        fp=download_fp,
+        run=PLAN.stage("download"),
+        fp=PLAN.source_fp,
     conda:
         CONDA_ENV
     log:
         "logs/data/{benchmark}.download.log",
     message:
-        "Downloading the {wildcards.benchmark} release at its pinned commit (set its root, e.g. RMB_ROOT, to use a local copy instead)"
+        "Downloading the {wildcards.benchmark} release at its pinned commit (set its root to use a local copy instead)"
     shell:
-        "{PY} -m rmeval.stages.download {OVERRIDE_ARGS} benchmark={wildcards.benchmark} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+        "{params.run} benchmark={wildcards.benchmark} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+
+
+# The rule output each source kind is read from; `local` and `hub` sources need no rule.
+SOURCE_OUTPUTS = {
+    "generated": rules.fixture.output[0],
+    "download": rules.download.output[0],
+    "constructed": rules.build_sets.output.sets,
+}
 
 
 rule data:
     input:
-        raw=raw_benchmark_input,
+        raw=lambda w: PLAN.raw_input(w.benchmark, SOURCE_OUTPUTS),
     output:
         items_file="results/data/{benchmark}/items.parquet",
         texts_file="results/data/{benchmark}/texts.parquet",
         report_file="results/data/{benchmark}/report.json",
     params:
-        fp=data_fp,
-        root=raw_root_arg,
+        run=PLAN.stage("data"),
+        fp=PLAN.data_fp,
+        root=lambda w, input: io_arg("root", input.raw),
     conda:
         CONDA_ENV
     log:
@@ -48,5 +60,5 @@ rule data:
     message:
         "Normalising {wildcards.benchmark} into items and unique texts"
     shell:
-        "{PY} -m rmeval.stages.data {OVERRIDE_ARGS} benchmark={wildcards.benchmark} {params.root} ++io.items={output.items_file}"
+        "{params.run} benchmark={wildcards.benchmark} {params.root} ++io.items={output.items_file}"
         " ++io.texts={output.texts_file} ++io.report={output.report_file} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"

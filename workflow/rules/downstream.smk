@@ -1,18 +1,23 @@
-# Downstream stage: best-of-N on held-out prompts per RM, then correlation across RMs
-# (rmeval.downstream, rmeval.correlation).
+# Downstream stage: best-of-N on held-out prompts per RM, then correlation across RMs (rmeval.downstream,
+# rmeval.correlation). Pointwise RMs pick their best-of-N candidate by score; pairwise judges by a knockout (more
+# judge calls, so their jobs take the RM's threads and resources).
 
 
 rule downstream:
     input:
-        unpack(downstream_inputs_for),
+        items_file=rules.data.output.items_file,
+        result=rules.metrics.input.result,
+        texts=branch(lambda w: PLAN.artifact(w.rm) == "comparisons", then=rules.data.output.texts_file),
+        model=branch(lambda w: PLAN.artifact(w.rm) == "comparisons", then=rules.score.input.model),
     output:
         "results/downstream/{benchmark}/{rm}.json",
     params:
-        fp=downstream_fp,
-        args=downstream_args,
-    threads: DOWNSTREAM_THREADS
+        run=PLAN.stage("downstream"),
+        fp=PLAN.settings_fp("downstream", "metrics"),
+        args=lambda w, input: PLAN.downstream_args(w.rm, input.result, input.texts, expand(rules.compare.params.cache, rm=w.rm)[0]),
+    threads: PLAN.threads("downstream")
     resources:
-        **DOWNSTREAM_RESOURCES,
+        **PLAN.resources("downstream"),
     conda:
         CONDA_ENV
     log:
@@ -20,19 +25,20 @@ rule downstream:
     message:
         "Best-of-N of {wildcards.rm} on the held-out prompts of {wildcards.benchmark}"
     shell:
-        "{PY} -m rmeval.stages.downstream {OVERRIDE_ARGS} benchmark={wildcards.benchmark} ++io.rm={wildcards.rm} ++io.items={input.items_file}"
+        "{params.run} benchmark={wildcards.benchmark} ++io.rm={wildcards.rm} ++io.items={input.items_file}"
         " {params.args} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule correlation:
     input:
-        downstream_inputs,
+        downstream=expand(rules.downstream.output[0], rm=PLAN.rms, allow_missing=True),
     output:
         table="results/correlation/{benchmark}.csv",
         points="results/correlation/{benchmark}.points.csv",
     params:
-        fp=correlation_fp,
-        paths=list_override,
+        run=PLAN.stage("correlation"),
+        fp=PLAN.settings_fp("correlation"),
+        downstream=lambda w, input: hydra_list(input.downstream),
     conda:
         CONDA_ENV
     log:
@@ -40,21 +46,22 @@ rule correlation:
     message:
         "Correlating benchmark metrics with best-of-N quality across RMs on {wildcards.benchmark}"
     shell:
-        "{PY} -m rmeval.stages.correlation {OVERRIDE_ARGS} benchmark={wildcards.benchmark} '++io.downstream={params.paths}'"
+        "{params.run} benchmark={wildcards.benchmark} '++io.downstream={params.downstream}'"
         " ++io.out={output.table} ++io.points={output.points} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule correlation_all:
     input:
-        downstream=all_downstream_inputs,
-        metrics=all_metrics_inputs,
+        downstream=expand(rules.downstream.output[0], benchmark=PLAN.pool_benchmarks, rm=PLAN.rms),
+        metrics=rules.leaderboard_all.input.metrics,
     output:
         table="results/correlation/all.csv",
         points="results/correlation/all.points.csv",
     params:
-        fp=correlation_fp,
-        downstream=downstream_list_override,
-        metrics=metrics_list_override,
+        run=PLAN.stage("correlation"),
+        fp=PLAN.settings_fp("correlation"),
+        downstream=lambda w, input: hydra_list(input.downstream),
+        metrics=lambda w, input: hydra_list(input.metrics),
     conda:
         CONDA_ENV
     log:
@@ -62,6 +69,6 @@ rule correlation_all:
     message:
         "Correlating every benchmark's metrics with the best-of-N pools across RMs"
     shell:
-        "{PY} -m rmeval.stages.correlation {OVERRIDE_ARGS} ++io.all=true '++io.downstream={params.downstream}'"
+        "{params.run} ++io.all=true '++io.downstream={params.downstream}'"
         " '++io.metrics={params.metrics}' ++io.out={output.table} ++io.points={output.points}"
         " > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"

@@ -1,14 +1,18 @@
-# Evaluate stage: metrics per RM, then the leaderboard across RMs (rmeval.metrics).
+# Evaluate stage: metrics per RM, paired tests between RMs, then the leaderboards (rmeval.metrics, rmeval.metrics.paired).
 
 
 rule metrics:
     input:
-        unpack(metrics_inputs),
+        items_file=rules.data.output.items_file,
+        report_file=rules.data.output.report_file,
+        texts=rules.data.output.texts_file,
+        result=lambda w: RESULT_FILES[PLAN.artifact(w.rm)],
     output:
         "results/metrics/{benchmark}/{rm}.json",
     params:
-        fp=metrics_fp,
-        result=metrics_result_arg,
+        run=PLAN.stage("metrics"),
+        fp=PLAN.settings_fp("metrics"),
+        result=lambda w, input: io_arg(PLAN.artifact(w.rm), input.result),
     conda:
         CONDA_ENV
     log:
@@ -16,13 +20,38 @@ rule metrics:
     message:
         "Computing metrics of {wildcards.rm} on {wildcards.benchmark}"
     shell:
-        "{PY} -m rmeval.stages.metrics {OVERRIDE_ARGS} benchmark={wildcards.benchmark} ++io.rm={wildcards.rm} ++io.items={input.items_file}"
+        "{params.run} benchmark={wildcards.benchmark} ++io.rm={wildcards.rm} ++io.items={input.items_file}"
         " {params.result} ++io.data_report={input.report_file} ++io.texts={input.texts} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+
+
+rule significance:
+    input:
+        items_file=rules.data.output.items_file,
+        scores=expand(RESULT_FILES["scores"], rm=PLAN.listed("scores"), allow_missing=True),
+        comparisons=expand(RESULT_FILES["comparisons"], rm=PLAN.listed("comparisons"), allow_missing=True),
+    output:
+        "results/significance/{benchmark}.csv",
+    params:
+        run=PLAN.stage("significance"),
+        fp=PLAN.settings_fp("metrics"),
+        scores=lambda w, input: hydra_list(input.scores),
+        comparisons=lambda w, input: hydra_list(input.comparisons),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/significance/{benchmark}.log",
+    message:
+        "Paired comparisons of every pair of RMs on {wildcards.benchmark}"
+    shell:
+        "{params.run} benchmark={wildcards.benchmark} ++io.items={input.items_file}"
+        " '++io.scores={params.scores}' '++io.comparisons={params.comparisons}' ++io.out={output}"
+        " > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule leaderboard:
     input:
-        unpack(leaderboard_table_inputs),
+        metrics=expand(rules.metrics.output[0], rm=PLAN.rms, allow_missing=True),
+        significance=branch(lambda w: PLAN.has_significance(w.benchmark), then=rules.significance.output[0]),
     output:
         csv=report(
             "results/leaderboard/{benchmark}.csv",
@@ -31,9 +60,10 @@ rule leaderboard:
         ),
         md="results/leaderboard/{benchmark}.md",
     params:
-        fp=metrics_fp,
-        paths=metrics_list_override,
-        significance=significance_arg,
+        run=PLAN.stage("leaderboard"),
+        fp=PLAN.settings_fp("metrics"),
+        metrics=lambda w, input: hydra_list(input.metrics),
+        significance=lambda w, input: io_arg("significance", input.significance),
     conda:
         CONDA_ENV
     log:
@@ -41,13 +71,13 @@ rule leaderboard:
     message:
         "Writing the {wildcards.benchmark} leaderboard"
     shell:
-        "{PY} -m rmeval.stages.leaderboard {OVERRIDE_ARGS} benchmark={wildcards.benchmark} '++io.metrics={params.paths}' {params.significance}"
+        "{params.run} benchmark={wildcards.benchmark} '++io.metrics={params.metrics}' {params.significance}"
         " ++io.csv={output.csv} ++io.md={output.md} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule leaderboard_all:
     input:
-        all_metrics_inputs,
+        metrics=expand(rules.metrics.output[0], benchmark=PLAN.benchmarks, rm=PLAN.rms),
     output:
         csv=report(
             "results/leaderboard/all.csv",
@@ -56,8 +86,9 @@ rule leaderboard_all:
         ),
         md="results/leaderboard/all.md",
     params:
-        fp=metrics_fp,
-        paths=list_override,
+        run=PLAN.stage("leaderboard"),
+        fp=PLAN.settings_fp("metrics"),
+        metrics=lambda w, input: hydra_list(input.metrics),
     conda:
         CONDA_ENV
     log:
@@ -65,26 +96,5 @@ rule leaderboard_all:
     message:
         "Writing the cross-benchmark leaderboard"
     shell:
-        "{PY} -m rmeval.stages.leaderboard {OVERRIDE_ARGS} ++io.all=true '++io.metrics={params.paths}'"
+        "{params.run} ++io.all=true '++io.metrics={params.metrics}'"
         " ++io.csv={output.csv} ++io.md={output.md} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
-
-
-rule significance:
-    input:
-        unpack(significance_inputs),
-    output:
-        "results/significance/{benchmark}.csv",
-    params:
-        fp=metrics_fp,
-        scores=scores_override,
-        comparisons=comparisons_override,
-    conda:
-        CONDA_ENV
-    log:
-        "logs/significance/{benchmark}.log",
-    message:
-        "Paired comparisons of every pair of RMs on {wildcards.benchmark}"
-    shell:
-        "{PY} -m rmeval.stages.significance {OVERRIDE_ARGS} benchmark={wildcards.benchmark} ++io.items={input.items_file}"
-        " '++io.scores={params.scores}' '++io.comparisons={params.comparisons}' ++io.out={output}"
-        " > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"

@@ -1,19 +1,27 @@
 # Plots stage: figures (PNG + PDF) for the report (rmeval.plots); captions in workflow/report/*.rst.
+# The figures and their outputs come from rmeval.plots' registry (one module per figure).
+from rmeval.dag import figure_outputs
+from rmeval.plots import figure_names, figures
 
 
 rule plots:
     wildcard_constraints:
-        benchmark=POOL_RE,
+        benchmark=PLAN.pool_re(True),
     input:
-        unpack(plot_inputs),
+        metrics=rules.leaderboard.input.metrics,
+        downstream=rules.correlation.input.downstream,
+        table=rules.correlation.output.table,
+        points=rules.correlation.output.points,
+        significance=rules.leaderboard.input.significance,
     output:
-        **plot_outputs(),
+        **figure_outputs(figures(), "results/plots/{benchmark}", report),
     params:
-        fp=metrics_fp,
-        metrics=metrics_list_override,
-        downstream=downstream_list_override,
-        significance=significance_arg,
-        out_dir="results/plots/{benchmark}",
+        run=PLAN.stage("plots"),
+        fp=PLAN.settings_fp("metrics"),
+        metrics=lambda w, input: hydra_list(input.metrics),
+        downstream=lambda w, input: hydra_list(input.downstream),
+        significance=lambda w, input: io_arg("significance", input.significance),
+        out_dir=lambda w, output: os.path.dirname(output[0]),
     conda:
         CONDA_ENV
     log:
@@ -21,7 +29,7 @@ rule plots:
     message:
         "Drawing the {wildcards.benchmark} plots"
     shell:
-        "{PY} -m rmeval.stages.plots {OVERRIDE_ARGS} benchmark={wildcards.benchmark} '++io.metrics={params.metrics}' '++io.downstream={params.downstream}'"
+        "{params.run} benchmark={wildcards.benchmark} '++io.metrics={params.metrics}' '++io.downstream={params.downstream}'"
         " ++io.correlation={input.table} ++io.points={input.points} {params.significance} ++io.out_dir={params.out_dir}"
         " > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
@@ -29,16 +37,17 @@ rule plots:
 rule plots_metrics_only:
     # Benchmarks without judge scores (no downstream stage): the figures that need metrics alone.
     wildcard_constraints:
-        benchmark=NO_POOL_RE,
+        benchmark=PLAN.pool_re(False),
     input:
-        metrics=leaderboard_inputs,
+        metrics=rules.leaderboard.input.metrics,
     output:
-        **metrics_only_plot_outputs(),
+        **figure_outputs(figures(judged=False), "results/plots/{benchmark}", report),
     params:
-        fp=metrics_fp,
-        metrics=metrics_list_override,
-        only=hydra_list(METRICS_ONLY_PLOTS),
-        out_dir="results/plots/{benchmark}",
+        run=PLAN.stage("plots"),
+        fp=PLAN.settings_fp("metrics"),
+        metrics=lambda w, input: hydra_list(input.metrics),
+        only=hydra_list(figure_names(judged=False)),
+        out_dir=lambda w, output: os.path.dirname(output[0]),
     conda:
         CONDA_ENV
     log:
@@ -46,22 +55,19 @@ rule plots_metrics_only:
     message:
         "Drawing the {wildcards.benchmark} leaderboard figures"
     shell:
-        "{PY} -m rmeval.stages.plots {OVERRIDE_ARGS} benchmark={wildcards.benchmark} '++io.metrics={params.metrics}'"
+        "{params.run} benchmark={wildcards.benchmark} '++io.metrics={params.metrics}'"
         " '++io.only={params.only}' ++io.out_dir={params.out_dir} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule plots_all:
     input:
-        table="results/correlation/all.csv",
+        table=rules.correlation_all.output.table,
     output:
-        png=report(
-            "results/plots/all/correlation_heatmap.png",
-            caption="../report/correlation_all.rst",
-            category="Downstream",
-        ),
-        pdf="results/plots/all/correlation_heatmap.pdf",
+        **figure_outputs(figures(scope="all"), "results/plots/all", report),
     params:
-        fp=correlation_fp,
+        run=PLAN.stage("plots"),
+        fp=PLAN.settings_fp("correlation"),
+        out_dir=lambda w, output: os.path.dirname(output[0]),
     conda:
         CONDA_ENV
     log:
@@ -69,5 +75,5 @@ rule plots_all:
     message:
         "Drawing the cross-benchmark correlation heatmap"
     shell:
-        "{PY} -m rmeval.stages.plots {OVERRIDE_ARGS} ++io.all=true ++io.correlation={input.table}"
-        " ++io.out_dir=results/plots/all > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+        "{params.run} ++io.all=true ++io.correlation={input.table}"
+        " ++io.out_dir={params.out_dir} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"

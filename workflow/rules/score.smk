@@ -1,13 +1,16 @@
-# Score stage: one job per (benchmark, RM), or with the RM's `score.shards: K` one job per length-balanced shard
-# merged by score_merge (a pairwise judge's comparisons likewise: compare_shard, compare_merge); each unique text scored once (rmeval.scoring, rmeval.sharding, rmeval.stages.score).
-# Threads and resources (GPUs, memory, runtime, partition) come from the RM YAML's `resources:` node.
+# Score stage: each unique text of a benchmark scored once per RM (rmeval.scoring, rmeval.stages.score); a pairwise
+# judge's verdicts on the items instead (rmeval.stages.compare); an ensemble combines its members' scores. An RM's
+# `score.shards: K` splits its job into K length-balanced shards ({shard}, see rmeval.dag and rmeval.sharding) that
+# a merge rule joins into the same file. Threads and resources (GPUs, memory, runtime, partition) come from the RM
+# YAML's `resources:` node.
 
 
 rule tiny_model:
     output:
         directory("resources/models/{model}"),
     params:
-        fp=model_fp,
+        run=PLAN.stage("tiny_model"),
+        fp=PLAN.model_fp,
     conda:
         CONDA_ENV
     log:
@@ -15,69 +18,47 @@ rule tiny_model:
     message:
         "Making the model folder of RM {wildcards.model} (generated tiny model or a model shipped in a PyPI wheel)"
     shell:
-        "{PY} -m rmeval.stages.tiny_model {OVERRIDE_ARGS} rm={wildcards.model} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+        "{params.run} rm={wildcards.model} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule score:
     wildcard_constraints:
-        rm=UNSHARDED_RE,
+        rm=PLAN.kind_re("pointwise"),
     input:
-        unpack(score_inputs),
+        texts=rules.data.output.texts_file,
+        model=lambda w: expand(rules.tiny_model.output[0], model=PLAN.models("rm", w.rm)),
     output:
-        "results/scores/{benchmark}/{rm}.parquet",
+        "results/scores/{benchmark}/{rm}{shard}.parquet",
     params:
-        fp=score_fp,
+        run=PLAN.stage("score"),
+        fp=PLAN.rm_fp,
+        shard=shard_param,
         cache="results/cache/scores/{rm}",
-    threads: RM_THREADS
+    threads: PLAN.threads("rm")
     resources:
-        **RM_RESOURCES,
+        **PLAN.resources("rm"),
     conda:
         CONDA_ENV
     log:
-        "logs/score/{benchmark}/{rm}.log",
+        "logs/score/{benchmark}/{rm}{shard}.log",
     message:
-        "Scoring the unique texts of {wildcards.benchmark} with {wildcards.rm}"
+        "Scoring the unique texts of {wildcards.benchmark} with {wildcards.rm}{wildcards.shard}"
     shell:
-        "{PY} -m rmeval.stages.score {OVERRIDE_ARGS} benchmark={wildcards.benchmark} rm={wildcards.rm} ++io.texts={input.texts}"
+        "{params.run} benchmark={wildcards.benchmark} rm={wildcards.rm} ++io.texts={input.texts} {params.shard}"
         " ++io.cache_dir={params.cache} ++io.threads={threads} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
-
-
-rule score_shard:
-    wildcard_constraints:
-        rm=SHARDED_RE,
-        shard=r"\d+",
-        shards=r"\d+",
-    input:
-        unpack(score_inputs),
-    output:
-        "results/scores/{benchmark}/{rm}/shard-{shard}-of-{shards}.parquet",
-    params:
-        fp=score_fp,
-        cache="results/cache/scores/{rm}",
-    threads: RM_THREADS
-    resources:
-        **RM_RESOURCES,
-    conda:
-        CONDA_ENV
-    log:
-        "logs/score/{benchmark}/{rm}/shard-{shard}-of-{shards}.log",
-    message:
-        "Scoring shard {wildcards.shard} of {wildcards.shards} of the unique texts of {wildcards.benchmark} with {wildcards.rm}"
-    shell:
-        "{PY} -m rmeval.stages.score {OVERRIDE_ARGS} benchmark={wildcards.benchmark} rm={wildcards.rm} ++io.texts={input.texts}"
-        " ++io.shard={wildcards.shard} ++io.shards={wildcards.shards} ++io.cache_dir={params.cache} ++io.threads={threads}"
-        " ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule score_merge:
     wildcard_constraints:
-        rm=SHARDED_RE,
+        rm=PLAN.sharded_re("pointwise"),
     input:
-        unpack(merge_inputs),
+        texts=rules.data.output.texts_file,
+        shards=lambda w: shard_files(rules.score.output[0], PLAN.rm_shards(w.rm)),
     output:
-        "results/scores/{benchmark}/{rm}.parquet",
+        unsharded(rules.score.output[0]),
     params:
-        shards=shards_override,
+        run=PLAN.stage("merge_scores"),
+        shards=lambda w, input: hydra_list(input.shards),
     conda:
         CONDA_ENV
     log:
@@ -85,70 +66,49 @@ rule score_merge:
     message:
         "Merging the score shards of {wildcards.rm} on {wildcards.benchmark}"
     shell:
-        "{PY} -m rmeval.stages.merge_scores {OVERRIDE_ARGS} benchmark={wildcards.benchmark} ++io.texts={input.texts}"
+        "{params.run} benchmark={wildcards.benchmark} ++io.texts={input.texts}"
         " '++io.shards={params.shards}' ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule compare:
     wildcard_constraints:
-        rm=UNSHARDED_JUDGE_RE,
+        rm=PLAN.kind_re("pairwise"),
     input:
-        unpack(compare_inputs),
+        items_file=rules.data.output.items_file,
+        texts=rules.data.output.texts_file,
+        model=rules.score.input.model,
     output:
-        "results/scores/{benchmark}/{rm}.comparisons.parquet",
+        "results/scores/{benchmark}/{rm}{shard}.comparisons.parquet",
     params:
-        fp=score_fp,
+        run=PLAN.stage("compare"),
+        fp=PLAN.rm_fp,
+        shard=shard_param,
         cache="results/cache/generations/{rm}",
-    threads: RM_THREADS
+    threads: PLAN.threads("rm")
     resources:
-        **RM_RESOURCES,
+        **PLAN.resources("rm"),
     conda:
         CONDA_ENV
     log:
-        "logs/score/{benchmark}/{rm}.comparisons.log",
+        "logs/score/{benchmark}/{rm}{shard}.comparisons.log",
     message:
-        "Judging the pairs and best-of-N groups of {wildcards.benchmark} with {wildcards.rm}"
+        "Judging the pairs and best-of-N groups of {wildcards.benchmark} with {wildcards.rm}{wildcards.shard}"
     shell:
-        "{PY} -m rmeval.stages.compare {OVERRIDE_ARGS} benchmark={wildcards.benchmark} rm={wildcards.rm} ++io.items={input.items_file}"
-        " ++io.texts={input.texts} ++io.cache_dir={params.cache} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
-
-
-rule compare_shard:
-    wildcard_constraints:
-        rm=SHARDED_JUDGE_RE,
-        shard=r"\d+",
-        shards=r"\d+",
-    input:
-        unpack(compare_inputs),
-    output:
-        "results/scores/{benchmark}/{rm}/shard-{shard}-of-{shards}.comparisons.parquet",
-    params:
-        fp=score_fp,
-        cache="results/cache/generations/{rm}",
-    threads: RM_THREADS
-    resources:
-        **RM_RESOURCES,
-    conda:
-        CONDA_ENV
-    log:
-        "logs/score/{benchmark}/{rm}/shard-{shard}-of-{shards}.comparisons.log",
-    message:
-        "Judging shard {wildcards.shard} of {wildcards.shards} of the pairs and best-of-N groups of {wildcards.benchmark} with {wildcards.rm}"
-    shell:
-        "{PY} -m rmeval.stages.compare {OVERRIDE_ARGS} benchmark={wildcards.benchmark} rm={wildcards.rm} ++io.items={input.items_file}"
-        " ++io.texts={input.texts} ++io.shard={wildcards.shard} ++io.shards={wildcards.shards} ++io.cache_dir={params.cache}"
-        " ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+        "{params.run} benchmark={wildcards.benchmark} rm={wildcards.rm} ++io.items={input.items_file}"
+        " ++io.texts={input.texts} {params.shard} ++io.cache_dir={params.cache} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule compare_merge:
     wildcard_constraints:
-        rm=SHARDED_JUDGE_RE,
+        rm=PLAN.sharded_re("pairwise"),
     input:
-        unpack(comparison_merge_inputs),
+        items_file=rules.data.output.items_file,
+        shards=lambda w: shard_files(rules.compare.output[0], PLAN.rm_shards(w.rm)),
     output:
-        "results/scores/{benchmark}/{rm}.comparisons.parquet",
+        unsharded(rules.compare.output[0]),
     params:
-        shards=shards_override,
+        run=PLAN.stage("merge_comparisons"),
+        shards=lambda w, input: hydra_list(input.shards),
     conda:
         CONDA_ENV
     log:
@@ -156,20 +116,26 @@ rule compare_merge:
     message:
         "Merging the comparison shards of {wildcards.rm} on {wildcards.benchmark}"
     shell:
-        "{PY} -m rmeval.stages.merge_comparisons {OVERRIDE_ARGS} benchmark={wildcards.benchmark} ++io.items={input.items_file}"
+        "{params.run} benchmark={wildcards.benchmark} ++io.items={input.items_file}"
         " '++io.shards={params.shards}' ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+
+
+ruleorder: score_merge > score
+ruleorder: compare_merge > compare
 
 
 rule ensemble:
     wildcard_constraints:
-        rm=ENSEMBLE_RE,
+        rm=PLAN.kind_re("ensemble"),
     input:
-        unpack(ensemble_inputs),
+        texts=rules.data.output.texts_file,
+        members=lambda w: expand(unsharded(rules.score.output[0]), benchmark=w.benchmark, rm=PLAN.members(w.rm)),
     output:
-        "results/scores/{benchmark}/{rm}.parquet",
+        unsharded(rules.score.output[0]),
     params:
-        fp=score_fp,
-        members=members_override,
+        run=PLAN.stage("ensemble"),
+        fp=PLAN.rm_fp,
+        members=lambda w, input: hydra_list(input.members),
     conda:
         CONDA_ENV
     log:
@@ -177,5 +143,10 @@ rule ensemble:
     message:
         "Combining the member RMs' scores of {wildcards.rm} on {wildcards.benchmark} (no model call)"
     shell:
-        "{PY} -m rmeval.stages.ensemble {OVERRIDE_ARGS} benchmark={wildcards.benchmark} rm={wildcards.rm}"
+        "{params.run} benchmark={wildcards.benchmark} rm={wildcards.rm}"
         " '++io.members={params.members}' ++io.texts={input.texts} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+
+
+# The file an RM's evaluation reads (rmeval.dag.Plan.artifact): its scores, or a pairwise judge's comparisons
+# (written by the job itself, by the merge of its shards, or for an ensemble by the ensemble rule).
+RESULT_FILES = {"scores": unsharded(rules.score.output[0]), "comparisons": unsharded(rules.compare.output[0])}

@@ -4,8 +4,8 @@ A benchmark is ``conf/benchmark/<name>.yaml`` (its class by ``_target_``, a ``ve
 subclass of :class:`Benchmark`. The class knows everything that is particular to it; the stages, the Snakefile,
 the leaderboards and the plots only call these methods:
 
-- ``source()``: where the data stage reads the raw files (a path, or None for the hub), and ``made_by`` which rule
-  (if any) makes that path;
+- ``source()``: what kind of source the raw files come from (:class:`Source`: the user's own copy, a download,
+  the hub, a generated fixture or a construction); the workflow maps the kind to the rule that makes the files;
 - ``read(root)`` → (items, texts, report) in the canonical tables of ``rmeval.data.schema``; ``load(root)`` adds
   the shared steps (subsample, reference check, judge positions, counts);
 - ``evaluate(items, scores=..., outcomes=..., metrics_cfg)`` → the metrics dict of one RM, which always carries a
@@ -17,20 +17,77 @@ the leaderboards and the plots only call these methods:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from rmeval.config.fields import at_least, settings
 from rmeval.data.schema import DataError, assign_positions, check_references, count_table, subsample
+from rmeval.errors import RmevalError
+from rmeval.registry import BENCHMARKS  # a benchmark registers itself with @BENCHMARKS.register()
+
+if TYPE_CHECKING:  # pandas is imported where tables are made: a dry run builds benchmarks without it
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
 
-class BenchmarkError(ValueError):
+@dataclass
+class SampleConfig:
+    per_scenario: int | None = field(default=None, metadata=at_least(1))  # at most this many items per (format, goal, scenario); null = all
+    seed: int = 0
+
+
+@dataclass
+class BenchmarkConfig:
+    """Settings every benchmark has; a benchmark class's ``Config`` adds its own."""
+
+    _target_: str = "???"  # the benchmark's class, e.g. rmeval.benchmarks.rmb.RMBBenchmark
+    name: str = "???"
+    version: str = "???"  # bump when the benchmark's data or scoring changes (in the YAML's changelog comment)
+    description: str = ""
+    root: str | None = None  # local file or folder; null: the benchmark's default source (download, hub, fixture)
+    check_manifest: bool = False  # compare files and record counts with the full public release
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    position_seed: int = 0  # seeds where a pairwise judge is shown the chosen response (A or B), per item
+    judge_scores: bool = False  # items carry per-response judge scores (enables the downstream best-of-N stage)
+
+
+@dataclass
+class HubBenchmarkConfig(BenchmarkConfig):
+    dataset: str | None = None  # hub dataset id (or a local folder in the hub's layout); null: the class default
+    split: str | None = None
+    revision: str | None = None  # the dataset revision datasets.load_dataset reads (pinned in the YAML)
+
+
+#: the kinds of :class:`Source`
+LOCAL, HUB, DOWNLOAD, GENERATED, CONSTRUCTED = "local", "hub", "download", "generated", "constructed"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a benchmark's raw files come from. ``kind``: ``local`` (the user's own file or folder, ``path``; it
+    must exist), ``hub`` (read by the data job itself), ``download`` (a pinned release fetched into resources/),
+    ``generated`` (a fixture the project writes) or ``constructed`` (built by rmeval's construction stages);
+    ``spec``: the settings that make or address the files (the download, fixture, hub or construction node)."""
+
+    kind: str
+    path: str | None = None
+    spec: Mapping | None = None
+
+
+class BenchmarkError(RmevalError):
     """A benchmark cannot do what was asked (e.g. pairwise judges where it has no comparison path)."""
+
+
+def plain(value: Any) -> Any:
+    """A nested setting as a plain dict (a dataclass default or the mapping a YAML gave); None stays None."""
+    if value is None:
+        return None
+    return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else dict(value)
 
 
 def headline_cell(accuracy, ci_low=None, ci_high=None, n_items=None, chance=None) -> dict:
@@ -40,6 +97,7 @@ def headline_cell(accuracy, ci_low=None, ci_high=None, n_items=None, chance=None
 class Benchmark:
     """Base class: the shared steps; subclasses implement ``read`` and the metrics."""
 
+    Config: type = BenchmarkConfig  # the settings dataclass the YAML is validated against and the class receives
     #: leaderboard columns in display order; the last one named in ``primary`` ranks the RMs
     headline_columns: tuple[str, ...] = ("Accuracy",)
     primary: str = "Accuracy"
@@ -52,26 +110,34 @@ class Benchmark:
     #: the markdown leaderboard shows values times this (100: percentages, one decimal)
     display_scale: float = 1.0
 
-    def __init__(self, name: str, version: str = "1", description: str = "", root: str | None = None,
-                 sample: Mapping | None = None, position_seed: int = 0, check_manifest: bool = False,
-                 judge_scores: bool = False, **settings: Any):
-        self.name = str(name)
-        self.version = str(version)
-        self.description = description
-        self.root = root
-        self.sample = dict(sample or {})
-        self.position_seed = int(position_seed)
-        self.check_manifest = bool(check_manifest)
-        self.has_judge_scores = bool(judge_scores)
-        self.settings = settings
+    def __init__(self, config: BenchmarkConfig | None = None, **given: Any):
+        self.config = settings(self.Config, config, given, f"benchmark {given.get('name', type(self).__name__)}")
+
+    @property
+    def name(self) -> str:
+        return str(self.config.name)
+
+    @property
+    def version(self) -> str:
+        return str(self.config.version)
+
+    @property
+    def root(self) -> str | None:
+        """The user's own copy of the raw files (None: the benchmark's default source)."""
+        return self.config.root
+
+    @property
+    def sample(self) -> dict:
+        return plain(self.config.sample) or {}
+
+    @property
+    def has_judge_scores(self) -> bool:
+        return bool(self.config.judge_scores)
 
     # ------------------------------------------------------------------------------------- data
-    def source(self) -> str | None:
-        """Where the raw files are read from: a path, or None (the hub)."""
-        return str(self.root) if self.root else None
-
-    #: the rule that makes ``source()`` (None: the user's own files, which must exist)
-    made_by: str | None = None
+    def source(self) -> Source:
+        """Where the raw files come from: by default the user's own copy at ``root``."""
+        return Source(LOCAL, str(self.root) if self.root else None)
 
     def missing_source_hint(self) -> str:
         return f"point benchmark.root at a local copy of {self.name}"
@@ -85,7 +151,7 @@ class Benchmark:
         full = count_table(items, texts)
         items, texts = subsample(items, texts, self.sample.get("per_scenario"), int(self.sample.get("seed", 0)))
         check_references(items, texts, str(root or self.name))
-        items = assign_positions(items, self.position_seed)
+        items = assign_positions(items, self.config.position_seed)
         counts = count_table(items, texts)
         for goal, per_fmt in counts["items"].items():
             for fmt, n in per_fmt.items():
@@ -95,7 +161,7 @@ class Benchmark:
             raise DataError(f"{root or self.name}: no items after loading{' and subsampling' if self.sample.get('per_scenario') else ''}")
         report = dict(report)
         if root is None and hasattr(self, "dataset"):  # read from the hub: say which revision, warn when unpinned
-            report["hub"] = {"dataset": self.dataset, "split": getattr(self, "split", None), "revision": getattr(self, "revision", None)}
+            report["hub"] = {"dataset": self.dataset, "split": getattr(self, "split", None), "revision": self.config.revision}
             if report["hub"]["revision"] is None:
                 report["hub"]["warning"] = "revision not pinned: the default branch was read; set revision: <commit SHA> in the YAML"
                 log.warning("%s: %s", self.name, report["hub"]["warning"])
@@ -145,9 +211,9 @@ class Benchmark:
         return {"Accuracy": headline_cell(node["accuracy"], node["ci_low"], node["ci_high"], node["n_items"])}
 
     def significance_columns(self, items: pd.DataFrame) -> list:
-        """The headline columns as ``rmeval.stats.Column`` objects (weighted means of per-item accuracies), for the
+        """The headline columns as ``rmeval.metrics.paired.Column`` objects (weighted means of per-item accuracies), for the
         paired tests between RMs. Default: one column over all items."""
-        from rmeval.stats import Column, all_items
+        from rmeval.metrics.paired import Column, all_items
 
         return [Column(self.primary, ((all_items(), 1.0),), "accuracy over all items")]
 
@@ -212,6 +278,8 @@ def headline_frame(metrics: Sequence[dict], columns: Sequence[str], primary: str
             row[f"{col} n"] = cell.get("n_items")
         row["truncated texts"] = (m.get("scoring") or {}).get("n_truncated")
         rows.append(row)
+    import pandas as pd
+
     frame = pd.DataFrame(rows)
     methods = {(m.get("ci") or {}).get("method") for m in metrics} - {None}
     if len(methods) == 1:
@@ -223,7 +291,7 @@ def headline_frame(metrics: Sequence[dict], columns: Sequence[str], primary: str
 
 
 def with_rank_groups(frame: pd.DataFrame, groups: pd.DataFrame | None) -> pd.DataFrame:
-    """Add ``rank group`` and ``tied with above`` (from ``rmeval.stats.rank_groups``) to a leaderboard frame."""
+    """Add ``rank group`` and ``tied with above`` (from ``rmeval.metrics.paired.rank_groups``) to a leaderboard frame."""
     if groups is None or groups.empty or not len(frame):
         return frame
     by_rm = groups.set_index("rm")
@@ -234,7 +302,7 @@ def with_rank_groups(frame: pd.DataFrame, groups: pd.DataFrame | None) -> pd.Dat
 
 
 def group_notes(groups: pd.DataFrame | None) -> list[str]:
-    from rmeval.stats import rank_group_note
+    from rmeval.metrics.paired import rank_group_note
 
     if groups is None or groups.empty:
         return []
@@ -242,6 +310,8 @@ def group_notes(groups: pd.DataFrame | None) -> list[str]:
 
 
 def group_cell(r) -> str:
+    import pandas as pd
+
     g = r.get("rank group")
     if g is None or pd.isna(g):
         return ""
@@ -249,6 +319,8 @@ def group_cell(r) -> str:
 
 
 def cell_text(v, lo=None, hi=None, scale: float = 1.0, digits: int = 3) -> str:
+    import pandas as pd
+
     if v is None or pd.isna(v):
         return "–"
     ci = f" [{scale * lo:.{digits}f}, {scale * hi:.{digits}f}]" if lo is not None and not pd.isna(lo) and hi is not None and not pd.isna(hi) else ""
@@ -260,6 +332,8 @@ def ci_text(frame: pd.DataFrame) -> str:
 
 
 def headline_markdown(frame: pd.DataFrame, bench: Benchmark, notes: Sequence[str] = ()) -> str:
+    import pandas as pd
+
     cols = list(bench.headline_columns)
     lines = [f"# Leaderboard: {bench.name}", "", f"{bench.headline_definition[0].upper()}{bench.headline_definition[1:]}; "
              f"95% bootstrap CIs in brackets ({ci_text(frame)}).", ""]
@@ -282,10 +356,19 @@ class HubBenchmark(Benchmark):
     """A benchmark read from the hub through ``datasets`` (``hub`` = its (dataset, split)) unless ``root`` names a
     local copy in the hub's schema; ``dataset``, ``split`` and ``revision`` override the hub address."""
 
+    Config = HubBenchmarkConfig
     hub: tuple[str, str] = ("", "")
 
-    def __init__(self, dataset: str | None = None, split: str | None = None, revision: str | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.dataset = dataset or self.hub[0]
-        self.split = split or self.hub[1]
-        self.revision = revision
+    @property
+    def dataset(self) -> str:
+        return self.config.dataset or self.hub[0]
+
+    @property
+    def split(self) -> str:
+        return self.config.split or self.hub[1]
+
+    def source(self) -> Source:
+        """A local copy in the hub's schema at ``root``, else the hub (read by the data job through ``datasets``)."""
+        if self.root:
+            return super().source()
+        return Source(HUB, spec={"dataset": self.dataset, "split": self.split, "revision": self.config.revision})

@@ -17,9 +17,9 @@ Headline: accuracy on pairwise items, on best-of-N groups and on all items (ties
 
 from __future__ import annotations
 
-import pandas as pd
+from dataclasses import dataclass
 
-from rmeval.benchmarks.base import Benchmark, headline_cell
+from rmeval.benchmarks.base import BENCHMARKS, BenchmarkConfig, LOCAL, Benchmark, Source, headline_cell
 from rmeval.data.records import Record, read_records, record_files
 from rmeval.data.schema import DataError, finalize_items, finalize_texts
 from rmeval.ids import prompt_id as make_prompt_id
@@ -28,37 +28,48 @@ from rmeval.ids import text_id as make_text_id
 ALL = "all"
 
 
+@dataclass
+class CustomBenchmarkConfig(BenchmarkConfig):
+    path: str | None = None  # .jsonl / .json / .parquet file, or a folder of them (rmeval.benchmarks.custom)
+    score_range: list[float] | None = None  # judge scores must lie in [low, high]; null: any finite number
+
+
+@BENCHMARKS.register()
 class CustomBenchmark(Benchmark):
+    Config = CustomBenchmarkConfig
     headline_columns = ("Pairwise", "BoN", "Accuracy")
     primary = "Accuracy"
     headline_definition = ("accuracy (fraction of items an RM gets right; a tie counts as wrong); pairwise: "
                            "r(chosen) > r(rejected), BoN: r(chosen) > r(every rejected); Accuracy: all items")
 
-    def __init__(self, path: str | None = None, score_range: tuple[float, float] | list | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.root = path or self.root
-        self.score_range = tuple(score_range) if score_range else (float("-inf"), float("inf"))
+    @property
+    def root(self) -> str | None:
+        """``path`` (or ``root``): the user's file or folder."""
+        return self.config.path or self.config.root
 
-    def source(self) -> str | None:
-        """``package:<module>/<file>`` (a file shipped inside an installed package) resolves to its path."""
+    def source(self) -> Source:
+        """The user's file or folder; ``package:<module>/<file>`` (a file shipped inside an installed package)
+        resolves to its path."""
         root = self.root
         if root and str(root).startswith("package:"):
             from importlib import resources
 
             module, _, rel = str(root)[len("package:"):].partition("/")
-            return str(resources.files(module).joinpath(rel))
-        return str(root) if root else None
+            return Source(LOCAL, str(resources.files(module).joinpath(rel)))
+        return super().source()
 
     def missing_source_hint(self) -> str:
         return f"set benchmark.path (or benchmark.root) of {self.name} to your .jsonl/.parquet file or a folder of them"
 
     def read(self, root):
+        import pandas as pd
+
         if root is None:
             raise DataError(f"benchmark {self.name}: field 'path': not set; {self.missing_source_hint()}")
         items, texts = [], {}
         seen: dict[str, str] = {}
         n_scored = 0
-        lo, hi = self.score_range
+        lo, hi = self.config.score_range or (float("-inf"), float("inf"))
         files = record_files(root, "benchmark.path")
         for where, path in files:
             for index, raw in enumerate(read_records(path, where)):
@@ -133,7 +144,7 @@ class CustomBenchmark(Benchmark):
         return result
 
     def significance_columns(self, items):
-        from rmeval.stats import Column, all_items, format_is
+        from rmeval.metrics.paired import Column, all_items, format_is
 
         cols = [Column(col, ((format_is(fmt), 1.0),), f"{fmt} accuracy") for col, fmt in (("Pairwise", "pairwise"), ("BoN", "bon"))
                 if (items["format"] == fmt).any()]

@@ -1,4 +1,4 @@
-"""RewardBench v1 (Lambert et al., 2024) and RewardBench 2 (Malik et al., 2025), BENCHMARKS.md.
+"""RewardBench v1 (Lambert et al., 2024) and RewardBench 2 (Malik et al., 2025), docs/benchmarks.md.
 
 Sources: a local file or folder in the hub schema (``root``), else ``datasets.load_dataset`` of the hub dataset at
 the pinned ``revision``. Scores: ``rmeval.rewardbench_metrics`` (v1 sections are example-count-weighted subset
@@ -10,13 +10,18 @@ is held at its value in the Score's interval (its terms pair prompts and are not
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from rmeval.benchmarks.base import (BenchmarkError, HubBenchmark, group_notes, headline_cell, headline_frame,
+from rmeval.benchmarks.base import (
+    BENCHMARKS,
+BenchmarkError, HubBenchmark, group_notes, headline_cell, headline_frame,
                                     headline_markdown, with_rank_groups)
 from rmeval.ids import stable_hash
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _interval(reps: np.ndarray, level: float) -> tuple[float | None, float | None]:
@@ -35,6 +40,15 @@ def _rng(seed: int, name: str) -> np.random.Generator:
 class _RewardBench(HubBenchmark):
     supports_comparisons = False  # pairwise judges: use a rating judge (RatingJudgeRM) on RewardBench
     display_scale = 100.0
+    release: int  # 1 or 2: which loader and which scoring apply
+
+    def read(self, root):
+        from rmeval.data.rewardbench import load_rewardbench, load_rewardbench2
+
+        load = load_rewardbench if self.release == 1 else load_rewardbench2
+        items, texts, report = load(root, benchmark=self.name, check_manifest=self.config.check_manifest,
+                                    hub=(self.dataset, self.split), revision=self.config.revision)
+        return items, texts, report.to_dict()
 
     def missing_source_hint(self) -> str:
         return f"point benchmark.root at a local copy of {self.name} in the hub schema, or unset it to read {self.dataset} from the hub"
@@ -56,7 +70,9 @@ class _RewardBench(HubBenchmark):
         return notes
 
 
+@BENCHMARKS.register()
 class RewardBenchV1(_RewardBench):
+    release = 1
     hub = ("allenai/reward-bench", "filtered")
     headline_columns = ("Chat", "Chat Hard", "Safety", "Reasoning", "Score")
     primary = "Score"
@@ -64,23 +80,16 @@ class RewardBenchV1(_RewardBench):
                            "counts; Score = mean of the sections")
 
     def significance_columns(self, items):
-        from rmeval.stats import rewardbench_v1_columns
+        from rmeval.rewardbench_metrics import v1_columns
 
-        return rewardbench_v1_columns(items)
-
-    def read(self, root):
-        from rmeval.data.rewardbench import load_rewardbench
-
-        items, texts, report = load_rewardbench(root, benchmark=self.name, check_manifest=self.check_manifest,
-                                                hub=(self.dataset, self.split), revision=self.revision)
-        return items, texts, report.to_dict()
+        return v1_columns(items)
 
     def score_metrics(self, items, scores, m):
         from rmeval.data.rewardbench import V1_SECTIONS
         from rmeval.metrics import bootstrap_means, group_table, item_outcomes, with_prompt_ids
         from rmeval.rewardbench_metrics import EXAMPLE_COUNTS, SECTIONS, rewardbench_metrics
 
-        rb = rewardbench_metrics(items, scores, 1)
+        rb = rewardbench_metrics(items, scores, self.release)
         lookup = dict(zip(scores["text_id"], scores["score"].astype(float)))
         outcomes = with_prompt_ids(items, item_outcomes(items, lookup))
         reps = {}
@@ -117,7 +126,9 @@ class RewardBenchV1(_RewardBench):
         return out
 
 
+@BENCHMARKS.register()
 class RewardBench2(_RewardBench):
+    release = 2
     hub = ("allenai/reward-bench-2", "test")
     supports_significance = False  # 1/k tie credit and the Ties composite are not per-item right/wrong outcomes
     headline_columns = ("Factuality", "Precise IF", "Math", "Safety", "Focus", "Ties", "Score")
@@ -129,18 +140,11 @@ class RewardBench2(_RewardBench):
         raise BenchmarkError(f"benchmark {self.name}: paired tests are not implemented for RewardBench 2 (its 1/k credit "
                              "for tied tops and the Ties composite are not per-item right/wrong outcomes)")
 
-    def read(self, root):
-        from rmeval.data.rewardbench import load_rewardbench2
-
-        items, texts, report = load_rewardbench2(root, benchmark=self.name, check_manifest=self.check_manifest,
-                                                 hub=(self.dataset, self.split), revision=self.revision)
-        return items, texts, report.to_dict()
-
     def score_metrics(self, items, scores, m):
         from rmeval.metrics import bootstrap_means, group_table, item_outcomes, with_prompt_ids
         from rmeval.rewardbench_metrics import DOMAINS, TIES, rewardbench_metrics, v2_item_table
 
-        rb = rewardbench_metrics(items, scores, 2)
+        rb = rewardbench_metrics(items, scores, self.release)
         table = v2_item_table(items, scores)
         reps = {}
         for domain, part in table.groupby("domain", sort=True):

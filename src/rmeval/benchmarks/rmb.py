@@ -1,4 +1,4 @@
-"""RMB (Zhou et al., ICLR 2025): pairwise + best-of-N, helpfulness + harmlessness (BENCHMARKS.md).
+"""RMB (Zhou et al., ICLR 2025): pairwise + best-of-N, helpfulness + harmlessness (docs/benchmarks.md).
 
 The same class serves every benchmark in the RMB layout: the release (a local folder or the pinned download),
 the generated smoke fixture, and the sets rmeval constructs itself (``construct:``).
@@ -6,74 +6,121 @@ the generated smoke fixture, and the sets rmeval constructs itself (``construct:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from rmeval.benchmarks.base import (
+    BENCHMARKS,
+    BenchmarkConfig,
+    CONSTRUCTED,
+    DOWNLOAD,
+    GENERATED,
+    Benchmark,
+    Source,
+    group_notes,
+    headline_cell,
+    judge_notes,
+    plain,
+    with_rank_groups,
+)
+from rmeval.config.schemas import ConstructConfig
 
-from rmeval.benchmarks.base import Benchmark, group_notes, headline_cell, judge_notes, with_rank_groups
-from rmeval.data.rmb import load_rmb
+if TYPE_CHECKING:
+    import pandas as pd
 
 
+@dataclass
+class DownloadConfig:
+    repo: str = ""
+    commit: str = ""
+    url: str = ""
+    subdir: str = "RMB_dataset"
+    timeout_s: float = 60.0
+
+
+@dataclass
+class FixtureConfig:
+    kind: str = "smoke"
+    seed: int = 0
+    items_per_scenario: int = 4
+
+
+@dataclass
+class RMBBenchmarkConfig(BenchmarkConfig):
+    check_manifest: bool = True
+    judge_scores: bool = True  # commit 94c5976 of the release carries the judge's per-response scores
+    download: DownloadConfig | None = None
+    fixture: FixtureConfig | None = None  # set: the project writes this benchmark itself (smoke)
+    construct: ConstructConfig | None = None  # set: rmeval builds this benchmark itself (sample, judge, build)
+    strict_category_path: bool = False  # a record whose category_path disagrees with its file stops the load
+
+
+@BENCHMARKS.register()
 class RMBBenchmark(Benchmark):
-    headline_columns = ("Help-BoN", "Help-Pair", "Harm-BoN", "Harm-Pair", "Overall")
+    Config = RMBBenchmarkConfig
+    #: the leaderboard's goal x format components (``rmeval.metrics.components``), in RMB's column order
+    components = {
+        "Help-BoN": ("Helpfulness", "bon"),
+        "Help-Pair": ("Helpfulness", "pairwise"),
+        "Harm-BoN": ("Harmlessness", "bon"),
+        "Harm-Pair": ("Harmlessness", "pairwise"),
+    }
+    headline_columns = (*components, "Overall")
     primary = "Overall"
     headline_definition = ("accuracy (fraction of items an RM gets right; a tie counts as wrong); pairwise: "
                            "r(chosen) > r(rejected), BoN: r(best) > r(every loser); Overall = mean of the four columns")
-
-    def __init__(self, download: Mapping | None = None, fixture: Mapping | None = None, construct: Mapping | None = None,
-                 strict_category_path: bool = False, **kwargs):
-        kwargs.setdefault("judge_scores", True)
-        super().__init__(**kwargs)
-        self.download = dict(download) if download else None
-        self.fixture = dict(fixture) if fixture else None
-        self.construct = dict(construct) if construct else None
-        self.strict_category_path = bool(strict_category_path)
-
-    # ------------------------------------------------------------------------------------- data
-    def source(self) -> str:
-        if self.fixture is not None:
-            return f"resources/fixtures/{self.name}"
-        if self.construct is not None:
-            return f"results/construct/{self.construct['prompts']}/sets/{self.name}"
-        if self.root:
-            return str(self.root)
-        return f"resources/downloads/{self.name}"  # the download rule's output: the release's data folder
+    tie_labels = ("H-B", "H-P", "S-B", "S-P")  # the components in the markdown leaderboard's ties column
 
     @property
-    def made_by(self) -> str | None:
+    def download(self) -> dict | None:
+        return plain(self.config.download) or None
+
+    @property
+    def fixture(self) -> dict | None:
+        return plain(self.config.fixture) or None
+
+    @property
+    def construct(self) -> dict | None:
+        return plain(self.config.construct) or None
+
+    # ------------------------------------------------------------------------------------- data
+    def source(self) -> Source:
+        """A generated fixture (``fixture:``), a construction (``construct:``), the user's copy (``root``), or the
+        release downloaded at its pinned commit (``download:``)."""
         if self.fixture is not None:
-            return "smoke_fixture"
+            return Source(GENERATED, spec=self.fixture)
         if self.construct is not None:
-            return "build_sets"
-        if not self.root and self.download:
-            return "download"
-        return None
+            return Source(CONSTRUCTED, spec=self.construct)
+        if self.root or not self.download:
+            return super().source()
+        return Source(DOWNLOAD, spec=self.download)
 
     def missing_source_hint(self) -> str:
         return (f"point benchmark.root (for rmb: RMB_ROOT) at a local copy of {self.name}"
                 + (", or unset it to download the release" if self.download else ""))
 
     def read(self, root):
-        items, texts, report = load_rmb(root, benchmark=self.name, check_manifest=self.check_manifest,
-                                        strict_category_path=self.strict_category_path)
+        from rmeval.data.rmb import load_rmb
+
+        items, texts, report = load_rmb(root, benchmark=self.name, check_manifest=self.config.check_manifest,
+                                        strict_category_path=self.config.strict_category_path)
         return items, texts, report.to_dict()
 
     # ------------------------------------------------------------------------------------- metrics
     def score_metrics(self, items, scores, m):
         from rmeval.metrics import evaluate
 
-        return evaluate(items, scores, n_boot=m["n_boot"], level=m["ci_level"], seed=m["seed"], bootstrap=m["bootstrap"])
+        return evaluate(items, scores, self.components, n_boot=m["n_boot"], level=m["ci_level"], seed=m["seed"], bootstrap=m["bootstrap"])
 
     def outcome_metrics(self, items, outcomes, m):
         from rmeval.metrics import evaluate_outcomes
 
-        return evaluate_outcomes(items, outcomes, n_boot=m["n_boot"], level=m["ci_level"], seed=m["seed"], bootstrap=m["bootstrap"])
+        return evaluate_outcomes(items, outcomes, self.components, n_boot=m["n_boot"], level=m["ci_level"], seed=m["seed"], bootstrap=m["bootstrap"])
 
     def headline(self, metrics: dict) -> dict[str, dict]:
-        from rmeval.metrics import COMPONENTS
-
         out = {}
-        for col, (goal, fmt) in COMPONENTS.items():
+        for col, (goal, fmt) in self.components.items():
             node = metrics["goals"][goal][fmt]
             out[col] = headline_cell(node["accuracy"], node["ci_low"], node["ci_high"], node["n_items"], node.get("chance"))
         o = metrics["overall"]["micro"]
@@ -81,22 +128,28 @@ class RMBBenchmark(Benchmark):
         return out
 
     def metric_values(self, metrics: dict) -> dict[str, float | None]:
-        """'<component> micro|macro' and 'Overall micro|macro' (the downstream JSON's benchmark half)."""
-        from rmeval.downstream import metric_values
-
-        return metric_values({"benchmark_half": metrics})
+        """'<component> micro|macro' and 'Overall micro|macro' (e.g. of the downstream JSON's benchmark half)."""
+        out = {}
+        for name, (goal, fmt) in self.components.items():
+            node = metrics["goals"][goal][fmt]
+            out[f"{name} micro"] = node["accuracy"]
+            out[f"{name} macro"] = node["macro"]["accuracy"]
+        out["Overall micro"] = metrics["overall"]["micro"]["accuracy"]
+        out["Overall macro"] = metrics["overall"]["macro"]["accuracy"]
+        return out
 
     # ------------------------------------------------------------------------------------- leaderboard
     def significance_columns(self, items):
-        from rmeval.stats import rmb_columns
+        from rmeval.metrics.paired import component_columns
 
-        return rmb_columns()
+        return component_columns(self.components)
 
     def leaderboard(self, metrics: Sequence[dict], groups: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
         from rmeval.metrics import leaderboard_frame, leaderboard_markdown
 
-        frame = with_rank_groups(leaderboard_frame(metrics), groups)
-        return frame, leaderboard_markdown(frame, self.name, self.notes(metrics) + group_notes(groups))
+        frame = with_rank_groups(leaderboard_frame(metrics, self.components), groups)
+        return frame, leaderboard_markdown(frame, self.name, self.components, self.notes(metrics) + group_notes(groups),
+                                           self.tie_labels)
 
     def notes(self, metrics: Sequence[dict]) -> list[str]:
         """Missing scenario files, subsampling, chance levels, judge statistics, identical pairs."""

@@ -17,15 +17,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from rmeval.benchmarks.base import HubBenchmark, headline_cell
+import numpy as np
+
+from rmeval.benchmarks.base import BENCHMARKS, HubBenchmark, headline_cell
 from rmeval.data.records import Record, read_records, record_files
 from rmeval.data.schema import DataError, finalize_items, finalize_texts
 from rmeval.ids import prompt_id as make_prompt_id
 from rmeval.ids import stable_hash
 from rmeval.ids import text_id as make_text_id
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STYLES = ("concise", "detailed", "markdown")
 DOMAINS = ("Chat", "Code", "Math", "Safety")
@@ -49,6 +53,7 @@ def level_accuracies(mat: np.ndarray) -> dict[str, float]:
     return out
 
 
+@BENCHMARKS.register()
 class RMBenchBenchmark(HubBenchmark):
     headline_columns = ("Chat", "Code", "Math", "Safety", "Hard", "Normal", "Easy", "Average")
     primary = "Average"
@@ -62,11 +67,13 @@ class RMBenchBenchmark(HubBenchmark):
         return f"point benchmark.root at a local copy of RM-Bench (total_dataset.json), or unset it to read {self.dataset} from the hub"
 
     def read(self, root):
+        import pandas as pd
+
         from rmeval.data.rewardbench import load_hub
 
         if root is None:
             name = f"hub:{self.dataset}[{self.split}]"
-            sources = [(name, load_hub(self.dataset, self.split, self.revision))]
+            sources = [(name, load_hub(self.dataset, self.split, self.config.revision))]
         else:
             sources = [(where, read_records(path, where)) for where, path in record_files(root)]
         items, texts, seen, counts = [], {}, {}, {}
@@ -74,10 +81,7 @@ class RMBenchBenchmark(HubBenchmark):
             for index, raw in enumerate(records):
                 rec = Record(where, index, raw)
                 uid = rec.claim_uid(seen)
-                raw_domain = rec.get("domain", str)
-                domain = DOMAIN_OF.get(raw_domain.strip().lower())
-                if domain is None:
-                    rec.fail("domain", f"unknown domain {raw_domain!r} (expected one of {', '.join(sorted(DOMAIN_OF))})")
+                raw_domain, domain = rec.named("domain", DOMAIN_OF, sorted(DOMAIN_OF))
                 conv = rec.conversation("prompt")
                 responses = {}
                 for key in ("chosen", "rejected"):
@@ -145,6 +149,8 @@ class RMBenchBenchmark(HubBenchmark):
 
     def _bootstrap(self, outcomes: pd.DataFrame, m: dict) -> dict[str, np.ndarray]:
         """Resample prompts (all 9 items of a prompt together) within each domain; recompute every column."""
+        import pandas as pd
+
         cells = {}
         for domain in DOMAINS:
             part = outcomes[outcomes["goal"] == domain]
@@ -169,7 +175,7 @@ class RMBenchBenchmark(HubBenchmark):
     def significance_columns(self, items):
         """Each domain's mean over its 9 cells, Hard/Normal/Easy (the triangles, averaged over the domains) and the
         Average, as weighted means of per-item accuracies (every prompt has all 9 items)."""
-        from rmeval.stats import Column
+        from rmeval.metrics.paired import Column
 
         style = dict(zip(items["item_id"], zip(items["chosen_style"], items["rejected_style"])))
 

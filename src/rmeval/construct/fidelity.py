@@ -14,7 +14,8 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
-from rmeval.construct.builder import GAP_EPS, GOALS, BuildRules
+from rmeval.construct.builder import GAP_EPS, BuildRules
+from rmeval.data.rmb import GOALS
 
 GAP_BINS = (0.5, 1.0, 1.5, 2.0, 2.5)
 LOSER_BINS = (2, 3, 4, 5, 6)

@@ -37,6 +37,9 @@ import numpy as np
 import pandas as pd
 
 from rmeval.config import find_conf_dir
+from rmeval.config.fields import settings
+from rmeval.config.schemas import JudgeConfig
+from rmeval.data.rmb import GOALS
 from rmeval.ids import stable_hash
 from rmeval.llm.base import ChatRequest, ChatResult
 from rmeval.llm.cache import GenerationCache, generate_cached
@@ -46,7 +49,7 @@ from rmeval.rms.judge import _backend, render_conversation
 log = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATE = "pointwise_judge_v1"
-GOALS = ("helpfulness", "harmlessness")
+JUDGED_GOALS = tuple(goal.lower() for goal in GOALS)  # the goal a template names, lower case
 MODES = ("generate", "expected_value")
 JUDGMENT_COLUMNS = ["text_id", "judge", "score", "key_features", "raw", "valid", "attempts", "error",
                     "prompt_tokens", "completion_tokens", "cost_usd"]
@@ -135,8 +138,8 @@ def load_judge_template(template: str | None = None) -> tuple[str, Path]:
 
 def _goal(value, text_id: str) -> str:
     goal = str(value).strip().lower()
-    if goal not in GOALS:
-        raise ValueError(f"pointwise judge: text {text_id}: field 'goal' is {value!r}; expected one of {', '.join(GOALS)} (any case)")
+    if goal not in JUDGED_GOALS:
+        raise ValueError(f"pointwise judge: text {text_id}: field 'goal' is {value!r}; expected one of {', '.join(JUDGED_GOALS)} (any case)")
     return goal
 
 
@@ -144,48 +147,33 @@ def _goal(value, text_id: str) -> str:
 class PointwiseJudge:
     """A point-wise 1–5 judge over any ``rmeval.llm`` backend (see the module docstring)."""
 
-    def __init__(
-        self,
-        name: str,
-        backend,
-        template: str | None = None,
-        max_tokens: int = 512,
-        temperature: float = 0.0,
-        seed: int = 0,
-        max_attempts: int = 3,
-        price_per_1k_prompt: float = 0.0,
-        price_per_1k_completion: float = 0.0,
-        mode: str = "generate",
-        retry_temperature: float | None = None,
-        score_prefix: str = SCORE_PREFIX,
-    ):
-        """``retry_temperature``: when set, attempts after the first use it instead of ``temperature`` (a greedy
-        local model answers every seed the same, so a retry only helps if it samples). ``score_prefix``: the forced
-        answer start in ``expected_value`` mode; it must end right where the score's first digit goes."""
+    Config = JudgeConfig  # conf/judge/<name>.yaml's settings, validated at the dry run; the judge receives them
+    #: the forced answer start in ``expected_value`` mode; it must end right where the score's first digit goes
+    score_prefix = SCORE_PREFIX
+
+    def __init__(self, config: JudgeConfig | None = None, **given):
+        c = self.config = settings(self.Config, config, given, f"pointwise judge {given.get('name', '?')}")
+        name, mode = c.name, c.mode
         if mode not in MODES:
             raise ValueError(f"pointwise judge {name}: mode {mode!r}; expected one of {', '.join(MODES)}")
-        if int(max_attempts) < 1:
-            raise ValueError(f"pointwise judge {name}: max_attempts must be >= 1, got {max_attempts}")
-        self.name, self.backend, self.mode = name, _backend(backend), mode
+        if int(c.max_attempts) < 1:
+            raise ValueError(f"pointwise judge {name}: max_attempts must be >= 1, got {c.max_attempts}")
+        self.name, self.backend, self.mode = name, _backend(c.backend), mode
         if mode == "expected_value":
             from rmeval.llm.hf_local import HFLocalBackend
 
             if not isinstance(self.backend, HFLocalBackend):
                 raise ValueError(f"pointwise judge {name}: mode expected_value needs rmeval.llm.hf_local.HFLocalBackend "
                                  f"(it reads the model's next-token probabilities), got {type(self.backend).__name__}; use mode: generate")
-        self.template, self.template_path = load_judge_template(template)
-        self.max_tokens, self.temperature, self.seed = int(max_tokens), float(temperature), int(seed)
-        self.max_attempts = int(max_attempts)
-        self.price_per_1k_prompt, self.price_per_1k_completion = float(price_per_1k_prompt), float(price_per_1k_completion)
-        self.retry_temperature = None if retry_temperature is None else float(retry_temperature)
-        self.score_prefix = score_prefix
+        self.template, self.template_path = load_judge_template(c.template)
 
     def fingerprint(self) -> dict:
+        c = self.config
         fp = {"family": "pointwise_judge", **self.backend.fingerprint(), "template_sha256": stable_hash(self.template),
-              "mode": self.mode, "seed": self.seed}
+              "mode": self.mode, "seed": int(c.seed)}
         if self.mode == "generate":
-            fp.update(max_tokens=self.max_tokens, temperature=self.temperature, max_attempts=self.max_attempts,
-                      retry_temperature=self.retry_temperature)
+            fp.update(max_tokens=int(c.max_tokens), temperature=float(c.temperature), max_attempts=int(c.max_attempts),
+                      retry_temperature=None if c.retry_temperature is None else float(c.retry_temperature))
         else:
             fp.update(score_prefix=self.score_prefix)
         return fp
@@ -194,7 +182,8 @@ class PointwiseJudge:
         return self.template.format(goal=goal, conversation=render_conversation(list(conversation)), response=response)
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
-        return prompt_tokens / 1000 * self.price_per_1k_prompt + completion_tokens / 1000 * self.price_per_1k_completion
+        c = self.config
+        return prompt_tokens / 1000 * float(c.price_per_1k_prompt) + completion_tokens / 1000 * float(c.price_per_1k_completion)
 
     def judge(self, rows: pd.DataFrame, cache: GenerationCache | None = None, progress: bool = True) -> pd.DataFrame:
         """One judgment per row of ``rows`` (columns text_id, conversation, response, goal), in the same order."""
@@ -228,15 +217,16 @@ class PointwiseJudge:
 
     # -------------------------------------------------------------------------------------------- generate
     def _request(self, text_id: str, prompt: str, attempt: int) -> ChatRequest:
-        temperature = self.temperature if attempt == 0 or self.retry_temperature is None else self.retry_temperature
+        c = self.config
+        temperature = float(c.temperature if attempt == 0 or c.retry_temperature is None else c.retry_temperature)
         return ChatRequest(key=f"{text_id}/attempt{attempt}", messages=[{"role": "user", "content": prompt}],
-                           max_tokens=self.max_tokens, temperature=temperature, seed=self.seed + attempt)
+                           max_tokens=int(c.max_tokens), temperature=temperature, seed=int(c.seed) + attempt)
 
     def _generate(self, text_ids: list[str], prompts: list[str], cache, progress: bool) -> list[dict]:
         records = [{"text_id": t, "judge": self.name, "score": float("nan"), "key_features": None, "raw": None, "valid": False,
                     "attempts": 0, "error": None, "prompt_tokens": 0, "completion_tokens": 0} for t in text_ids]
         pending = list(range(len(text_ids)))
-        for attempt in range(self.max_attempts):
+        for attempt in range(int(self.config.max_attempts)):
             if not pending:
                 break
             if attempt:
@@ -264,7 +254,7 @@ class PointwiseJudge:
             pending = still
         if pending:
             log.warning("%s: %d of %d judgment(s) still invalid after %d attempt(s); kept with their raw output",
-                        self.name, len(pending), len(text_ids), self.max_attempts)
+                        self.name, len(pending), len(text_ids), self.config.max_attempts)
         for rec in records:
             rec["cost_usd"] = self.cost(rec["prompt_tokens"], rec["completion_tokens"])
         return records
@@ -285,7 +275,7 @@ class PointwiseJudge:
         add_special = not (bos and texts[0].startswith(bos))
         digit_ids = score_token_ids(tok, texts[0], self.score_prefix)
         fp = {**be.fingerprint(), "mode": "expected_value", "score_prefix": self.score_prefix, "score_token_ids": digit_ids}
-        requests = [ChatRequest(key=t, messages=m, max_tokens=0, temperature=0.0, seed=self.seed) for t, m in zip(text_ids, messages)]
+        requests = [ChatRequest(key=t, messages=m, max_tokens=0, temperature=0.0, seed=int(self.config.seed)) for t, m in zip(text_ids, messages)]
         keys = [r.cache_key(fp) for r in requests]
         results: list[ChatResult | None] = [cache.get(k, r.key) if cache is not None and k in cache else None
                                             for k, r in zip(keys, requests)]
@@ -293,7 +283,8 @@ class PointwiseJudge:
         if todo:
             lengths = {i: len(tok(texts[i], add_special_tokens=add_special)["input_ids"]) for i in todo}
             order = sorted(todo, key=lambda i: (-lengths[i], i))  # similar lengths together: less padding
-            batches = [order[k: k + be.batch_size] for k in range(0, len(order), be.batch_size)]
+            size = be.config.batch_size
+            batches = [order[k: k + size] for k in range(0, len(order), size)]
             ids_t = torch.tensor(digit_ids)
             with progress_bar(len(todo), f"{self.name}: score tokens", "text", enabled=progress) as bar:
                 for batch in batches:

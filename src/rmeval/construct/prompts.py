@@ -1,6 +1,7 @@
 """Prompt sets for construction: a released benchmark's conversations (deduplicated, goal and scenario kept), a
 JSONL of conversations with labels, or the small demo set rmeval ships (both goals, every RMB helpfulness task and
 every harmlessness category; the harmlessness prompts are plain requests a model should refuse or handle safely).
+The sets are built into the RMB layout (``rmeval.construct.rmb_layout``), so a prompt's goal is one of RMB's.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rmeval.config import ConfigError
 from rmeval.data.records import Record, read_records
+from rmeval.data.rmb import GOALS, HARMLESSNESS
 from rmeval.ids import prompt_id
 
 PROMPT_COLUMNS = ["prompt_id", "conversation", "goal", "task", "scenario", "source"]
-GOALS = ("Helpfulness", "Harmlessness")
 
 
 def _records_to_frame(records: list, where: str, source: str) -> pd.DataFrame:
@@ -28,7 +30,7 @@ def _records_to_frame(records: list, where: str, source: str) -> pd.DataFrame:
         conv = rec.conversation("conversation" if "conversation" in rec.record or "prompt" not in rec.record else "prompt")
         goal = rec.get("goal", str, optional=True)
         if goal not in GOALS:
-            rec.fail("goal", f"expected Helpfulness or Harmlessness, got {goal!r}")
+            rec.fail("goal", f"expected {' or '.join(GOALS)}, got {goal!r}")
         scenario = rec.get("scenario", str, optional=True)
         if not scenario:
             rec.fail("scenario", "missing")
@@ -58,8 +60,8 @@ def release_prompts(items: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
     first = items.drop_duplicates("prompt_id")
     records = []
     for row in first.itertuples(index=False):
-        scenario = row.scenario.split(" ")[0] if row.goal == "Harmlessness" else row.scenario
-        task = scenario if row.goal == "Harmlessness" else row.task
+        scenario = row.scenario.split(" ")[0] if row.goal == HARMLESSNESS else row.scenario
+        task = scenario if row.goal == HARMLESSNESS else row.task
         records.append({"conversation": [dict(t) for t in conv[row.prompt_id]], "goal": row.goal, "task": task, "scenario": scenario})
     return _records_to_frame(records, "release", "release")
 
@@ -74,3 +76,20 @@ def limit_per_scenario(prompts: pd.DataFrame, per_scenario: int | None, seed: in
         take = np.sort(rng.choice(len(group), size=min(per_scenario, len(group)), replace=False))
         parts.append(group.iloc[take])
     return pd.concat(parts).reset_index(drop=True) if parts else prompts
+
+
+def prompt_set(p) -> pd.DataFrame:
+    """The prompt set a ``conf/prompts/<name>.yaml`` node describes: its ``source`` (demo, jsonl or release, read
+    from ``path``), at most ``per_scenario`` prompts per scenario (seeded by ``seed``)."""
+    if p.source == "demo":
+        prompts = demo_prompts()
+    elif p.source == "jsonl":
+        prompts = jsonl_prompts(p.path)
+    elif p.source == "release":
+        from rmeval.data.rmb import load_rmb
+
+        items, texts, _ = load_rmb(p.path, benchmark=p.name, check_manifest=False)
+        prompts = release_prompts(items, texts)
+    else:
+        raise ConfigError(f"conf/prompts/{p.name}.yaml: field 'source': expected demo, jsonl or release, got {p.source!r}")
+    return limit_per_scenario(prompts, p.per_scenario, p.seed)

@@ -18,9 +18,10 @@ from tqdm import tqdm
 
 from rmeval.data.rmb import release_manifest
 from rmeval.data.schema import DataError
+from rmeval.errors import RmevalError
 
 
-class DownloadError(RuntimeError):
+class DownloadError(RmevalError, RuntimeError):
     """The release could not be fetched; the message says how to point at a local copy."""
 
 

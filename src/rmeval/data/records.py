@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Iterable
 from pathlib import Path
 
 from rmeval.data.schema import DataError
@@ -159,6 +160,15 @@ class Record:
             self.fail(key, f"duplicate id {uid!r} (first seen in {seen[uid]})")
         seen[uid] = f"{self.where} record {self.index}"
         return uid
+
+    def named(self, key: str, names: dict[str, str], expected: Iterable[str]) -> tuple[str, str]:
+        """The string ``record[key]`` and what ``names`` maps it to (case and surrounding space ignored); a name
+        not in ``names`` fails, listing ``expected``."""
+        raw = self.get(key, str)
+        value = names.get(raw.strip().lower())
+        if value is None:
+            self.fail(key, f"unknown {key} {raw!r} (expected one of {', '.join(expected)})")
+        return raw, value
 
     def text(self, value: object, where: str, *, allow_empty: bool = False) -> str:
         """A response string: null, non-strings and (unless allowed) the empty string fail."""

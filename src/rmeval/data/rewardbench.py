@@ -311,10 +311,7 @@ def load_rewardbench2(
         for index, raw in enumerate(records):
             rec = _Record(where, index, raw)
             uid = rec.claim_uid(seen)
-            raw_subset = rec.get("subset", str)
-            subset = V2_CANONICAL.get(raw_subset.strip().lower())
-            if subset is None:
-                rec.fail("subset", f"unknown subset {raw_subset!r} (expected one of {', '.join(V2_DOMAINS)})")
+            _, subset = rec.named("subset", V2_CANONICAL, V2_DOMAINS)
             conv = rec.conversation("prompt")
             chosen = rec.str_list("chosen", report)
             rejected = rec.str_list("rejected", report)

@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 
 FORMAT_DIRS = {"Pairwise_set": "pairwise", "BoN_set": "bon"}
 GOALS = ("Helpfulness", "Harmlessness")
+HELPFULNESS, HARMLESSNESS = GOALS
 
-# Harmlessness scenario codes follow the Llama Guard 2 hazard taxonomy (BENCHMARKS.md).
+# Harmlessness scenario codes follow the Llama Guard 2 hazard taxonomy (docs/benchmarks.md).
 HARMLESSNESS_NAMES = {
     "S1": "Violent Crimes",
     "S2": "Non-Violent Crimes",

@@ -1,4 +1,4 @@
-"""The canonical ``items`` and ``texts`` tables every benchmark is normalised into (DESIGN.md).
+"""The canonical ``items`` and ``texts`` tables every benchmark is normalised into (docs/design.md).
 
 items: one row per pairwise item or best-of-N group.
     item_id, benchmark, format (pairwise|bon), goal, task, scenario, prompt_id,
@@ -11,8 +11,14 @@ texts: one row per unique (conversation, response).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+
+from rmeval.errors import RmevalError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ITEM_COLUMNS = [
     "item_id", "benchmark", "format", "goal", "task", "scenario", "prompt_id", "chosen_id", "rejected_ids",
@@ -22,11 +28,13 @@ TEXT_COLUMNS = ["text_id", "prompt_id", "conversation", "response", "source_mode
 FORMATS = ("pairwise", "bon")
 
 
-class DataError(ValueError):
+class DataError(RmevalError):
     """A malformed input record; the message names the file, the record and the field."""
 
 
 def finalize_items(items: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     if items.empty:
         return pd.DataFrame(columns=ITEM_COLUMNS)
     extra = [c for c in items.columns if c not in ITEM_COLUMNS]  # benchmark-specific columns are kept after these
@@ -38,6 +46,8 @@ def finalize_items(items: pd.DataFrame) -> pd.DataFrame:
 
 
 def finalize_texts(texts: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     if texts.empty:
         return pd.DataFrame(columns=TEXT_COLUMNS)
     texts = texts[TEXT_COLUMNS].copy()
@@ -84,6 +94,8 @@ def referenced_texts(items: pd.DataFrame) -> set[str]:
 
 def subsample(items: pd.DataFrame, texts: pd.DataFrame, per_scenario: int | None, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Seeded stratified subsample: at most ``per_scenario`` items per (format, goal, scenario)."""
+    import pandas as pd
+
     if not per_scenario:
         return items, texts
     rng = np.random.default_rng(seed)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from rmeval.ids import stable_hash
+from rmeval.registry import BACKENDS  # a backend registers itself with @BACKENDS.register() and declares its Config
 
 
 # What looks like a credential in server text: bearer tokens, "api_key": "...", sk-/key- style keys, long opaque tokens.
@@ -31,6 +32,15 @@ def scrub_secrets(text: str | None, secrets: Iterable[str] = ()) -> str | None:
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, text)
     return text
+
+
+@dataclass
+class BackendConfig:
+    """The settings every backend has; a backend's ``Config`` subclasses this and sets ``_target_`` and ``name``."""
+
+    _target_: str = "???"
+    name: str = "???"
+    model: str = "???"  # a local folder or hub id; for an API backend, the endpoint's model name (e.g. gpt-4o-2024-05-13)
 
 
 @dataclass

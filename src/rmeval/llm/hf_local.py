@@ -9,69 +9,83 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-import torch
 from tqdm import tqdm
 
-from rmeval.hf import Placement, hf_source_kwargs, load_error, load_pretrained, unpinned_revision
-from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult
+from rmeval.config.fields import DEVICE, DType, at_least, settings
+from rmeval.llm.base import BACKENDS, BackendConfig, ChatBackend, ChatRequest, ChatResult
 
 
+@dataclass
+class HFBackendConfig(BackendConfig):
+    _target_: str = "rmeval.llm.hf_local.HFLocalBackend"
+    name: str = "hf"
+    revision: str | None = None
+    gguf_file: str | None = None
+    dtype: DType = DType.auto
+    device: str = field(default="auto", metadata=DEVICE)
+    batch_size: int = field(default=8, metadata=at_least(1))
+    trust_remote_code: bool = False
+    batch_sampling: bool = False  # sample in seeded batches (faster; a sample then depends on its batch-mates)
+    device_map: Any = None  # null: the whole model on `device`; auto | balanced | sequential | {module: device}
+    max_memory: Any = None  # with device_map: per-device caps, e.g. {"0": 70GiB, "1": 70GiB, cpu: 200GiB}
+    attn_implementation: str | None = "sdpa"  # sdpa | eager | flash_attention_2 (needs flash-attn) | null
+    quantization: str | None = None  # null | 8bit | 4bit (needs bitsandbytes; implies device_map: auto)
+
+
+@BACKENDS.register()
 class HFLocalBackend(ChatBackend):
-    def __init__(
-        self,
-        model: str,
-        revision: str | None = None,
-        gguf_file: str | None = None,
-        dtype: str = "auto",
-        device: str = "auto",
-        batch_size: int = 8,
-        trust_remote_code: bool = False,
-        batch_sampling: bool = False,
-        name: str = "hf",
-        device_map: str | dict | None = None,
-        max_memory: dict | None = None,
-        attn_implementation: str | None = "sdpa",
-        quantization: str | None = None,
-    ):
-        self.name, self.model_id, self.revision, self.gguf_file = name, model, revision, gguf_file
-        self.placement = Placement.build(f"backend {name}", device, dtype, device_map=device_map, max_memory=max_memory,
-                                         attn_implementation=attn_implementation, quantization=quantization)
+    Config = HFBackendConfig
+
+    def __init__(self, config: HFBackendConfig | None = None, **given):
+        from rmeval.hf import Placement
+
+        c = self.config = settings(self.Config, config, given, f"backend {given.get('name', 'hf')}")
+        self.name = c.name
+        self.placement = Placement.build(f"backend {c.name}", c.device, c.dtype, device_map=c.device_map, max_memory=c.max_memory,
+                                         attn_implementation=c.attn_implementation, quantization=c.quantization)
         self.device, self.dtype = self.placement.device, self.placement.dtype
-        self.batch_size, self.trust_remote_code = int(batch_size), bool(trust_remote_code)
-        # Sampled requests one at a time (a sample depends only on its prompt and seed) unless batch_sampling:
-        # then in batches seeded by their members' seeds (faster; a sample also depends on its batch-mates).
-        self.batch_sampling = bool(batch_sampling)
         self.model = self.tokenizer = None
 
     def fingerprint(self) -> dict:
-        return {"backend": "hf_local", "model": self.model_id, "revision": self.revision, "gguf_file": self.gguf_file,
-                **self.placement.fingerprint(), "batch_sampling": self.batch_sampling,
-                **unpinned_revision(self.model_id, self.revision)}
+        from rmeval.hf import unpinned_revision
+
+        c = self.config
+        return {"backend": "hf_local", "model": c.model, "revision": c.revision, "gguf_file": c.gguf_file,
+                **self.placement.fingerprint(), "batch_sampling": c.batch_sampling, **unpinned_revision(c.model, c.revision)}
 
     def load(self) -> None:
+        from rmeval.hf import hf_source_kwargs
+        from rmeval.hf import load_error
+        from rmeval.hf import load_pretrained
+
         if self.model is not None:
             return
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        c = self.config
         who, where = f"backend {self.name}", "the YAML that names this backend (its backend: section)"
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(
-                self.model_id, **hf_source_kwargs(self.model_id, self.revision, self.trust_remote_code, self.gguf_file))
+                c.model, **hf_source_kwargs(c.model, c.revision, c.trust_remote_code, c.gguf_file))
         except Exception as err:
-            raise load_error(who, where, "tokenizer", self.model_id, err, self.trust_remote_code) from None
+            raise load_error(who, where, "tokenizer", c.model, err, c.trust_remote_code) from None
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = load_pretrained(AutoModelForCausalLM, self.model_id, who=who, where=where, what="causal LM", pack_cpu_linears=False,
-                                     placement=self.placement, trust_remote_code=self.trust_remote_code,
-                                     revision=self.revision, gguf_file=self.gguf_file)
+        self.model = load_pretrained(AutoModelForCausalLM, c.model, who=who, where=where, what="causal LM", pack_cpu_linears=False,
+                                     placement=self.placement, trust_remote_code=c.trust_remote_code,
+                                     revision=c.revision, gguf_file=c.gguf_file)
         self.input_device = self.placement.input_device(self.model)
 
     def _prompts(self, requests: Sequence[ChatRequest]) -> list[str]:
         return [self.tokenizer.apply_chat_template(r.messages, tokenize=False, add_generation_prompt=True) for r in requests]
 
     def _run(self, requests: Sequence[ChatRequest], sample: bool) -> list[ChatResult]:
+        import torch
+
         start = time.perf_counter()
         texts = self._prompts(requests)
         bos = self.tokenizer.bos_token
@@ -112,9 +126,10 @@ class HFLocalBackend(ChatBackend):
         results: list[ChatResult | None] = [None] * len(requests)
         greedy = [i for i, r in enumerate(requests) if r.temperature == 0]
         sampled = [i for i, r in enumerate(requests) if r.temperature != 0]
-        groups = [greedy[k : k + self.batch_size] for k in range(0, len(greedy), self.batch_size)]
-        if self.batch_sampling:
-            groups += [sampled[k : k + self.batch_size] for k in range(0, len(sampled), self.batch_size)]
+        size = self.config.batch_size
+        groups = [greedy[k : k + size] for k in range(0, len(greedy), size)]
+        if self.config.batch_sampling:  # seeded batches: faster, but a sample then depends on its batch-mates
+            groups += [sampled[k : k + size] for k in range(0, len(sampled), size)]
         else:
             groups += [[i] for i in sampled]
         with tqdm(total=len(requests), desc=f"{self.name}: generate", unit="req", disable=not progress) as bar:

@@ -20,9 +20,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from datetime import timezone
 
-from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult, scrub_secrets
+from rmeval.config.fields import at_least, settings
+from rmeval.errors import RmevalError
+from rmeval.llm.base import BACKENDS, BackendConfig, ChatBackend, ChatRequest, ChatResult, scrub_secrets
 from rmeval.progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -30,7 +33,21 @@ log = logging.getLogger(__name__)
 CANCELLED = "cancelled: the run stopped before this request was sent"
 
 
-class BackendConfigError(ValueError):
+@dataclass
+class OpenAIBackendConfig(BackendConfig):
+    _target_: str = "rmeval.llm.openai_compat.OpenAICompatBackend"
+    name: str = "openai"
+    base_url: str | None = None  # null = api.openai.com; any OpenAI-compatible server (vLLM, TGI, gateways)
+    api_key_env: str | None = "OPENAI_API_KEY"  # the key is read from this environment variable only; null = none
+    concurrency: int = field(default=8, metadata=at_least(1))
+    max_retries: int = field(default=5, metadata=at_least(0))  # on 429, 5xx, timeouts, connection errors, malformed responses
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 60.0
+    timeout_s: float = 120.0
+    retry_after_max_s: float = 120.0  # a server's Retry-After replaces the backoff, waiting at most this long
+
+
+class BackendConfigError(RmevalError):
     """A backend that cannot start (missing key, bad settings); one line saying what to set."""
 
 
@@ -66,53 +83,42 @@ def retry_after_seconds(headers, now: float | None = None) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
+@BACKENDS.register()
 class OpenAICompatBackend(ChatBackend):
-    def __init__(
-        self,
-        model: str,
-        base_url: str | None = None,
-        api_key_env: str | None = "OPENAI_API_KEY",
-        concurrency: int = 8,
-        max_retries: int = 5,
-        backoff_base_s: float = 1.0,
-        backoff_max_s: float = 60.0,
-        timeout_s: float = 120.0,
-        retry_after_max_s: float = 120.0,
-        name: str = "openai",
-    ):
-        self.name, self.model, self.base_url = name, model, base_url
-        self.api_key_env = api_key_env
-        self.concurrency, self.max_retries = max(1, int(concurrency)), int(max_retries)
-        self.backoff_base_s, self.backoff_max_s, self.timeout_s = backoff_base_s, backoff_max_s, timeout_s
-        self.retry_after_max_s = float(retry_after_max_s)
+    Config = OpenAIBackendConfig
+    remote = True  # calls a server: its jobs need one core and no local model
+
+    def __init__(self, config: OpenAIBackendConfig | None = None, **given):
+        self.config = settings(self.Config, config, given, f"backend {given.get('name', 'openai')}")
+        self.name = self.config.name
         self._client = None
 
     def fingerprint(self) -> dict:
-        return {"backend": "openai_compat", "model": self.model, "base_url": self.base_url}
+        return {"backend": "openai_compat", "model": self.config.model, "base_url": self.config.base_url}
 
     @property
     def endpoint(self) -> str:
-        return self.base_url or "https://api.openai.com/v1"
+        return self.config.base_url or "https://api.openai.com/v1"
 
     def _secrets(self) -> list[str]:
-        return [os.environ.get(self.api_key_env, "")] if self.api_key_env else []
+        return [os.environ.get(self.config.api_key_env, "")] if self.config.api_key_env else []
 
     def client(self):
         if self._client is None:
             import openai
 
-            if self.api_key_env:
-                key = os.environ.get(self.api_key_env)
+            if self.config.api_key_env:
+                key = os.environ.get(self.config.api_key_env)
                 if not key:
                     raise BackendConfigError(
-                        f"backend {self.name}: environment variable {self.api_key_env} is not set (the API key is read "
+                        f"backend {self.name}: environment variable {self.config.api_key_env} is not set (the API key is read "
                         "from the environment only); export it, or set api_key_env: null for a local server without keys"
                     )
             else:
                 key = "EMPTY"
             logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request would flood the job logs
             # Retries are ours (counted and logged per request), so the client's own are off.
-            self._client = openai.OpenAI(base_url=self.base_url, api_key=key, max_retries=0, timeout=self.timeout_s)
+            self._client = openai.OpenAI(base_url=self.config.base_url, api_key=key, max_retries=0, timeout=self.config.timeout_s)
         return self._client
 
     def _retryable(self, err: Exception) -> bool:
@@ -130,8 +136,8 @@ class OpenAICompatBackend(ChatBackend):
 
         if isinstance(err, openai.APIStatusError) and err.status_code in (401, 403):
             what = "refused the API key" if err.status_code == 401 else "denied permission"
-            key = f"the key in ${self.api_key_env}" if self.api_key_env else "requests without a key (api_key_env: null)"
-            return BackendAuthError(f"backend {self.name}: {self.endpoint} {what} (HTTP {err.status_code}) for model {self.model}; "
+            key = f"the key in ${self.config.api_key_env}" if self.config.api_key_env else "requests without a key (api_key_env: null)"
+            return BackendAuthError(f"backend {self.name}: {self.endpoint} {what} (HTTP {err.status_code}) for model {self.config.model}; "
                                     f"check {key}")
         return None
 
@@ -139,19 +145,19 @@ class OpenAICompatBackend(ChatBackend):
         response = getattr(err, "response", None)
         after = retry_after_seconds(getattr(response, "headers", None)) if response is not None else None
         if after is not None:
-            return min(after, self.retry_after_max_s)
-        return min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+            return min(after, self.config.retry_after_max_s)
+        return min(self.config.backoff_max_s, self.config.backoff_base_s * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
 
     def _one(self, req: ChatRequest, stop: threading.Event | None = None) -> ChatResult:
         stop = stop or threading.Event()
         start = time.perf_counter()
         last, attempt = None, 0
-        for attempt in range(1, self.max_retries + 2):
+        for attempt in range(1, self.config.max_retries + 2):
             if stop.is_set():
                 return ChatResult(key=req.key, text=None, error=CANCELLED, attempts=attempt - 1, latency_s=time.perf_counter() - start)
             try:
                 resp = self.client().chat.completions.create(
-                    model=self.model, messages=req.messages, max_tokens=req.max_tokens,
+                    model=self.config.model, messages=req.messages, max_tokens=req.max_tokens,
                     temperature=req.temperature, top_p=req.top_p, seed=req.seed,
                 )
                 choice = resp.choices[0]
@@ -172,7 +178,7 @@ class OpenAICompatBackend(ChatBackend):
                 if auth is not None:
                     raise auth from None
                 last = err
-                if not self._retryable(err) or attempt > self.max_retries:
+                if not self._retryable(err) or attempt > self.config.max_retries:
                     break
                 delay = self._delay(err, attempt)
                 log.info("%s: request %s attempt %d failed (%s); retrying in %.1f s", self.name, req.key, attempt, type(err).__name__, delay)
@@ -187,13 +193,13 @@ class OpenAICompatBackend(ChatBackend):
         self.client()  # fail fast on a missing key, before any thread starts
         results: list[ChatResult | None] = [None] * len(requests)
         stop = threading.Event()
-        pool = ThreadPoolExecutor(max_workers=self.concurrency)
+        pool = ThreadPoolExecutor(max_workers=self.config.concurrency)
         running: dict[Future, int] = {}
         bar = progress_bar(len(requests), f"{self.name}: generate", "req", enabled=progress)
         next_i = 0
         try:
             while next_i < len(requests) or running:
-                while next_i < len(requests) and len(running) < self.concurrency:
+                while next_i < len(requests) and len(running) < self.config.concurrency:
                     running[pool.submit(self._one, requests[next_i], stop)] = next_i
                     next_i += 1
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -220,7 +226,7 @@ class OpenAICompatBackend(ChatBackend):
         the successful ones to ``on_result`` (the cache), so nothing already paid for is thrown away."""
         if not running:
             return
-        done, _ = wait(running, timeout=self.timeout_s + 1.0)
+        done, _ = wait(running, timeout=self.config.timeout_s + 1.0)
         for fut in done:
             try:
                 res = fut.result()

@@ -24,12 +24,29 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from rmeval.errors import RmevalError
 
 log = logging.getLogger(__name__)
 
 
-class ServerError(RuntimeError):
+@dataclass
+class ServerConfig:
+    """A managed local inference server around the job (rmeval.llm.server): started, waited for, always stopped."""
+
+    command: Any = "???"  # a list (or a shell-style string), e.g. [vllm, serve, Qwen/Qwen2-72B-Instruct, --port, "8000"]
+    health_url: str = "???"  # e.g. http://127.0.0.1:8000/health (vLLM's)
+    startup_timeout_s: float = 1800.0
+    poll_s: float = 2.0
+    stop_timeout_s: float = 30.0
+    log_path: str | None = None  # the server's output; null = a temporary file (quoted in errors)
+    env: dict = field(default_factory=dict)  # extra environment variables for the server (never secrets in YAML)
+
+
+class ServerError(RmevalError, RuntimeError):
     """The managed server did not start or did not become healthy; the message quotes its log."""
 
 

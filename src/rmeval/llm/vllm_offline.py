@@ -5,22 +5,37 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult
+from rmeval.config.fields import DType, settings
+from rmeval.llm.base import BACKENDS, BackendConfig, ChatBackend, ChatRequest, ChatResult
 from rmeval.llm.openai_compat import BackendConfigError
 
 
+@dataclass
+class VLLMBackendConfig(BackendConfig):
+    _target_: str = "rmeval.llm.vllm_offline.VLLMBackend"
+    name: str = "vllm"
+    revision: str | None = None
+    dtype: DType = DType.auto
+    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float = 0.9
+    max_model_len: int | None = None
+    trust_remote_code: bool = False
+
+
+@BACKENDS.register()
 class VLLMBackend(ChatBackend):
-    def __init__(self, model: str, revision: str | None = None, dtype: str = "auto", tensor_parallel_size: int = 1,
-                 gpu_memory_utilization: float = 0.9, max_model_len: int | None = None, trust_remote_code: bool = False,
-                 name: str = "vllm"):
-        self.name, self.model_id, self.revision, self.dtype = name, model, revision, dtype
-        self.tensor_parallel_size, self.gpu_memory_utilization = int(tensor_parallel_size), float(gpu_memory_utilization)
-        self.max_model_len, self.trust_remote_code = max_model_len, bool(trust_remote_code)
+    Config = VLLMBackendConfig
+
+    def __init__(self, config: VLLMBackendConfig | None = None, **given):
+        self.config = settings(self.Config, config, given, f"backend {given.get('name', 'vllm')}")
+        self.name = self.config.name
         self._llm = None
 
     def fingerprint(self) -> dict:
-        return {"backend": "vllm", "model": self.model_id, "revision": self.revision, "dtype": self.dtype}
+        c = self.config
+        return {"backend": "vllm", "model": c.model, "revision": c.revision, "dtype": c.dtype}
 
     def llm(self):
         if self._llm is None:
@@ -28,9 +43,10 @@ class VLLMBackend(ChatBackend):
                 from vllm import LLM
             except ImportError:
                 raise BackendConfigError(f"backend {self.name}: the vllm package is not installed (pip install vllm on a GPU machine)") from None
-            self._llm = LLM(model=self.model_id, revision=self.revision, dtype=self.dtype,
-                            tensor_parallel_size=self.tensor_parallel_size, gpu_memory_utilization=self.gpu_memory_utilization,
-                            max_model_len=self.max_model_len, trust_remote_code=self.trust_remote_code)
+            c = self.config
+            self._llm = LLM(model=c.model, revision=c.revision, dtype=c.dtype, tensor_parallel_size=c.tensor_parallel_size,
+                            gpu_memory_utilization=c.gpu_memory_utilization, max_model_len=c.max_model_len,
+                            trust_remote_code=c.trust_remote_code)
         return self._llm
 
     def generate(self, requests: Sequence[ChatRequest], progress: bool = True,

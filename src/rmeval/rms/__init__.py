@@ -9,12 +9,22 @@ from rmeval.rms.base import build_rm as _build_rm
 
 __all__ = ["Encoded", "PointwiseRM", "build_rm"]
 
-# RM YAML keys read by the stages, not by the RM class
-STAGE_KEYS = ("allow_all_invalid",)
+def use_cpu_backends(scoring: Any) -> None:
+    """Apply the run's ``scoring.cpu_linear``, ``cpu_kernels`` and ``cpu_model`` knobs to the models this process
+    loads from now on (``rmeval.cpu_linear``, ``rmeval.cpu_kernels``, ``rmeval.rms.native_decoder``); imports torch."""
+    from rmeval import cpu_kernels, cpu_linear
+    from rmeval.rms import native_decoder
+
+    cpu_linear.set_backend(str(scoring.get("cpu_linear", "onednn")))
+    cpu_kernels.set_backend(str(scoring.get("cpu_kernels", "native")))
+    native_decoder.set_backend(str(scoring.get("cpu_model", "rmeval")))
 
 
-def build_rm(cfg: Any) -> PointwiseRM:
-    """Instantiate an RM from its YAML; an error while building it is one line naming the RM (``rmeval.instantiate``)."""
+def build_rm(cfg: Any, scoring: Any = None) -> PointwiseRM:
+    """Instantiate an RM from its YAML; an error while building it is one line naming the RM (``rmeval.instantiate``).
+    ``scoring``: the run's ``scoring`` group, whose CPU knobs (``use_cpu_backends``) the RM's model then loads with."""
+    if scoring is not None:
+        use_cpu_backends(scoring)
     from hydra.errors import InstantiationException
 
     from rmeval.instantiate import unwrap
@@ -22,8 +32,6 @@ def build_rm(cfg: Any) -> PointwiseRM:
     from omegaconf import OmegaConf
 
     node = OmegaConf.to_container(cfg, resolve=True) if not isinstance(cfg, dict) else dict(cfg)
-    for key in STAGE_KEYS:
-        node.pop(key, None)
     name, target = node.get("name", "?"), node.get("_target_")
     try:
         return _build_rm(node)

@@ -9,10 +9,45 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from rmeval.config.fields import DEVICE, DType, at_least
+from rmeval.config.jobs import ResourcesConfig, ScoreJobConfig
+from rmeval.registry import RM_FAMILIES  # a family registers itself with @RM_FAMILIES.register() in its module
+from rmeval.rms.build import BuildConfig
+
+
+@dataclass
+class BaseRMConfig:
+    """Settings every RM YAML has; a family's ``Config`` adds its own."""
+
+    _target_: str = "???"
+    name: str = "???"
+    description: str = ""
+    build: BuildConfig | None = None  # a rule makes resources/models/{name} (generated or fetched) before scoring
+    resources: ResourcesConfig = field(default_factory=ResourcesConfig)  # the score/compare/downstream jobs' request
+    score: ScoreJobConfig = field(default_factory=ScoreJobConfig)
+
+
+@dataclass
+class LocalModelRMConfig(BaseRMConfig):
+    """Settings of every family that runs a local transformers model (defaults differ per family)."""
+
+    model: str = "???"  # local folder or hub id
+    revision: str | None = None
+    tokenizer: str | None = None  # defaults to model
+    max_length: int = field(default=4096, metadata=at_least(1))
+    dtype: DType = DType.auto  # auto (bf16 on CUDA, fp32 on CPU) | float32 | bfloat16 | float16
+    device: str = field(default="auto", metadata=DEVICE)  # auto (CUDA when present) | cpu | cuda | cuda:N
+    trust_remote_code: bool = False
+    token_budget: int | None = field(default=None, metadata=at_least(1))  # padded tokens per batch; null = 4096 on CPU, 65536 on CUDA
+    max_batch_size: int = field(default=64, metadata=at_least(1))
+
+
+SCORE_COLUMNS = ["text_id", "score", "n_tokens", "truncated"]  # a score file: one row per text an RM scored
 
 
 @dataclass
@@ -27,6 +62,9 @@ class Encoded:
 class PointwiseRM(ABC):
     """A reward model that maps each (conversation, response) to a scalar."""
 
+    Config: type = BaseRMConfig  # the settings dataclass the YAML is validated against and the class receives
+    writes_comparisons = False  # True: a comparisons table per item (pairwise judges) instead of scores per text
+    combines_members = False  # True: combines other RMs' score files (ensembles), no model of its own
     name: str
     token_budget: int = 1 << 30  # padded tokens per batch
     max_batch_size: int = 4096
@@ -58,16 +96,10 @@ class PointwiseRM(ABC):
 
 
 def build_rm(cfg: Any) -> PointwiseRM:
-    """Instantiate an RM from its YAML (``_target_`` names the family class)."""
+    """Instantiate an RM from its YAML (``_target_`` names the family class, which takes every key of its
+    ``Config``, the scheduler's included)."""
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
     node = OmegaConf.to_container(cfg, resolve=True) if not isinstance(cfg, dict) else dict(cfg)
-    node.pop("description", None)
-    node.pop("build", None)
-    node.pop("server", None)  # run by the stage around the job (rmeval.llm.server), not a family argument
-    from rmeval.config import JOB_KEYS
-
-    for key in JOB_KEYS:  # the scheduler's keys (resources, score.shards), not the family's
-        node.pop(key, None)
     return instantiate(node, _convert_="all")

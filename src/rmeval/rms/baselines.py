@@ -4,18 +4,35 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from rmeval.rms.base import Encoded, PointwiseRM
+
+from rmeval.config.fields import LengthUnit, settings
+from rmeval.rms.base import RM_FAMILIES, BaseRMConfig, Encoded, PointwiseRM
 
 
+@dataclass
+class RandomRMConfig(BaseRMConfig):
+    seed: int = 0
+
+
+@dataclass
+class LengthRMConfig(BaseRMConfig):
+    unit: LengthUnit = LengthUnit.chars
+
+
+@RM_FAMILIES.register()
 class RandomRM(PointwiseRM):
     """Uniform score in [0, 1) from a hash of (seed, text_id): the same text gets the same score in any run,
     order or batch, and two texts tie with probability ~2^-53. Chance level: 0.5 pairwise, 1/(k+1) for BoN."""
 
-    def __init__(self, name: str = "random", seed: int = 0):
-        self.name, self.seed = name, int(seed)
+    Config = RandomRMConfig
+
+    def __init__(self, config: RandomRMConfig | None = None, **given):
+        c = self.config = settings(RandomRMConfig, config, {"name": "random", **given}, "RandomRM")
+        self.name, self.seed = c.name, int(c.seed)
 
     def fingerprint(self) -> dict:
         return {"family": "random", "seed": self.seed}
@@ -31,13 +48,17 @@ class RandomRM(PointwiseRM):
         return out
 
 
+@RM_FAMILIES.register()
 class LengthRM(PointwiseRM):
     """Score = response length (characters or whitespace-separated words)."""
 
-    def __init__(self, name: str = "length", unit: str = "chars"):
-        if unit not in ("chars", "words"):
-            raise ValueError(f"LengthRM: field 'unit': expected chars or words, got {unit!r}")
-        self.name, self.unit = name, unit
+    Config = LengthRMConfig
+
+    def __init__(self, config: LengthRMConfig | None = None, **given):
+        c = self.config = settings(LengthRMConfig, config, {"name": "length", **given}, "LengthRM")
+        if c.unit not in ("chars", "words"):
+            raise ValueError(f"LengthRM: field 'unit': expected chars or words, got {c.unit!r}")
+        self.name, self.unit = c.name, c.unit
 
     def fingerprint(self) -> dict:
         return {"family": "length", "unit": self.unit}

@@ -1,6 +1,6 @@
 """Sequence-classifier RMs (``AutoModelForSequenceClassification``): one logit per text is the reward.
 
-Pitfalls handled here (BENCHMARKS.md):
+Pitfalls handled here (docs/benchmarks.md):
 - chat template: the tokenizer's own over the whole conversation plus the response; a configurable fall-back
   only when the tokenizer has none (or when asked); the rendered text is tokenised without adding special tokens
   a second time (no double BOS);
@@ -19,24 +19,28 @@ import hashlib
 import logging
 from collections.abc import Sequence
 
-import numpy as np
-import torch
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from rmeval.hf import (  # noqa: F401  (re-exported: older imports name rmeval.rms.classifier)
-    DTYPES,
-    RMLoadError,
-    default_token_budget,
-    hf_source_kwargs,
-    init_runtime,
-    load_error,
-    load_pretrained,
-    pick_device,
-    pick_dtype,
-    refuse_custom_code,
-    unpinned_revision,
-    weights_digest,
-)
-from rmeval.rms.base import Encoded, PointwiseRM
+import numpy as np
+
+from rmeval.config.fields import ChatTemplateMode, TruncationSide, settings
+from rmeval.rms.base import RM_FAMILIES, Encoded, LocalModelRMConfig, PointwiseRM
+
+if TYPE_CHECKING:
+    import torch
+
+# rmeval.hf's names that older imports take from this module, served on first use (rmeval.hf imports torch)
+_HF_NAMES = ("DTYPES", "RMLoadError", "default_token_budget", "hf_source_kwargs", "init_runtime", "load_error",
+             "load_pretrained", "pick_device", "pick_dtype", "refuse_custom_code", "unpinned_revision", "weights_digest")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HF_NAMES:
+        from rmeval import hf
+
+        return getattr(hf, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,20 @@ DEFAULT_FALLBACK_TEMPLATE = (
     "{% if not loop.last %}{{ '\\n\\n' }}{% endif %}"
     "{% endfor %}"
 )
+
+@dataclass
+class ClassifierRMConfig(LocalModelRMConfig):
+    chat_template: ChatTemplateMode = ChatTemplateMode.auto  # auto: the tokenizer's own, else fallback_template; fallback: always fallback
+    fallback_template: str | None = None  # Jinja; null = rmeval's plain "role: content" template
+    truncation_side: TruncationSide = TruncationSide.left  # left keeps the response (end of the text); right keeps the start
+    score_index: int = 0  # which logit is the reward
+    output_field: str = "logits"  # the model output's attribute holding rewards (custom heads: e.g. "score")
+    device_map: Any = None  # null: the whole model on `device`; auto | balanced | sequential | {module: device}
+    max_memory: Any = None  # with device_map: per-device caps, e.g. {"0": 70GiB, "1": 70GiB, cpu: 200GiB}
+    attn_implementation: str | None = "sdpa"  # sdpa | eager | flash_attention_2 (needs flash-attn) | null
+    quantization: str | None = None  # null | 8bit | 4bit (needs bitsandbytes; implies device_map: auto)
+    offload_folder: str | None = None  # where a device_map's "disk" modules live
+
 
 def free_pad_id(batch_ids: Sequence[Sequence[int]], preferred: int | None, vocab_size: int) -> int:
     """A token id that occurs in none of the batch's texts (the preferred pad id when it qualifies)."""
@@ -90,6 +108,7 @@ def load_tokenizer(ident: str, source: dict):
     return AutoTokenizer.from_pretrained(ident, **source)
 
 
+@RM_FAMILIES.register()
 class SequenceClassifierRM(PointwiseRM):
     packs_batches = False  # set by load(): one packed row per batch (rmeval.rms.packed) instead of padded rows
     load_while_encoding = True  # the scoring engine loads the model on a second thread while texts are tokenised
@@ -107,41 +126,25 @@ class SequenceClassifierRM(PointwiseRM):
 
         return MIN_SHARED_PREFIX if (self.packs_batches and self.share_prefixes) else 0
 
-    def __init__(
-        self,
-        name: str,
-        model: str,
-        revision: str | None = None,
-        tokenizer: str | None = None,
-        chat_template: str = "auto",
-        fallback_template: str | None = None,
-        max_length: int = 4096,
-        truncation_side: str = "left",
-        dtype: str = "auto",
-        device: str = "auto",
-        trust_remote_code: bool = False,
-        score_index: int = 0,
-        output_field: str = "logits",
-        token_budget: int | None = None,
-        max_batch_size: int = 64,
-        device_map: str | dict | None = None,
-        max_memory: dict | None = None,
-        attn_implementation: str | None = "sdpa",
-        quantization: str | None = None,
-        offload_folder: str | None = None,
-    ):
+    Config = ClassifierRMConfig
+
+    def __init__(self, config: ClassifierRMConfig | None = None, **given):
+        from rmeval.hf import RMLoadError, init_runtime, unpinned_revision
+
+        c = self.config = settings(self.Config, config, given, type(self).__name__)
+        name, model, truncation_side, chat_template = c.name, c.model, c.truncation_side, c.chat_template
         if truncation_side not in ("left", "right"):
             raise RMLoadError(f"rm {name}: field 'truncation_side': expected left or right, got {truncation_side!r}")
         if chat_template not in ("auto", "fallback"):
             raise RMLoadError(f"rm {name}: field 'chat_template': expected auto or fallback, got {chat_template!r}")
-        self.name, self.model_id, self.revision = name, model, revision
-        self.tokenizer_id = tokenizer or model
-        self.chat_template_mode, self.fallback_template = chat_template, fallback_template or DEFAULT_FALLBACK_TEMPLATE
-        self.max_length, self.truncation_side = int(max_length), truncation_side
-        init_runtime(self, device, dtype, trust_remote_code, token_budget, max_batch_size, device_map=device_map,
-                     max_memory=max_memory, attn_implementation=attn_implementation, quantization=quantization,
-                     offload_folder=offload_folder)
-        self.score_index, self.output_field = int(score_index), output_field
+        self.name, self.model_id, self.revision = name, model, c.revision
+        self.tokenizer_id = c.tokenizer or model
+        self.chat_template_mode, self.fallback_template = chat_template, c.fallback_template or DEFAULT_FALLBACK_TEMPLATE
+        self.max_length, self.truncation_side = int(c.max_length), truncation_side
+        init_runtime(self, c.device, c.dtype, c.trust_remote_code, c.token_budget, c.max_batch_size, device_map=c.device_map,
+                     max_memory=c.max_memory, attn_implementation=c.attn_implementation, quantization=c.quantization,
+                     offload_folder=c.offload_folder)
+        self.score_index, self.output_field = int(c.score_index), c.output_field
         self.tokenizer = None
         self.model = None
         self._template: str | None = None
@@ -156,9 +159,13 @@ class SequenceClassifierRM(PointwiseRM):
         return f"conf/rm/{self.name}.yaml"
 
     def _source_kwargs(self, ident: str) -> dict:
+        from rmeval.hf import hf_source_kwargs
+
         return hf_source_kwargs(ident, self.revision, self.trust_remote_code)
 
     def _load_tokenizer(self) -> None:
+        from rmeval.hf import load_error
+
         try:
             self.tokenizer = load_tokenizer(self.tokenizer_id, self._source_kwargs(self.tokenizer_id))
         except Exception as err:
@@ -171,6 +178,8 @@ class SequenceClassifierRM(PointwiseRM):
     def native_unsupported(self) -> str | None:
         """Why this RM does not run on rmeval's own decoder forward (``rmeval.rms.native_decoder``); None when it
         does: a float32 CPU load of a local Llama/Mistral/Qwen2 classifier checkpoint, nothing else asked for."""
+        import torch
+
         from rmeval.rms import native_decoder
 
         p = self.placement
@@ -192,6 +201,8 @@ class SequenceClassifierRM(PointwiseRM):
         log.info("%s: transformers' forward (rmeval's does not apply: %s)", self.name, why_not)
         from transformers import AutoModelForSequenceClassification
 
+        from rmeval.hf import RMLoadError, load_pretrained
+
         model = load_pretrained(AutoModelForSequenceClassification, self.model_id, who=f"rm {self.name}", where=self._where,
                                 what="model", placement=self.placement, trust_remote_code=self.trust_remote_code,
                                 revision=self.revision)
@@ -206,7 +217,8 @@ class SequenceClassifierRM(PointwiseRM):
 
     def _load_native(self) -> None:
         from rmeval import cpu_kernels
-        from rmeval.rms.native_decoder import NativeDecoderClassifier
+        from rmeval.hf import RMLoadError
+        from rmeval.rms._native_decoder_model import NativeDecoderClassifier
 
         model = NativeDecoderClassifier.load(self.model_id, f"rm {self.name}")
         n_labels = model.config.num_labels
@@ -220,7 +232,9 @@ class SequenceClassifierRM(PointwiseRM):
 
     def _setup_packing(self) -> None:
         """Packed (padding-free) batches where the model supports them (rmeval.rms.packed), else padded ones."""
-        from rmeval.rms import packed
+        import torch
+
+        from rmeval.rms import _packed_forward as packed
 
         reason = packed.packing_unsupported(self.model) if self.output_field == "logits" else f"output_field {self.output_field!r}"
         self.packs_batches = reason is None
@@ -234,6 +248,8 @@ class SequenceClassifierRM(PointwiseRM):
 
     # ------------------------------------------------------------------ interface
     def fingerprint(self) -> dict:
+        from rmeval.hf import unpinned_revision, weights_digest
+
         template_hash = hashlib.sha256(self._template.encode("utf-8")).hexdigest()[:16]
         return {
             "family": "sequence_classifier",
@@ -247,7 +263,7 @@ class SequenceClassifierRM(PointwiseRM):
             **self.placement.fingerprint(),
             "score_index": self.score_index,
             "output_field": self.output_field,
-            "weights_sha256": _weights_digest(self.model_id),
+            "weights_sha256": weights_digest(self.model_id),
             **unpinned_revision(self.model_id, self.revision),
         }
 
@@ -294,6 +310,8 @@ class SequenceClassifierRM(PointwiseRM):
         return ids[: keep - len(tail)] + tail
 
     def batch_ids(self, batch: Sequence[Encoded]) -> tuple[torch.Tensor, torch.Tensor, int]:
+        import torch
+
         seqs = [enc.payload for enc in batch]
         pad = free_pad_id(seqs, self.tokenizer.pad_token_id, self.vocab_size)
         width = max(len(s) for s in seqs)
@@ -307,6 +325,8 @@ class SequenceClassifierRM(PointwiseRM):
     def padded_forward(self, batch: Sequence[Encoded]):
         """The model's output on a right-padded batch whose pad id occurs in none of its texts (so last-token
         pooling lands on each text's real last token, also when pad = EOS)."""
+        import torch
+
         input_ids, attention, pad = self.batch_ids(batch)
         saved = self._text_config.pad_token_id
         self._text_config.pad_token_id = pad
@@ -319,8 +339,8 @@ class SequenceClassifierRM(PointwiseRM):
     def score_batch(self, batch: Sequence[Encoded]) -> np.ndarray:
         self.load()
         if self.packs_batches:
-            from rmeval.rms.native_decoder import NativeDecoderClassifier
-            from rmeval.rms.packed import packed_logits
+            from rmeval.rms._native_decoder_model import NativeDecoderClassifier
+            from rmeval.rms._packed_forward import packed_logits
 
             seqs = [enc.payload for enc in batch]
             if isinstance(self.model, NativeDecoderClassifier):
@@ -331,9 +351,9 @@ class SequenceClassifierRM(PointwiseRM):
         out = self.padded_forward(batch)
         values = getattr(out, self.output_field, None)
         if values is None:
+            from rmeval.hf import RMLoadError
+
             raise RMLoadError(f"rm {self.name}: the model output has no field {self.output_field!r}; set output_field in conf/rm/{self.name}.yaml")
         values = values if values.dim() > 1 else values.unsqueeze(-1)
         return values[:, self.score_index].float().cpu().numpy().astype(np.float64)
 
-
-_weights_digest = weights_digest  # the older name

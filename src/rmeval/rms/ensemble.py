@@ -15,28 +15,54 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from rmeval.scoring import SCORE_COLUMNS
+from rmeval.config.fields import settings
+from rmeval.errors import RmevalError
+from rmeval.rms.base import RM_FAMILIES, SCORE_COLUMNS, BaseRMConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
 METHODS = ("zmean", "borda")
 
 
-class EnsembleError(ValueError):
+class EnsembleMethod(Enum):
+    """How an ensemble combines its members' per-text scores (rmeval.rms.ensemble)."""
+
+    zmean = "zmean"  # mean of the members' z-scores
+    borda = "borda"  # vote: sum of the members' within-prompt ranks (majority vote on a pair)
+
+
+@dataclass
+class EnsembleRMConfig(BaseRMConfig):
+    """A virtual RM: combines the score files of ``members`` (no model call; rmeval.stages.ensemble)."""
+
+    members: list[str] = field(default_factory=list)  # RM names (conf/rm/<name>.yaml) with per-text scores
+    method: EnsembleMethod = EnsembleMethod.zmean
+
+
+class EnsembleError(RmevalError):
     """Member score files that cannot be combined (missing member, different texts)."""
 
 
+@RM_FAMILIES.register()
 class EnsembleRM:
     """Not a PointwiseRM: its scores are computed from its members' score files (the ensemble stage)."""
 
+    Config = EnsembleRMConfig
+    combines_members = True
     kind = "ensemble"
 
-    def __init__(self, name: str, members: list[str], method: str = "zmean"):
-        method = getattr(method, "value", method)
+    def __init__(self, config: EnsembleRMConfig | None = None, **given):
+        c = self.config = settings(EnsembleRMConfig, config, given, "EnsembleRM")
+        name, members, method = c.name, c.members, getattr(c.method, "value", c.method)
         if method not in METHODS:
             raise EnsembleError(f"rm {name}: field 'method': expected one of {', '.join(METHODS)}, got {method!r}")
         if not members:
@@ -59,6 +85,8 @@ class EnsembleRM:
 
 
 def _aligned(frames: Mapping[str, pd.DataFrame], where: str) -> tuple[pd.Index, dict[str, pd.DataFrame]]:
+    import pandas as pd
+
     names = list(frames)
     for name, frame in frames.items():
         absent = [c for c in SCORE_COLUMNS if c not in frame.columns]
@@ -91,6 +119,8 @@ def zscores(scores: np.ndarray) -> np.ndarray:
 
 def within_prompt_ranks(scores: np.ndarray, prompts: np.ndarray) -> np.ndarray:
     """Average ranks (1 = lowest) of the scores within each prompt; NaN scores stay NaN."""
+    import pandas as pd
+
     frame = pd.DataFrame({"prompt": prompts, "score": scores})
     return frame.groupby("prompt", sort=False)["score"].rank(method="average").to_numpy(dtype=np.float64)
 
@@ -98,6 +128,8 @@ def within_prompt_ranks(scores: np.ndarray, prompts: np.ndarray) -> np.ndarray:
 def combine_scores(frames: Mapping[str, pd.DataFrame], method: str, texts: pd.DataFrame | None = None,
                    where: str = "ensemble") -> pd.DataFrame:
     """Combine member score frames (same text_ids) by ``method``: "zmean" or "borda" (needs ``texts``' prompt_id)."""
+    import pandas as pd
+
     if method not in METHODS:
         raise EnsembleError(f"{where}: field 'method': expected one of {', '.join(METHODS)}, got {method!r}")
     ids, aligned = _aligned(frames, where)

@@ -18,27 +18,56 @@ sequence classifier's (``rmeval.rms.classifier``).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
 import numpy as np
-import torch
-from torch import nn
 
-from rmeval.hf import RMLoadError, load_pretrained
-from rmeval.rms.base import Encoded
-from rmeval.rms.classifier import SequenceClassifierRM
+from rmeval.config.fields import settings
+from rmeval.rms.base import RM_FAMILIES, Encoded
+from rmeval.rms.classifier import ClassifierRMConfig, SequenceClassifierRM
 
-ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "tanh": "Tanh", "silu": "SiLU"}  # torch.nn's class names
+
+
+@dataclass
+class LastTokenRewardRMConfig(ClassifierRMConfig):
+    sign: float = 1.0  # -1 turns a cost model (higher = more harmful) into a reward
+    end_token: str | None = None  # a token appended to every text (the position the head was trained to score)
+
+
+@dataclass
+class BackboneHeadRMConfig(LastTokenRewardRMConfig):
+    """Backbone + reward head from published state-dict keys (rmeval.rms.heads: Starling, UltraRM, Beaver, GRM, INF-ORM)."""
+
+    head_prefix: str = "???"  # state-dict prefix of the head: v_head | regression_head | score_head | v_head.summary | score
+    backbone_prefix: str = "model"  # state-dict prefix of the backbone's weights (Starling: transformer)
+    activation: str = "relu"  # between the Linear layers of an MLP head
 
 
 class LastTokenRewardRM(SequenceClassifierRM):
     """A sequence classifier with a sign and an optional appended end token (shared by heads and custom forwards)."""
 
     family = "last_token_reward"
+    Config = LastTokenRewardRMConfig
+    choices: ClassVar[dict[str, Collection[str]]] = {}  # a subclass's named settings: field -> allowed values
 
-    def __init__(self, name: str, model: str, sign: float = 1.0, end_token: str | None = None, **kwargs):
-        super().__init__(name=name, model=model, **kwargs)
+    def __init__(self, config: LastTokenRewardRMConfig | None = None, **given):
+        from rmeval.hf import RMLoadError
+
+        c = settings(self.Config, config, given, type(self).__name__)
+        for key, allowed in self.choices.items():  # checked before anything loads
+            if getattr(c, key) not in allowed:
+                raise RMLoadError(f"rm {c.name}: field '{key}': expected one of {', '.join(allowed)}, got {getattr(c, key)!r}")
+        super().__init__(c)
+        name, sign, end_token = c.name, c.sign, c.end_token
         if float(sign) not in (1.0, -1.0):
             raise RMLoadError(f"rm {name}: field 'sign': expected 1 or -1, got {sign!r}")
         self.sign = float(sign)
@@ -69,6 +98,8 @@ class LastTokenRewardRM(SequenceClassifierRM):
 
 def checkpoint_files(model: str, revision: str | None) -> list[Path]:
     """The weight files of a local folder or a hub checkpoint (safetensors preferred, else PyTorch .bin)."""
+    from rmeval.hf import RMLoadError
+
     folder = Path(model)
     if not folder.is_dir():
         from huggingface_hub import snapshot_download
@@ -82,6 +113,8 @@ def checkpoint_files(model: str, revision: str | None) -> list[Path]:
 
 def read_prefixed(files: Sequence[Path], prefix: str) -> dict[str, torch.Tensor]:
     """Tensors whose key starts with ``prefix.`` (prefix stripped), from safetensors or .bin files."""
+    import torch
+
     found: dict[str, torch.Tensor] = {}
     for path in files:
         if path.suffix == ".safetensors":
@@ -99,6 +132,10 @@ def read_prefixed(files: Sequence[Path], prefix: str) -> dict[str, torch.Tensor]
 
 def build_head(state: dict[str, torch.Tensor], activation: str = "relu") -> nn.Module:
     """One Linear (keys ``weight``/``bias``) or an nn.Sequential of numbered Linears with activations between."""
+    from rmeval.hf import RMLoadError
+    from torch import nn
+    import torch
+
     if "weight" in state:
         head = nn.Linear(state["weight"].shape[1], state["weight"].shape[0], bias="bias" in state)
         head.load_state_dict(state)
@@ -115,7 +152,7 @@ def build_head(state: dict[str, torch.Tensor], activation: str = "relu") -> nn.M
         linear.load_state_dict(loaded_here)
         layers.append(linear)
         if pos < len(indices) - 1:
-            layers.append(ACTIVATIONS[activation]())
+            layers.append(getattr(nn, ACTIVATIONS[activation])())
         loaded.update({f"{idx}.{k}": v for k, v in loaded_here.items()})
     extra = set(state) - set(loaded)
     if extra:
@@ -123,15 +160,16 @@ def build_head(state: dict[str, torch.Tensor], activation: str = "relu") -> nn.M
     return nn.Sequential(*layers)
 
 
+@RM_FAMILIES.register()
 class BackboneHeadRM(LastTokenRewardRM):
     family = "backbone_head"
+    Config = BackboneHeadRMConfig
+    choices = {"activation": ACTIVATIONS}
 
-    def __init__(self, name: str, model: str, head_prefix: str, backbone_prefix: str = "model", activation: str = "relu",
-                 **kwargs):
-        if activation not in ACTIVATIONS:
-            raise RMLoadError(f"rm {name}: field 'activation': expected one of {', '.join(ACTIVATIONS)}, got {activation!r}")
-        self.head_prefix, self.backbone_prefix, self.activation = head_prefix, backbone_prefix, activation
-        super().__init__(name=name, model=model, **kwargs)
+    def __init__(self, config: BackboneHeadRMConfig | None = None, **given):
+        super().__init__(config, **given)
+        c = self.config
+        self.head_prefix, self.backbone_prefix, self.activation = c.head_prefix, c.backbone_prefix, c.activation
         self.head = None
 
     def fingerprint(self) -> dict:
@@ -139,6 +177,10 @@ class BackboneHeadRM(LastTokenRewardRM):
                 "activation": self.activation}
 
     def load(self) -> None:
+        from rmeval.hf import RMLoadError
+        from rmeval.hf import load_pretrained
+        from torch import nn
+
         if self.model is not None:
             return
         from transformers import AutoModel
@@ -168,6 +210,9 @@ class BackboneHeadRM(LastTokenRewardRM):
         self.head = head.to(dtype=self.dtype, device=self.device if self.placement.device_map is None else "cpu").eval()
 
     def score_batch(self, batch: Sequence[Encoded]) -> np.ndarray:
+        from torch import nn
+        import torch
+
         self.load()
         input_ids, attention, _ = self.batch_ids(batch)
         with torch.inference_mode():

@@ -33,11 +33,16 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-import torch
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from rmeval.hf import RMLoadError, hf_source_kwargs, init_runtime, load_error, load_pretrained, weights_digest
-from rmeval.rms.base import Encoded, PointwiseRM
+import numpy as np
+
+from rmeval.config.fields import ChatTemplateMode, at_least, settings
+from rmeval.rms.base import RM_FAMILIES, Encoded, LocalModelRMConfig, PointwiseRM
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -53,43 +58,47 @@ DEFAULT_CAUSAL_FALLBACK_TEMPLATE = (
 )
 
 
+@dataclass
+class ImplicitRMConfig(LocalModelRMConfig):
+    """DPO implicit reward: beta * (log pi(y|x) - log pi_ref(y|x)) over the response tokens (rmeval.rms.implicit)."""
+
+    model: str = "???"  # policy causal LM: local folder or hub id
+    gguf_file: str | None = None  # a GGUF checkpoint inside `model` (needs the gguf and accelerate packages)
+    reference: str | None = None  # reference causal LM; null = reference-free (beta * log pi(y|x))
+    reference_revision: str | None = None
+    reference_gguf_file: str | None = None
+    tokenizer: str | None = None  # defaults to the policy's (from its GGUF when gguf_file is set); shared by both
+    chat_template: ChatTemplateMode = ChatTemplateMode.auto  # auto: the tokenizer's own, else fallback_template; fallback: always fallback
+    fallback_template: str | None = None  # Jinja with add_generation_prompt; null = rmeval's "Role: content" one
+    beta: float = 1.0
+    length_normalize: bool = False  # divide by the number of scored response tokens
+    max_length: int = field(default=4096, metadata=at_least(1))  # left truncation: prompt tokens go first; a longer response keeps its last tokens
+
+
+@RM_FAMILIES.register()
 class ImplicitRewardRM(PointwiseRM):
-    def __init__(
-        self,
-        name: str,
-        model: str,
-        revision: str | None = None,
-        gguf_file: str | None = None,
-        reference: str | None = None,
-        reference_revision: str | None = None,
-        reference_gguf_file: str | None = None,
-        tokenizer: str | None = None,
-        chat_template: str = "auto",
-        fallback_template: str | None = None,
-        beta: float = 1.0,
-        length_normalize: bool = False,
-        max_length: int = 4096,
-        dtype: str = "auto",
-        device: str = "auto",
-        trust_remote_code: bool = False,
-        token_budget: int | None = None,
-        max_batch_size: int = 64,
-    ):
-        if chat_template not in ("auto", "fallback"):
-            raise RMLoadError(f"rm {name}: field 'chat_template': expected auto or fallback, got {chat_template!r}")
-        if int(max_length) < 2:
-            raise RMLoadError(f"rm {name}: field 'max_length': must be at least 2 (one context token, one scored), got {max_length}")
-        self.name = name
-        self.model_id, self.revision, self.gguf_file = model, revision, gguf_file
-        self.reference_id, self.reference_revision, self.reference_gguf_file = reference, reference_revision, reference_gguf_file
-        # A tokenizer folder given explicitly is a plain folder; otherwise the policy's (from its GGUF when it has one).
-        self.tokenizer_id = tokenizer or model
-        self._tokenizer_gguf = None if tokenizer else gguf_file
-        self.chat_template_mode = chat_template
-        self.fallback_template = fallback_template or DEFAULT_CAUSAL_FALLBACK_TEMPLATE
-        self.beta, self.length_normalize = float(beta), bool(length_normalize)
-        self.max_length = int(max_length)
-        init_runtime(self, device, dtype, trust_remote_code, token_budget, max_batch_size)
+    Config = ImplicitRMConfig
+
+    def __init__(self, config: ImplicitRMConfig | None = None, **given):
+        from rmeval.hf import RMLoadError
+        from rmeval.hf import init_runtime
+
+        c = self.config = settings(self.Config, config, given, type(self).__name__)
+        if c.chat_template not in ("auto", "fallback"):
+            raise RMLoadError(f"rm {c.name}: field 'chat_template': expected auto or fallback, got {c.chat_template!r}")
+        if int(c.max_length) < 2:
+            raise RMLoadError(f"rm {c.name}: field 'max_length': must be at least 2 (one context token, one scored), got {c.max_length}")
+        self.name = c.name
+        self.model_id, self.revision, self.gguf_file = c.model, c.revision, c.gguf_file
+        self.reference_id, self.reference_revision, self.reference_gguf_file = c.reference, c.reference_revision, c.reference_gguf_file
+        # A c.tokenizer folder given explicitly is a plain folder; otherwise the policy's (from its GGUF when it has one).
+        self.tokenizer_id = c.tokenizer or c.model
+        self._tokenizer_gguf = None if c.tokenizer else c.gguf_file
+        self.chat_template_mode = c.chat_template
+        self.fallback_template = c.fallback_template or DEFAULT_CAUSAL_FALLBACK_TEMPLATE
+        self.beta, self.length_normalize = float(c.beta), bool(c.length_normalize)
+        self.max_length = int(c.max_length)
+        init_runtime(self, c.device, c.dtype, c.trust_remote_code, c.token_budget, c.max_batch_size)
         self.tokenizer = None
         self.policy = None
         self.reference = None
@@ -103,6 +112,8 @@ class ImplicitRewardRM(PointwiseRM):
 
     # ------------------------------------------------------------------ loading
     def _source_kwargs(self, ident: str, revision: str | None, gguf_file: str | None) -> dict:
+        from rmeval.hf import hf_source_kwargs
+
         return hf_source_kwargs(ident, revision, self.trust_remote_code, gguf_file)
 
     def _gguf_hint(self, ident: str, gguf_file: str | None) -> str | None:
@@ -112,6 +123,8 @@ class ImplicitRewardRM(PointwiseRM):
                 "gguf and accelerate packages are installed")
 
     def _load_error(self, what: str, ident: str, err: Exception, gguf_file: str | None) -> RMLoadError:
+        from rmeval.hf import load_error
+
         return load_error(f"rm {self.name}", f"conf/rm/{self.name}.yaml", what, ident, err, self.trust_remote_code,
                           self._gguf_hint(ident, gguf_file))
 
@@ -131,6 +144,8 @@ class ImplicitRewardRM(PointwiseRM):
             log.warning("rm %s: slow tokenizer; the character-offset fallback for the response boundary needs a fast one", self.name)
 
     def _load_lm(self, ident: str, revision: str | None, gguf_file: str | None):
+        from rmeval.hf import load_pretrained
+
         from transformers import AutoModelForCausalLM
 
         return load_pretrained(AutoModelForCausalLM, ident, who=f"rm {self.name}", where=f"conf/rm/{self.name}.yaml",
@@ -139,6 +154,8 @@ class ImplicitRewardRM(PointwiseRM):
 
     def _check_reference_tokenizer(self) -> None:
         """The reference scores the policy tokenizer's ids: refuse a reference whose own tokenizer differs."""
+        from rmeval.hf import RMLoadError
+
         from transformers import AutoTokenizer
 
         try:
@@ -155,6 +172,8 @@ class ImplicitRewardRM(PointwiseRM):
             )
 
     def load(self) -> None:
+        from rmeval.hf import RMLoadError
+
         if self.policy is not None:
             return
         self.policy = self._load_lm(self.model_id, self.revision, self.gguf_file)
@@ -172,6 +191,8 @@ class ImplicitRewardRM(PointwiseRM):
 
     # ------------------------------------------------------------------ interface
     def fingerprint(self) -> dict:
+        from rmeval.hf import weights_digest
+
         return {
             "family": "implicit_reward",
             "model": self.model_id,
@@ -243,6 +264,8 @@ class ImplicitRewardRM(PointwiseRM):
 
     def _boundary_by_offsets(self, prefix_text: str, full_text: str, response: str) -> int:
         """Index of the first full-text token holding a response character (token prefixes disagreed)."""
+        from rmeval.hf import RMLoadError
+
         self.prefix_fallbacks += 1
         if full_text.startswith(prefix_text):
             char_boundary = len(prefix_text)
@@ -287,6 +310,8 @@ class ImplicitRewardRM(PointwiseRM):
         return len(ids) - start
 
     def _batch(self, batch: Sequence[Encoded]) -> tuple[torch.Tensor, torch.Tensor]:
+        import torch
+
         seqs = [enc.payload[0] for enc in batch]
         pad = self.tokenizer.pad_token_id
         pad = 0 if pad is None else int(pad)  # right padding + causal attention: the pad id never reaches a real token
@@ -300,6 +325,8 @@ class ImplicitRewardRM(PointwiseRM):
 
     def _logprob_sums(self, lm, batch: Sequence[Encoded], input_ids: torch.Tensor, attention: torch.Tensor) -> np.ndarray:
         """Sum over each text's scored tokens of log p(token | earlier tokens), float64."""
+        import torch
+
         lo = min(enc.payload[1] for enc in batch) - 1  # logits at position t predict token t + 1
         hi = max(len(enc.payload[0]) for enc in batch) - 1
         if hi <= lo:  # nothing to score in this batch

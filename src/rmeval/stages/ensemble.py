@@ -19,7 +19,7 @@ from rmeval.stages._entry import entry, io_path
 def main(cfg):
     io_path(cfg, "members")
     paths = [str(cfg.io.members)] if isinstance(cfg.io.members, str) else [str(p) for p in cfg.io.members]
-    rm = EnsembleRM(cfg.rm.name, list(cfg.rm.members), str(cfg.rm.method))
+    rm = EnsembleRM(name=cfg.rm.name, members=list(cfg.rm.members), method=str(cfg.rm.method))
     member_scores, member_meta = {}, {}
     for path in paths:
         frame, meta = read_scores(path)

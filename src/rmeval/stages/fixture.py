@@ -1,10 +1,9 @@
 """Write a benchmark fixture the project generates itself (the smoke benchmark) in the RMB layout."""
 
-import shutil
-import tempfile
 from pathlib import Path
 
 from rmeval.data.fixture import write_smoke_fixture
+from rmeval.io import atomic_dir
 from rmeval.stages._entry import entry, io_path
 
 
@@ -12,12 +11,8 @@ from rmeval.stages._entry import entry, io_path
 def main(cfg):
     out = Path(io_path(cfg, "out"))
     fixture = cfg.benchmark.fixture
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
-        counts = write_smoke_fixture(Path(tmp) / "data", seed=fixture.seed, items_per_scenario=fixture.items_per_scenario)
-        if out.exists():
-            shutil.rmtree(out)
-        (Path(tmp) / "data").rename(out)
+    with atomic_dir(out) as tmp:
+        counts = write_smoke_fixture(tmp, seed=fixture.seed, items_per_scenario=fixture.items_per_scenario)
     print(f"wrote {len(counts)} files, {sum(counts.values())} records to {out}")
 
 

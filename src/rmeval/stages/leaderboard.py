@@ -20,7 +20,7 @@ def main(cfg):
     bench = build_benchmark(cfg.benchmark)
     groups = None
     if cfg.io.get("significance"):  # rank groups on the ranking column: RMs not significantly below the one above
-        from rmeval.stats import read_rank_groups
+        from rmeval.metrics.paired import read_rank_groups
 
         groups = read_rank_groups(io_path(cfg, "significance"), column=bench.primary, alpha=cfg.metrics.significance_level)
         groups.attrs["column"] = bench.primary

@@ -30,7 +30,7 @@ def main(cfg):
     threads = cfg.scoring.threads or cfg.io.get("threads")
     if threads:
         torch.set_num_threads(max(1, min(int(threads), machine_cpus())))  # never more threads than CPUs
-    rm = build_rm(cfg.rm)
+    rm = build_rm(cfg.rm, cfg.scoring)
     if hasattr(rm, "share_prefixes"):
         rm.share_prefixes = bool(cfg.scoring.get("share_prefixes", True))
     texts = pd.read_parquet(io_path(cfg, "texts"))

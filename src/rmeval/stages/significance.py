@@ -11,7 +11,7 @@ import pandas as pd
 from rmeval.io import write_text
 from rmeval.scoring import read_scores
 from rmeval.stages._entry import entry, io_path
-from rmeval.stats import paired_comparisons, rm_outcomes
+from rmeval.metrics.paired import significance_table
 
 
 def _paths(cfg, key: str) -> list[str]:
@@ -30,7 +30,6 @@ def rm_name(path: str, meta: dict | None = None) -> str:
 def main(cfg):
     from rmeval.benchmarks import build_benchmark
 
-    bench = build_benchmark(cfg.benchmark)
     items = pd.read_parquet(io_path(cfg, "items"))
     scores = {}
     for path in _paths(cfg, "scores"):
@@ -38,9 +37,8 @@ def main(cfg):
         scores[rm_name(path, meta)] = frame
     comparisons = {rm_name(p): pd.read_parquet(p) for p in _paths(cfg, "comparisons")}
     m = cfg.metrics
-    table = paired_comparisons(rm_outcomes(items, scores, comparisons), bench.significance_columns(items),
-                               n_boot=m.n_boot, level=m.ci_level, seed=m.seed, bootstrap=m.bootstrap)
-    table.insert(0, "benchmark", cfg.benchmark.name)
+    table = significance_table(build_benchmark(cfg.benchmark), items, scores, comparisons, n_boot=m.n_boot,
+                               level=m.ci_level, seed=m.seed, bootstrap=m.bootstrap)
     write_text(table.to_csv(index=False, float_format="%.6g"), io_path(cfg, "out"))
     n_rms = len(scores) + len(comparisons)
     print(f"{len(table)} comparisons: {n_rms} RMs, {table['column'].nunique() if len(table) else 0} columns, "

@@ -26,7 +26,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from rmeval.metrics import COMPONENTS, check_bootstrap, item_outcomes, cluster_codes, cluster_weights, interval, name_seed, ratio_replicates
+from rmeval.metrics.bootstrap import check_bootstrap, cluster_codes, cluster_weights, interval, name_seed, ratio_replicates
+from rmeval.metrics.comparisons import comparison_outcomes
+from rmeval.metrics.outcomes import item_outcomes, with_prompt_ids
 
 Selector = Callable[[pd.DataFrame], np.ndarray]
 
@@ -66,10 +68,11 @@ def _is(goal: str, fmt: str) -> Selector:
     return lambda o: (o["goal"].to_numpy() == goal) & (o["format"].to_numpy() == fmt)
 
 
-def rmb_columns() -> list[Column]:
-    """RMB's headline columns: the four goal x format components (micro) and Overall (their mean)."""
-    cols = [Column(name, ((_is(goal, fmt), 1.0),), f"{goal} {fmt} accuracy") for name, (goal, fmt) in COMPONENTS.items()]
-    overall = Column("Overall", tuple((_is(goal, fmt), 1.0) for goal, fmt in COMPONENTS.values()), "mean of the four components")
+def component_columns(components: Mapping[str, tuple[str, str]]) -> list[Column]:
+    """The headline columns of a benchmark scored by goal x format components (``rmeval.metrics.components``): each
+    component (micro) and Overall (their mean)."""
+    cols = [Column(name, ((_is(goal, fmt), 1.0),), f"{goal} {fmt} accuracy") for name, (goal, fmt) in components.items()]
+    overall = Column("Overall", tuple((_is(goal, fmt), 1.0) for goal, fmt in components.values()), "mean of the four components")
     return [*cols, overall]
 
 
@@ -85,24 +88,8 @@ def resample_weights(outcomes: pd.DataFrame, n_boot: int, seed: int, bootstrap: 
     return codes, rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)
 
 
-def _scenario_is(name: str) -> Selector:
+def scenario_is(name: str) -> Selector:
     return lambda o: o["scenario"].to_numpy() == name
-
-
-def rewardbench_v1_columns(items: pd.DataFrame) -> list[Column]:
-    """RewardBench v1's sections (subset accuracies weighted by the official example counts) and Score (the mean
-    of the sections present), as columns over the subsets present in ``items``."""
-    from rmeval.rewardbench_metrics import EXAMPLE_COUNTS, SECTIONS
-    from rmeval.data.rewardbench import V1_SECTION_OF
-
-    present = sorted(set(items["scenario"]))
-    sections = {sec: [s for s in present if V1_SECTION_OF.get(s) == sec] for sec in SECTIONS}
-    sections = {sec: subs for sec, subs in sections.items() if subs}
-    cols = [Column(sec, tuple((_scenario_is(s), float(EXAMPLE_COUNTS[s])) for s in subs), f"RewardBench v1 {sec}")
-            for sec, subs in sections.items()]
-    score_parts = tuple((_scenario_is(s), EXAMPLE_COUNTS[s] / sum(EXAMPLE_COUNTS[t] for t in subs) / len(sections))
-                        for subs in sections.values() for s in subs)
-    return [*cols, Column("Score", score_parts, "mean of the sections present")] if sections else []
 
 
 def all_items() -> Selector:
@@ -115,9 +102,6 @@ def format_is(fmt: str) -> Selector:
 
 def rm_outcomes(items: pd.DataFrame, scores: Mapping[str, pd.DataFrame], comparisons: Mapping[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """Per-item outcomes of every RM: pointwise RMs from their scores, pairwise judges from their comparisons."""
-    from rmeval.metrics import with_prompt_ids
-    from rmeval.rms.judge import comparison_outcomes
-
     out = {}
     for name, frame in scores.items():
         out[name] = item_outcomes(items, dict(zip(frame["text_id"], frame["score"].astype(float))))
@@ -126,6 +110,17 @@ def rm_outcomes(items: pd.DataFrame, scores: Mapping[str, pd.DataFrame], compari
             raise ValueError(f"rm {name}: field 'rm': given both as a score file and as a comparisons file")
         out[name] = with_prompt_ids(items, comparison_outcomes(items, frame)[0])
     return out
+
+
+def significance_table(bench, items: pd.DataFrame, scores: Mapping[str, pd.DataFrame],
+                       comparisons: Mapping[str, pd.DataFrame], n_boot: int, level: float, seed: int,
+                       bootstrap: str) -> pd.DataFrame:
+    """``paired_comparisons`` of every pair of RMs (pointwise ``scores`` and pairwise judges' ``comparisons``, by RM
+    name) on the headline columns of the benchmark object ``bench``, with a leading ``benchmark`` column."""
+    table = paired_comparisons(rm_outcomes(items, scores, comparisons), bench.significance_columns(items),
+                               n_boot=n_boot, level=level, seed=seed, bootstrap=bootstrap)
+    table.insert(0, "benchmark", bench.name)
+    return table
 
 
 # ------------------------------------------------------------------------------------------- tests

@@ -1,0 +1,134 @@
+"""Settings of the run itself (``config.yaml``'s groups: scoring, metrics, downstream, correlation, the RM and
+benchmark lists) and of the construction groups (prompts, policy, judge). RM families, benchmarks and backends
+declare their own settings in their modules (``rmeval.config.families`` finds them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from rmeval.config.fields import at_least
+from rmeval.config.jobs import ResourcesConfig, SampleJobConfig
+
+
+@dataclass
+class ConstructConfig:
+    """Build this benchmark: sample `policies` on the `prompts` set, judge with `judge`, apply RMB's rules."""
+
+    prompts: str = "???"  # conf/prompts/<name>.yaml
+    policies: list[str] = field(default_factory=list)  # conf/policy/<name>.yaml each
+    judge: str = "???"  # conf/judge/<name>.yaml
+    rules: dict = field(default_factory=dict)  # rmeval.construct.builder.BuildRules fields (score gaps, caps, seed)
+
+
+@dataclass
+class PromptsConfig:
+    name: str = "???"
+    source: str = "demo"  # demo | release | jsonl
+    path: str | None = None
+    per_scenario: int | None = None
+    seed: int = 0
+
+
+@dataclass
+class PolicyConfig:
+    name: str = "???"
+    requires_model: str | None = None  # an RM whose model folder (built by its rule) holds the weights
+    backend: Any = None
+    system_prompt: str | None = None
+    n_samples: int = 1
+    temperature: float = 0.7
+    top_p: float = 1.0
+    max_new_tokens: int = 256
+    seed: int = 0
+    resources: ResourcesConfig = field(default_factory=ResourcesConfig)
+    sample: SampleJobConfig = field(default_factory=SampleJobConfig)
+
+
+@dataclass
+class JudgeConfig:
+    """A construction judge (``conf/judge/``): the settings ``rmeval.construct.pointwise_judge.PointwiseJudge``
+    receives. Declared here, not in that module, because validating it is part of every dry run and that module
+    imports pandas."""
+
+    _target_: str = "rmeval.construct.pointwise_judge.PointwiseJudge"
+    name: str = "???"
+    requires_model: str | None = None
+    backend: Any = None
+    template: str | None = None  # null = conf/templates/pointwise_judge_v1.txt
+    mode: str = "generate"  # generate | expected_value (HF backends: probabilities of the score tokens)
+    max_attempts: int = 3
+    max_tokens: int = 512
+    temperature: float = 0.0
+    seed: int = 0
+    price_per_1k_prompt: float = 0.0
+    price_per_1k_completion: float = 0.0
+    retry_temperature: float | None = None  # later attempts sample at this temperature (greedy retries repeat themselves)
+    resources: ResourcesConfig = field(default_factory=ResourcesConfig)
+
+
+@dataclass
+class BenchmarkListConfig:
+    names: list[str] = field(default_factory=list)
+    description: str = ""
+
+
+@dataclass
+class RMListConfig:
+    names: list[str] = field(default_factory=list, metadata={"nonempty": True})
+    description: str = ""
+
+
+@dataclass
+class ScoringConfig:
+    flush_every_batches: int = field(default=8, metadata=at_least(1))  # write the score cache after this many batches (resume granularity)
+    progress: bool = True  # progress bars on a terminal, a few plain log lines otherwise
+    threads: int | None = field(default=None, metadata=at_least(1))  # torch CPU threads; null = Snakemake's threads for the job
+    # float32 models on the CPU: linear layers through oneDNN with pre-packed weights (rmeval.cpu_linear), or torch's own
+    cpu_linear: str = field(default="onednn", metadata={"pattern": "onednn|torch", "expected": "onednn or torch"})
+    share_prefixes: bool = True  # packed batches compute a prompt prefix that several texts share once (rmeval.rms.packed)
+    # batches scored at once on the CPU, each on threads/workers torch threads (rmeval.scoring.cpu_workers); null = one
+    # per thread for RMs that allow it (packed classifiers), 1 = one batch at a time on all threads
+    workers: int | None = field(default=None, metadata=at_least(1))
+    # float32 CPU batches on one thread each: attention and RMSNorm on rmeval's kernels (rmeval.cpu_kernels, built
+    # with the system C compiler on first use), or torch's
+    cpu_kernels: str = field(default="native", metadata={"pattern": "native|torch", "expected": "native or torch"})
+    # float32 CPU loads of local Llama/Mistral/Qwen2 classifiers: rmeval's own forward (rmeval.rms.native_decoder, no
+    # transformers model import) or transformers'
+    cpu_model: str = field(default="rmeval", metadata={"pattern": "rmeval|transformers", "expected": "rmeval or transformers"})
+
+
+class BootstrapMethod(Enum):
+    """What the bootstrap resamples (rmeval.metrics)."""
+
+    cluster = "cluster"  # prompts (prompt_id), within scenarios, with all their items: RMB's items share prompts
+    item = "item"  # items, independently (the four components independently)
+
+
+@dataclass
+class MetricsConfig:
+    n_boot: int = 1000
+    ci_level: float = 0.95
+    seed: int = 0
+    bootstrap: BootstrapMethod = BootstrapMethod.cluster
+    significance_level: float = 0.05  # rank groups: Holm-adjusted paired tests at this level (rmeval.metrics.paired)
+
+
+@dataclass
+class DownstreamConfig:
+    enabled: bool = True
+    split_seed: int = 0
+    downstream_fraction: float = 0.5
+    n_draws: int = 20
+    seed: int = 0
+    min_prompts: int = 20
+
+
+@dataclass
+class CorrelationConfig:
+    n_boot: int = 1000
+    ci_level: float = 0.95
+    seed: int = 0
+    min_rms_for_ci: int = 5
+    quantiles: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.25])  # PPE lower-quantile metrics (rmeval.metrics.paired)
