@@ -98,14 +98,21 @@ class FaultServer(ChatServer):
     """A ChatServer that injects faults. A request whose last message contains ``fault=<kind>:<n>`` fails its first n
     arrivals with <kind>: an HTTP status (429 comes with ``Retry-After: <retry_after>``; 401 and 400 echo
     ``echo_secret`` in the body, as some gateways echo the key), ``reset`` (connection dropped), ``slow`` (answers
-    after ``slow_s``: set it above the client's timeout), ``garbage`` (200, not JSON) or ``notchat`` (200, JSON but no choices).
-    Every other arrival answers ``verdict [[A]] for <content>``.
+    after ``slow_s``: set it above the client's timeout), ``garbage`` (200, not JSON), ``notchat`` (200, JSON but no
+    choices) or ``echo`` (200, a completion that quotes ``echo_secret``). With ``storm`` > 0, any other arrival fails
+    with that probability with one of 429, 500, 503 or reset, drawn from its content and attempt number (the same
+    requests fail whatever the order they arrive in). Every other arrival answers
+    ``verdict [[A]] for <content>``.
 
-    ``calls`` counts arrivals per content, ``answered`` successful answers per content. With ``free_answers`` set,
-    requests after that many successful answers wait for ``release`` (an Event) before answering: the test can then
-    interrupt a client with a known set of requests in flight (``waiting``)."""
+    ``calls`` counts arrivals per content, ``answered`` successful answers per content, ``faults`` the faults
+    injected. With ``free_answers`` set, requests after that many successful answers wait for ``release`` (an Event)
+    before answering; with ``hold_after`` set, every arrival after that many does (faults included): the test can
+    then interrupt a client with a known set of requests in flight (``waiting``)."""
 
-    def __init__(self, retry_after: str = "0.2", slow_s: float = 1.0, echo_secret: str = "", free_answers: int | None = None):
+    STORM = ("429", "500", "503", "reset")
+
+    def __init__(self, retry_after: str = "0.2", slow_s: float = 1.0, echo_secret: str = "", free_answers: int | None = None,
+                 storm: float = 0.0, hold_after: int | None = None):
         import threading
         from collections import Counter
 
@@ -113,7 +120,25 @@ class FaultServer(ChatServer):
         self.lock = threading.Lock()
         self.retry_after, self.slow_s, self.echo_secret = retry_after, slow_s, echo_secret
         self.free_answers, self.release, self.waiting, self._passed = free_answers, threading.Event(), 0, 0
+        self.storm, self.hold_after, self.faults = storm, hold_after, 0
         super().__init__(self.respond)
+
+    def _hold(self, gated: bool) -> None:
+        if gated:
+            with self.lock:
+                self.waiting += 1
+            self.release.wait(30)
+            with self.lock:
+                self.waiting -= 1
+
+    def _fault(self, content: str, attempt: int) -> str | None:
+        if "fault=" in content:
+            kind, n = content.split("fault=")[1].split()[0].split(":")
+            return kind if attempt <= int(n) else None
+        import random
+
+        rng = random.Random(f"{content}/{attempt}")
+        return rng.choice(self.STORM) if rng.random() < self.storm else None
 
     def respond(self, body: dict):
         import time
@@ -122,35 +147,44 @@ class FaultServer(ChatServer):
         with self.lock:
             self.calls[content] += 1
             attempt = self.calls[content]
-        if "fault=" in content:
-            kind, n = content.split("fault=")[1].split()[0].split(":")
-            if attempt <= int(n):
-                if kind == "reset":
-                    return ChatServer.RESET, b""
-                if kind == "slow":  # the client has given up by then: not an answer
-                    time.sleep(self.slow_s)
-                    return 200, chat_completion(body["model"], "too late")
-                if kind == "garbage":
-                    return 200, b"<html>502 bad gateway</html>"
-                elif kind == "notchat":
-                    return 200, b'{"object": "error", "detail": "upstream busy"}'
-                elif kind == "429":
-                    return 429, b'{"error": {"message": "rate limited"}}', {"Retry-After": self.retry_after}
-                else:
-                    msg = f"denied for key {self.echo_secret}" if kind in ("401", "403", "400") else kind
-                    return int(kind), json.dumps({"error": {"message": msg}}).encode()
-        if self.free_answers is not None:
+            held = self.hold_after is not None and len(self.arrivals) > self.hold_after
+        self._hold(held)
+        kind = self._fault(content, attempt)
+        if kind is not None and kind != "echo":
+            with self.lock:
+                self.faults += 1
+            if kind == "reset":
+                return ChatServer.RESET, b""
+            if kind == "slow":  # the client has given up by then: not an answer
+                time.sleep(self.slow_s)
+                return 200, chat_completion(body["model"], "too late")
+            if kind == "garbage":
+                return 200, b"<html>502 bad gateway</html>"
+            if kind == "notchat":
+                return 200, b'{"object": "error", "detail": "upstream busy"}'
+            if kind == "429":
+                return 429, b'{"error": {"message": "rate limited"}}', {"Retry-After": self.retry_after}
+            msg = f"denied for key {self.echo_secret}" if kind in ("401", "403", "400") else kind
+            return int(kind), json.dumps({"error": {"message": msg}}).encode()
+        if self.free_answers is not None and not held:
             with self.lock:
                 gated = self._passed >= self.free_answers
                 self._passed += not gated
-                self.waiting += gated
-            if gated:
-                self.release.wait(30)
-                with self.lock:
-                    self.waiting -= 1
+            self._hold(gated)
         with self.lock:
             self.answered[content] += 1
-        return 200, chat_completion(body["model"], f"verdict [[A]] for {content[:60]}", len(content.split()), 3)
+        echo = f" (your key is {self.echo_secret})" if kind == "echo" else ""
+        return 200, chat_completion(body["model"], f"verdict [[A]] for {content[:60]}{echo}", len(content.split()), 3)
+
+
+def closed_port_url() -> str:
+    """A base URL on 127.0.0.1 where nothing listens (a port just freed): every connection is refused."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
 
 
 _HF_MODELS: dict = {}

@@ -6,10 +6,9 @@ through ``rules.<name>.output``); this module only decides which of them a job n
 ``{shard}`` wildcard. Cheap to import (``rmeval.config`` imports hydra and omegaconf inside its functions): the
 Snakefile imports it at every dry run.
 
-Sharded outputs: a rule whose job may be split (score, compare, sample) ends its output's name with a ``{shard}``
-wildcard: empty for the whole job (``{rm}.parquet``, K = 1) or ``/shard-<i>-of-<K>``
-(``{rm}/shard-0-of-3.parquet``). A merge rule joins the K shard files into the unsharded file; with K = 1 it is
-not in the DAG and the one job writes that file itself.
+Sharded outputs: a rule whose job may be split (score, compare, sample) ends its output's name with ``{shard}``:
+empty for the whole job (``{rm}.parquet``) or ``/shard-<i>-of-<K>`` (``{rm}/shard-0-of-3.parquet``); a merge
+rule joins the K shard files into the unsharded file (with K = 1 the one job writes it, and no merge runs).
 """
 
 from __future__ import annotations
@@ -74,9 +73,8 @@ def shard_arg(suffix: str) -> str:
 
 
 def shard_param(wildcards, output) -> str:
-    """A sharded rule's ``shard`` param (:func:`shard_arg` of its ``{shard}`` wildcard). It takes ``output``, so
-    Snakemake counts it as derived from the output path (which names the shard) and leaves it out of the params
-    rerun trigger: the whole job's (unsharded) files keep the params records they had before shards existed."""
+    """A sharded rule's ``shard`` param (:func:`shard_arg` of ``{shard}``). It takes ``output``, so Snakemake counts
+    it as derived from the output path and leaves it out of the params rerun trigger (a shard is no config)."""
     return shard_arg(wildcards.shard)
 
 
@@ -125,11 +123,8 @@ def untracked(value: str) -> Callable[..., str]:
 # ------------------------------------------------------------------------------------------- the run
 class Plan:
     """The run's composed config as the rules see it: the listed benchmarks and RMs, each name's config composed
-    and validated once, and every decision an input or params function needs.
-
-    ``cfg``: ``rmeval.config.compose(overrides)``; ``cores``: a local run's ``--cores`` (None on a cluster: each
-    job is its own machine); ``python``: the interpreter command of every job (:func:`python_command`).
-    """
+    and validated once, and every decision an input or params function needs. ``cfg``: ``rmeval.config.compose(
+    overrides)``; ``cores``: a local run's ``--cores`` (None on a cluster); ``python``: :func:`python_command`."""
 
     def __init__(self, cfg: Any, overrides: Sequence[str], cores: int | None = None, python: str = "python"):
         self.cfg = cfg
@@ -173,11 +168,9 @@ class Plan:
         return alternation(n for n in available(group) if not (group == "benchmark" and n == "all"))
 
     def stage(self, module: str) -> Callable[..., str]:
-        """The params function of a rule's command: ``<python> -m rmeval.stages.<module> <the user's overrides>``.
-
-        The overrides are handed to every entry point verbatim but left out of the params rerun trigger
-        (:func:`untracked`): each rule's ``fp`` param hashes the config its job depends on, so a changed override
-        reruns exactly the affected jobs."""
+        """The params function of a rule's command: ``<python> -m rmeval.stages.<module> <the user's overrides>``,
+        left out of the params rerun trigger (:func:`untracked`): each rule's ``fp`` param hashes the config its
+        output depends on, upstream jobs' included, so a changed override reruns exactly the affected jobs."""
         return untracked(" ".join([self.python, "-m", f"rmeval.stages.{module}", *map(shlex.quote, self.overrides)]))
 
     # ----------------------------------------------------------------------- configs
@@ -233,9 +226,8 @@ class Plan:
     def members(self, rm: str) -> list[str]:
         """An ensemble's member RMs; each must have per-text scores."""
         members = [str(m) for m in self.rm(rm).members]
-        for m in members:
-            if self.kind(m) == PAIRWISE:
-                raise ConfigError(f"conf/rm/{rm}.yaml: field 'members': {m} is a pairwise judge (no per-text scores)")
+        if judge := next((m for m in members if self.kind(m) == PAIRWISE), None):
+            raise ConfigError(f"conf/rm/{rm}.yaml: field 'members': {judge} is a pairwise judge (no per-text scores)")
         return members
 
     def models(self, group: str, name: str) -> list[str]:
@@ -320,19 +312,50 @@ class Plan:
         return alternation(sorted(p for p in policies if self.policy_shards(p) > 1))
 
     # ----------------------------------------------------------------------- fingerprints (params that rerun jobs)
-    def settings_fp(self, *sections: str) -> str:
-        """The hash of top-level config sections (e.g. ``metrics``)."""
-        return fingerprint(*(self.cfg[s] for s in sections))
+    # A job's `fp` hashes every config its output is a function of: its own and, through the files it reads, each
+    # upstream job's. So after a change, a job whose upstream job failed or was killed stays out of date (and asks
+    # for that job again) instead of keeping the previous config's result.
+    def _policy(self, prompts: str, policy: str) -> list:  # resources and shards change no sample
+        builds = [self.rm(m).get("build") for m in self.models("policy", policy)]
+        return [self.group("prompts", prompts), without_job_keys(self.group("policy", policy)), *builds]
+
+    def _judged(self, prompts: str, judge: str) -> list:
+        samples = [n for p in self.construction_for(prompts)["policies"] for n in self._policy(prompts, p)]
+        return [*samples, self.group("judge", judge), *(self.rm(m).get("build") for m in self.models("judge", judge))]
+
+    def _source(self, benchmark: str) -> list:
+        spec = self.construction(benchmark)
+        made = self._judged(spec["prompts"], spec["judge"]) if spec is not None else []
+        return [self.benchmark(benchmark).source().spec, *made]
+
+    def _data(self, benchmark: str) -> str:
+        return self._once(("data_fp", benchmark),
+                          lambda: fingerprint(self.benchmark_config(benchmark), *self._source(benchmark)))
+
+    def _rm(self, rm: str) -> str:  # resources and shard count change no score; an ensemble's members do
+        members = self.members(rm) if self.kind(rm) == ENSEMBLE else []
+        return self._once(("rm_fp", rm), lambda: fingerprint(without_job_keys(self.rm(rm)), *map(self._rm, members)))
+
+    def settings_fp(self, *sections: str) -> Callable[[Any], str]:
+        """The ``fp`` of a job reading results: its config sections (e.g. ``metrics``) and the results it reads, of
+        its ``{rm}`` (else every listed RM) on its ``{benchmark}`` (else on every listed benchmark)."""
+
+        def fp(wildcards) -> str:
+            benchmark, rm = getattr(wildcards, "benchmark", None), getattr(wildcards, "rm", None)
+            data = map(self._data, [benchmark] if benchmark else self.benchmarks)
+            return fingerprint(*(self.cfg[s] for s in sections), *data, *map(self._rm, [rm] if rm else self.rms))
+
+        return fp
 
     def data_fp(self, wildcards) -> str:
-        return fingerprint(self.benchmark_config(wildcards.benchmark))
+        return self._data(wildcards.benchmark)
 
     def source_fp(self, wildcards) -> str:
         """The settings that make a benchmark's raw files (its download, fixture or construction)."""
-        return fingerprint(self.benchmark(wildcards.benchmark).source().spec)
+        return fingerprint(*self._source(wildcards.benchmark))
 
-    def rm_fp(self, wildcards) -> str:
-        return fingerprint(without_job_keys(self.rm(wildcards.rm)))  # resources and shard count change no score
+    def rm_fp(self, wildcards) -> str:  # an RM's results on a benchmark: scores or comparisons, shards, merge
+        return fingerprint(self._data(wildcards.benchmark), self._rm(wildcards.rm))
 
     def model_fp(self, wildcards) -> str:
         return fingerprint(self.rm(wildcards.model).get("build"))
@@ -341,10 +364,10 @@ class Plan:
         return fingerprint(self.group("prompts", wildcards.prompts))
 
     def policy_fp(self, wildcards) -> str:
-        return fingerprint(without_job_keys(self.group("policy", wildcards.policy)))  # resources, shards: same samples
+        return fingerprint(*self._policy(wildcards.prompts, wildcards.policy))
 
     def judge_fp(self, wildcards) -> str:
-        return fingerprint(self.group("judge", wildcards.judge))
+        return fingerprint(*self._judged(wildcards.prompts, wildcards.judge))
 
     # ----------------------------------------------------------------------- threads and resources
     def _job_node(self, job: str, wildcards) -> Any:

@@ -54,10 +54,10 @@ def default_token_budget(device: str) -> int:
     return 65536 if device.startswith("cuda") else 4096
 
 
-def hf_source_kwargs(ident: str, revision: str | None, trust_remote_code: bool, gguf_file: str | None = None) -> dict:
+def hf_source_kwargs(ident: str, revision: str | None, trust_remote_code: bool | None, gguf_file: str | None = None) -> dict:
     """from_pretrained kwargs: a local folder never touches the hub; a hub id gets its revision."""
     local = Path(ident).exists()
-    kwargs = {"trust_remote_code": trust_remote_code, "local_files_only": local}
+    kwargs = {"trust_remote_code": bool(trust_remote_code), "local_files_only": local}
     if revision and not local:
         kwargs["revision"] = revision
     if gguf_file:
@@ -74,7 +74,7 @@ def unpinned_revision(ident: str | None, revision: str | None) -> dict:
                                 "set revision to a commit sha for reproducible results"}
 
 
-def refuse_custom_code(ident: str, auto_class: str, trust_remote_code: bool, who: str, where: str,
+def refuse_custom_code(ident: str, auto_class: str, trust_remote_code: bool | None, who: str, where: str,
                        revision: str | None = None, gguf_file: str | None = None) -> None:
     """Refuse a checkpoint whose config maps ``auto_class`` to custom code unless the YAML trusts it.
 
@@ -91,16 +91,22 @@ def refuse_custom_code(ident: str, auto_class: str, trust_remote_code: bool, who
     auto_map = config_dict.get("auto_map") or {}
     if auto_class in auto_map:
         raise RMLoadError(f"{who}: {ident} maps {auto_class} to custom code ({auto_map[auto_class]}); "
-                          f"set trust_remote_code: true in {where} only if you trust that code")
+                          + custom_code_fix(where, trust_remote_code))
 
 
-def load_error(who: str, where: str, what: str, ident: str, err: Exception, trust_remote_code: bool,
+def custom_code_fix(where: str, trust_remote_code: bool | None) -> str:
+    """What to do about a checkpoint's custom code; ``trust_remote_code`` None: the loader has no such setting."""
+    if trust_remote_code is None:
+        return f"this backend runs no custom code: set model in {where} to a checkpoint without it"
+    return f"set trust_remote_code: true in {where} only if you trust that code"
+
+
+def load_error(who: str, where: str, what: str, ident: str, err: Exception, trust_remote_code: bool | None,
                hint: str | None = None) -> RMLoadError:
     """One-line error for a failed ``from_pretrained``: custom code the YAML does not trust, or the cause and a fix."""
     text = str(err).strip()
     if "trust_remote_code" in text and not trust_remote_code:
-        return RMLoadError(f"{who}: {ident} needs custom code from its repository; set trust_remote_code: true "
-                           f"in {where} only if you trust that code")
+        return RMLoadError(f"{who}: {ident} needs custom code from its repository; " + custom_code_fix(where, trust_remote_code))
     first = text.splitlines()[0] if text else ""
     hint = hint or f"give a local folder in {where} when the hub is unreachable"
     return RMLoadError(f"{who}: cannot load {what} {ident!r} ({type(err).__name__}: {first}); {hint}")
@@ -236,10 +242,11 @@ def init_runtime(rm, device: str, dtype: str, trust_remote_code: bool, token_bud
 
 
 def load_pretrained(auto_cls, ident: str, *, who: str, where: str, what: str, placement: Placement,
-                    trust_remote_code: bool, revision: str | None = None, gguf_file: str | None = None,
+                    trust_remote_code: bool | None, revision: str | None = None, gguf_file: str | None = None,
                     auto_class: str | None = None, hint: str | None = None, pack_cpu_linears: bool = True, **extra: Any):
     """``auto_cls.from_pretrained`` with the source kwargs, the custom-code refusal and the placement knobs; every
-    failure becomes one ``RMLoadError`` line naming the YAML. ``pack_cpu_linears``: a float32 model on the CPU gets
+    failure becomes one ``RMLoadError`` line naming the YAML (``trust_remote_code`` None: a loader without that
+    setting, see ``custom_code_fix``). ``pack_cpu_linears``: a float32 model on the CPU gets
     oneDNN linear layers (``rmeval.cpu_linear``; scoring forward passes, not token-by-token generation)."""
     try:
         refuse_custom_code(ident, auto_class or auto_cls.__name__, trust_remote_code, who, where, revision, gguf_file)

@@ -1,7 +1,12 @@
-"""Atomic artifact I/O: every output is written to a temporary name in the same folder, then renamed."""
+"""Atomic artifact I/O: every output is written to a temporary name in the same folder, then renamed.
+
+A write that the system refuses (a full disk, no permission, a read-only file system) raises ``WriteError``: one line
+naming the file, as every expected error; the temporary file is removed and the target is left as it was.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -12,21 +17,39 @@ from pathlib import Path
 
 import pandas as pd
 
+from rmeval.errors import RmevalError, one_line
+
+
+class WriteError(RmevalError):
+    """An output file could not be written (disk full, permissions); the message names the file."""
+
+
+@contextmanager
+def writing(path: str | os.PathLike) -> Iterator[None]:
+    """Turn an ``OSError`` raised in the block into a one-line ``WriteError`` naming ``path``."""
+    try:
+        yield
+    except OSError as err:
+        reason = one_line(err.strerror or err) or type(err).__name__
+        full = err.errno == errno.ENOSPC or os.strerror(errno.ENOSPC) in str(err)  # pyarrow may give no errno
+        hint = "; free some space and rerun (finished work is kept)" if full else ""
+        raise WriteError(f"{path}: cannot write: {reason}{hint}") from None
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` only if the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
+        try:
+            yield tmp_path
+            os.replace(tmp_path, path)
+        finally:
+            tmp_path.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -34,12 +57,13 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a path (not yet made) in a temporary folder next to ``path``; what the block makes there replaces
     ``path`` (and any old folder at it) only if the block succeeds, so a failure leaves no half-made folder."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as tmp:
-        yield Path(tmp) / path.name
-        if path.exists():
-            shutil.rmtree(path)
-        (Path(tmp) / path.name).rename(path)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as tmp:
+            yield Path(tmp) / path.name
+            if path.exists():
+                shutil.rmtree(path)
+            (Path(tmp) / path.name).rename(path)
 
 
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> None:

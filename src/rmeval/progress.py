@@ -10,7 +10,12 @@ import logging
 import sys
 import time
 
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
+
 from tqdm import tqdm
+
+T = TypeVar("T")
 
 log = logging.getLogger("rmeval.progress")
 
@@ -61,3 +66,12 @@ def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool =
     if getattr(stream, "isatty", lambda: False)():
         return tqdm(total=total, desc=desc, unit=unit, **tqdm_kwargs)
     return PlainProgress(total, desc, unit)
+
+
+def progress_iter(items: Sequence[T], desc: str, unit: str = "it", enabled: bool = True, **tqdm_kwargs) -> Iterator[T]:
+    """``items`` one by one under a ``progress_bar``, closed as soon as the loop ends or an exception leaves it (a
+    bar left open would put its last carriage-return fragment before the error line)."""
+    with progress_bar(len(items), desc, unit, enabled, **tqdm_kwargs) as bar:
+        for item in items:
+            yield item
+            bar.update(1)

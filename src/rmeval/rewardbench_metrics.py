@@ -2,14 +2,15 @@
 
 Items come from ``rmeval.data.rewardbench`` (``load_rewardbench`` / ``load_rewardbench2``); scores are an RM's
 scalar per text (a Mapping, a Series indexed by text_id, or a frame with ``text_id`` and ``score`` columns).
-A NaN score makes its item invalid: it earns nothing and is counted.
+A non-finite score (NaN, ±inf) makes its item invalid: it earns nothing and is counted.
 
 RewardBench v1 (docs/benchmarks.md, "RewardBench v1")
     * Subset accuracy: an item is correct iff r(chosen) > r(rejected), strictly; a tie is wrong (and counted).
     * Section score: the mean of its subsets' accuracies weighted by ``EXAMPLE_COUNTS`` (prompt counts, except
       math-prm, weighted 984 although it has 447 rows so that math weighs as much as the six code subsets).
-      Subsets absent from the run are left out of numerator and denominator; a section none of whose subsets
-      is present is left out (listed in ``sections_missing``).
+      Subsets absent from the run, or with an undefined (None/NaN) accuracy, are left out of numerator and
+      denominator, as the public code does (its subset accuracies exist only for the subsets in the data); a
+      section none of whose subsets is present is left out (listed in ``sections_missing``).
     * Leaderboard score: the mean of the sections present (the four of them in a complete run; ``complete`` says
       whether all 23 core subsets were there).
     * Older variant with Prior Sets at half weight: (2·Chat + 2·Chat Hard + 2·Safety + 2·Reasoning + Prior) / 9,
@@ -80,6 +81,11 @@ def _mean_or_none(values: Sequence[float]) -> float | None:
     return float(np.mean(values)) if len(values) else None
 
 
+def _defined(value: float | None) -> bool:
+    """A subset accuracy that counts: not None and not NaN (a subset without items has none)."""
+    return value is not None and not math.isnan(value)
+
+
 # ------------------------------------------------------------------------------------------- v1
 def v1_subset_table(items: pd.DataFrame, scores) -> dict[str, dict]:
     """Per subset: section, n, correct, ties, invalid, accuracy (strict >, a tie is wrong)."""
@@ -102,7 +108,8 @@ def v1_subset_table(items: pd.DataFrame, scores) -> dict[str, dict]:
 def v1_section_scores(
     subset_accuracy: Mapping[str, float], example_counts: Mapping[str, int] | None = None
 ) -> dict[str, float]:
-    """Weighted mean of subset accuracies per section, over the subsets present (absent ones count nowhere).
+    """Weighted mean of subset accuracies per section, over the subsets present with a defined accuracy (absent,
+    None and NaN ones count nowhere).
 
     Sections without any subset present are left out of the result."""
     weights = EXAMPLE_COUNTS if example_counts is None else example_counts
@@ -111,7 +118,7 @@ def v1_section_scores(
         num = den = 0.0
         for subset in subsets:
             acc = subset_accuracy.get(subset)
-            if acc is None:
+            if not _defined(acc):
                 continue
             num += acc * weights[subset]
             den += weights[subset]
@@ -121,8 +128,8 @@ def v1_section_scores(
 
 
 def v1_prior_score(subset_accuracy: Mapping[str, float]) -> float | None:
-    """Unweighted mean of the prior subsets' accuracies present (None if none is)."""
-    values = [subset_accuracy[s] for s in PRIOR_SUBSETS if subset_accuracy.get(s) is not None]
+    """Unweighted mean of the prior subsets' defined accuracies (None if none is)."""
+    values = [subset_accuracy[s] for s in PRIOR_SUBSETS if _defined(subset_accuracy.get(s))]
     return _mean_or_none(values)
 
 
@@ -169,9 +176,9 @@ def rewardbench_v1(items: pd.DataFrame, scores, example_counts: Mapping[str, int
 # ------------------------------------------------------------------------------------------- v2
 def best_of_n_credit(chosen: float, others: Sequence[float]) -> float:
     """1 if ``chosen`` beats every other score; 1/k if it shares the maximum with k−1 others; else 0.
-    NaN anywhere gives 0."""
+    A non-finite score (NaN, ±inf) anywhere gives 0."""
     all_scores = np.array([chosen, *others], dtype=np.float64)
-    if np.isnan(all_scores).any():
+    if not np.isfinite(all_scores).all():
         return 0.0
     top = all_scores.max()
     if chosen != top:
@@ -260,7 +267,7 @@ def v2_item_table(items: pd.DataFrame, scores) -> pd.DataFrame:
         if row.format == "ties" or row.goal == TIES:
             continue
         s = _scores_of(lookup, row.item_id, [row.chosen_id, *row.rejected_ids])
-        invalid = bool(np.isnan(s).any())
+        invalid = not np.isfinite(s).all()
         credit = 0.0 if invalid else best_of_n_credit(s[0], s[1:])
         k = 0 if invalid or s[0] != s.max() else int(np.sum(s == s.max()))
         rows.append({"item_id": row.item_id, "domain": row.goal, "credit": credit, "k": k, "invalid": invalid})
@@ -305,7 +312,7 @@ def rewardbench_v2(items: pd.DataFrame, scores) -> dict:
     ties = None
     if ties_prompts:
         ties = ties_composite(ties_prompts)
-        n_invalid = sum(1 for _, _, c, i in ties_prompts if np.isnan(c).any() or np.isnan(i).any())
+        n_invalid = sum(1 for _, _, c, i in ties_prompts if not (np.isfinite(c).all() and np.isfinite(i).all()))
         subsets[TIES] = {"n": len(ties_prompts), "score": ties["score"], "n_invalid": int(n_invalid)}
         if ties["score"] is not None:
             domains[TIES] = ties["score"]

@@ -13,11 +13,12 @@ import time
 from email.utils import formatdate
 
 import pytest
-from helpers import FaultServer
+from helpers import FaultServer, closed_port_url
 
 from rmeval.llm import ChatRequest, GenerationCache, generate_cached
 from rmeval.llm.base import scrub_secrets
-from rmeval.llm.openai_compat import BackendAuthError, OpenAICompatBackend, retry_after_seconds
+from rmeval.llm.cache import RequestsFailedError
+from rmeval.llm.openai_compat import BackendAuthError, EndpointUnreachableError, OpenAICompatBackend, retry_after_seconds
 
 SECRET = "sk-live-Zq81xYw2Vb7Nd4Kp0sT6"
 
@@ -276,3 +277,113 @@ def test_two_jobs_appending_to_one_generation_cache_lose_nothing(tmp_path):
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     cache = GenerationCache(path)
     assert len(cache) == 300 and cache.torn_lines == 0
+
+
+# ----------------------------------------------------------------------------------------- issue 25, item 2
+class _InterruptWhileBuilt(dict):
+    """A chat message that, while the client builds its request (after the stop checks of ``_one``), sends SIGINT to
+    the main thread and waits until the run says it is stopping: the request would then leave after the interrupt."""
+
+    def __init__(self, *args, **kw):
+        import threading
+
+        super().__init__(*args, **kw)
+        self.tripped, self.stopping = False, threading.Event()
+
+    def items(self):
+        import threading
+
+        if threading.current_thread() is not threading.main_thread() and not self.tripped:
+            self.tripped = True
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # Ctrl-C
+            assert self.stopping.wait(10)  # the main thread took the KeyboardInterrupt and set the stop flag
+        return super().items()
+
+
+def test_a_request_built_before_ctrl_c_is_not_sent_after_it():
+    """Issue 25, item 2: the old client checked the stop flag only before building a request, so a pool thread that
+    passed that check sent its request after Ctrl-C; the check now runs in the HTTP client right before the send."""
+    import logging
+
+    trip = _InterruptWhileBuilt(role="user", content="tripwire")
+
+    class Stopping(logging.Handler):
+        def emit(self, record):
+            if "stopping after KeyboardInterrupt" in record.getMessage():
+                trip.stopping.set()
+
+    handler, server = Stopping(), FaultServer()
+    logging.getLogger("rmeval").addHandler(handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            backend(server.url, concurrency=1).generate([ChatRequest(key="t", messages=[trip], max_tokens=8)], progress=False)
+        assert trip.tripped and server.calls["tripwire"] == 0
+    finally:
+        logging.getLogger("rmeval").removeHandler(handler)
+        server.close()
+
+
+# ----------------------------------------------------------------------------------------- issue 25, item 3
+def test_transport_failures_are_not_results_and_a_rerun_sends_only_them(tmp_path):
+    server = FaultServer(retry_after="0.01")
+    try:
+        path = tmp_path / "gen.jsonl"
+        plan = [req(f"q{i}" + (" fault=503:2" if i % 3 == 0 else "")) for i in range(9)] + [req("q1", key="again")]
+        be = backend(server.url, max_retries=1)
+        with pytest.raises(RequestsFailedError, match=r"^openai: 3 of 9 request\(s\) failed after every retry \(first: InternalServerError"
+                           ) as info:
+            generate_cached(be, plan, GenerationCache(path), progress=False)
+        assert "the 6 answered are cached, so a rerun sends only the failed ones" in str(info.value)
+        assert len(GenerationCache(path)) == 6  # every answer kept, no failure stored as a result
+        before = sum(server.calls.values())
+        results = generate_cached(backend(server.url, max_retries=2), plan, GenerationCache(path), progress=False)
+        assert all(r.ok for r in results)
+        assert sum(server.calls.values()) - before == 3  # only the 3 failed ones, each answered at its next try
+    finally:
+        server.close()
+
+
+def test_a_request_refused_for_good_stays_a_result():
+    server = FaultServer()
+    try:
+        results = generate_cached(backend(server.url), [req("q fault=400:9"), req("ok")], None, progress=False)
+        assert not results[0].ok and not results[0].transient and results[1].ok
+    finally:
+        server.close()
+
+
+# ----------------------------------------------------------------------------------------- issue 25, item 5
+def test_a_dead_endpoint_stops_after_a_few_refused_connections():
+    """Issue 25, item 5: a closed port was retried in full for every request (here 20 × 7 attempts, backoff 0.2 s)."""
+    url = closed_port_url()
+    be = backend(url, concurrency=2, max_retries=6, backoff_base_s=0.2, backoff_max_s=0.2)
+    start = time.time()
+    with pytest.raises(EndpointUnreachableError) as info:
+        generate_cached(be, [req(f"q{i}") for i in range(20)], None, progress=False)
+    assert time.time() - start < 1.0
+    message = str(info.value)
+    assert "\n" not in message and url in message and "3 times in a row" in message and "max_connect_failures: 3" in message
+
+
+def test_resets_from_a_live_server_do_not_count_as_a_dead_endpoint():
+    server = FaultServer()
+    try:
+        results = generate_cached(backend(server.url, concurrency=1, max_retries=5, max_connect_failures=1),
+                                  [req("q fault=reset:4")], None, progress=False)
+        assert results[0].ok and results[0].attempts == 5
+    finally:
+        server.close()
+
+
+# ----------------------------------------------------------------------------------------- issue 25, item 6
+def test_a_key_echoed_in_a_completion_is_never_stored(tmp_path, monkeypatch):
+    monkeypatch.setenv("RMEVAL_TEST_KEY", SECRET)
+    server = FaultServer(echo_secret=SECRET)
+    try:
+        path = tmp_path / "gen.jsonl"
+        be = backend(server.url, api_key_env="RMEVAL_TEST_KEY")
+        results = generate_cached(be, [req("q fault=echo:1")], GenerationCache(path), progress=False)
+        assert results[0].ok and results[0].text.endswith("(your key is [redacted])")
+        assert SECRET not in path.read_text() and "[redacted]" in path.read_text()
+    finally:
+        server.close()

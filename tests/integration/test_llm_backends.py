@@ -16,6 +16,7 @@ import pytest
 from helpers import ChatServer, chat_completion
 
 from rmeval.llm import ChatRequest, GenerationCache, generate_cached
+from rmeval.llm.cache import RequestsFailedError
 from rmeval.llm.openai_compat import BackendConfigError, OpenAICompatBackend
 
 
@@ -76,12 +77,15 @@ def test_retries_on_429_500_timeout_and_malformed_json(server):
     assert [r.key for r in results] == [f"r{i}" for i in range(5)]
 
 
-def test_gives_up_after_bounded_retries_and_keeps_the_error(server, tmp_path):
+def test_gives_up_after_bounded_retries_and_fails_without_caching(server, tmp_path):
     cache = GenerationCache(tmp_path / "gen.jsonl")
-    results = generate_cached(backend(server.url, max_retries=2), [req(0, "x fault=500:9")], cache, progress=False)
-    assert not results[0].ok and results[0].attempts == 3 and "InternalServerError" in results[0].error
+    be = backend(server.url, max_retries=2)
+    with pytest.raises(RequestsFailedError, match=r"1 of 1 request\(s\) failed after every retry \(first: InternalServerError"):
+        generate_cached(be, [req(0, "x fault=500:9")], cache, progress=False)
     assert len(cache) == 0  # failures are not cached: a rerun retries them
     assert server.calls["x fault=500:9"] == 3
+    result = be.generate([req(0, "x fault=500:9")], progress=False)[0]
+    assert not result.ok and result.transient and result.attempts == 3 and "InternalServerError" in result.error
 
 
 def test_client_errors_are_not_retried(server):

@@ -126,5 +126,5 @@ def test_policy_overrides_apply_to_one_policy_and_names_are_checked():
     assert sample_shards(other.policy) == 1
     with pytest.raises(ConfigError, match="policy_overrides.nope: unknown policy 'nope'"):
         compose(["++policy_overrides.nope.sample.shards=2"], conf_dir=CONF)
-    with pytest.raises(ConfigError, match="sample.shards.*below 1"):
+    with pytest.raises(ConfigError, match="sample.shards.*must be >= 1"):
         compose(["policy=tiny-policy-a", "++policy_overrides.tiny-policy-a.sample.shards=0"], conf_dir=CONF)

@@ -158,7 +158,46 @@ def test_threads_resources_and_fingerprints(smoke):
     resources = smoke.resources("rm")
     assert resources["mem_mb"](w) == 8000 and resources["gpu"](w) is None
     assert smoke.rm_fp(w) == plan([*SMOKE, "++rm_overrides.tiny-classifier.score.shards=2"]).rm_fp(w)  # shards: no rerun
-    assert smoke.settings_fp("metrics") != plan([*SMOKE, "metrics.n_boot=7"]).settings_fp("metrics")
+    assert smoke.settings_fp("metrics")(w) != plan([*SMOKE, "metrics.n_boot=7"]).settings_fp("metrics")(w)
+
+
+FP_RULES = {"data": ("data_fp",), "scores": ("rm_fp",), "metrics": ("metrics",),
+            "downstream": ("downstream", "metrics"), "leaderboard": ("metrics",),
+            "correlation": ("correlation", "downstream", "metrics")}
+
+
+def changed_fps(overrides, base=SMOKE, **wildcards) -> set[str]:
+    """The rules (of FP_RULES) whose fp on these wildcards differs between ``base`` and ``base + overrides``."""
+    before, after = plan(base), plan([*base, *overrides])
+    w, bench = SimpleNamespace(**wildcards), SimpleNamespace(benchmark=wildcards["benchmark"])
+
+    def fp(p, name):
+        spec = FP_RULES[name]
+        if spec[0].endswith("_fp"):
+            return getattr(p, spec[0])(w)
+        return p.settings_fp(*spec)(bench if name in ("leaderboard", "correlation") else w)
+
+    return {name for name in FP_RULES if fp(before, name) != fp(after, name)}
+
+
+def test_a_fingerprint_covers_every_upstream_config():
+    """A file's fp changes with the config of every job upstream of it (so a result whose upstream job failed or
+    was killed after a change stays out of date), and with nothing else."""
+    classifier = {"benchmark": "smoke", "rm": "tiny-classifier"}
+    assert changed_fps(["++rm_overrides.tiny-classifier.max_length=64"], **classifier) == {
+        "scores", "metrics", "downstream", "leaderboard", "correlation"}
+    assert changed_fps(["++rm_overrides.tiny-judge.seed=1"], **classifier) == {"leaderboard", "correlation"}
+    assert changed_fps(["metrics.n_boot=7"], **classifier) == {"metrics", "downstream", "leaderboard", "correlation"}
+    assert changed_fps(["downstream.n_draws=7"], **classifier) == {"downstream", "correlation"}
+    assert changed_fps(["++benchmark_overrides.smoke.sample.seed=4"], **classifier) == set(FP_RULES)
+    assert changed_fps(["++benchmark_overrides.example.sample.seed=4"], **classifier) == set()
+    # an ensemble follows its members; a construction's model builds reach its data and every result on it
+    ensemble = ["benchmarks.names=[example]", "rms.names=[ensemble-cpu]"]
+    assert "scores" in changed_fps(["++rm_overrides.minilm-relevance.max_length=64"], ensemble, benchmark="example",
+                                   rm="ensemble-cpu")
+    built = changed_fps(["++rm_overrides.tiny-judge.build.seed=3"], ["benchmarks.names=[smoke_construct]",
+                        "rms.names=[random]"], benchmark="smoke_construct", rm="random", prompts="demo")
+    assert built == set(FP_RULES)
 
 
 def test_stage_command_and_downstream_arguments(smoke):

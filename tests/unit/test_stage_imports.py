@@ -77,7 +77,7 @@ def test_metrics_significance_and_leaderboard_jobs_import_no_torch(tmp_path):
             for rm in ("longer", "shorter")]
     jobs += [
         ("significance", [*common, f"++io.items={p['items']}", f"++io.scores=[{tmp_path}/longer.parquet,{tmp_path}/shorter.parquet]",
-                          f"++io.out={tmp_path}/significance.csv"]),
+                          f"++io.out={tmp_path}/significance.csv", f"++io.md={tmp_path}/significance.md"]),
         ("leaderboard", [*common, f"++io.metrics=[{tmp_path}/longer.json,{tmp_path}/shorter.json]",
                          f"++io.significance={tmp_path}/significance.csv", f"++io.csv={tmp_path}/board.csv", f"++io.md={tmp_path}/board.md"]),
         ("leaderboard", [*common, "++io.all=true", f"++io.metrics=[{tmp_path}/longer.json,{tmp_path}/shorter.json]",
@@ -87,6 +87,7 @@ def test_metrics_significance_and_leaderboard_jobs_import_no_torch(tmp_path):
     assert heavy == [], f"a metrics, significance or leaderboard job imported {heavy}"
     board = pd.read_csv(tmp_path / "board.csv")
     assert len(board) == 2 and (tmp_path / "all.csv").is_file()
+    assert "| longer | shorter |" in (tmp_path / "significance.md").read_text()  # the CSV's table, for reading
 
 
 def test_building_an_rm_applies_the_cpu_scoring_switches():

@@ -39,3 +39,33 @@ wildcard_constraints:
     judge=PLAN.names_re("judge"),
     rm=PLAN.names_re("rm"),
     shard=SHARD_RE,
+
+
+def intermediates():
+    """Every file under results/ that the results of `all` are made from: the constructions, data, scores and
+    comparisons (shards and ensemble members too), metrics and best-of-N files. As inputs of `all`, a missing one is
+    rebuilt, then whatever reads it, where Snakemake alone would call its readers up to date. (Each rule's `fp`
+    param does the rest: a file whose inputs' configs changed is rebuilt, even when their job failed or was killed.)"""
+    rms, files = list(PLAN.rms), []
+    for rm in rms:  # an ensemble's members, however deep
+        rms += [m for m in (PLAN.members(rm) if PLAN.kind(rm) == "ensemble" else []) if m not in rms]
+    for benchmark in PLAN.benchmarks:
+        spec = PLAN.construction(benchmark)
+        if spec is not None:
+            prompts = spec["prompts"]
+            files += expand(rules.construct_prompts.output, prompts=prompts)
+            for policy in spec["policies"]:
+                sample = rules.sample.output[0]
+                sharded = [*shard_files(sample, PLAN.policy_shards(policy)), unsharded(sample)]
+                files += expand(sharded, prompts=prompts, policy=policy)
+            files += expand(rules.judge.output, prompts=prompts, judge=spec["judge"])
+            files += expand(rules.build_sets.output, prompts=prompts, benchmark=benchmark)
+        files += expand(rules.data.output, benchmark=benchmark)
+        for rm in rms:
+            result = {"scores": rules.score.output[0], "comparisons": rules.compare.output[0]}[PLAN.artifact(rm)]
+            shards = 1 if PLAN.kind(rm) == "ensemble" else PLAN.rm_shards(rm)
+            files += expand([*shard_files(result, shards), unsharded(result)], benchmark=benchmark, rm=rm)
+        files += expand(rules.metrics.output, benchmark=benchmark, rm=PLAN.rms)
+        if benchmark in PLAN.pool_benchmarks:
+            files += expand(rules.downstream.output, benchmark=benchmark, rm=PLAN.rms)
+    return sorted(set(files))

@@ -55,6 +55,7 @@ rule sample_merge:
         unsharded(rules.sample.output[0]),
     params:
         run=PLAN.stage("merge_responses"),
+        fp=PLAN.policy_fp,
         shards=lambda w, input: hydra_list(input.shards),
     conda:
         CONDA_ENV

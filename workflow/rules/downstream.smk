@@ -37,7 +37,7 @@ rule correlation:
         points="results/correlation/{benchmark}.points.csv",
     params:
         run=PLAN.stage("correlation"),
-        fp=PLAN.settings_fp("correlation"),
+        fp=PLAN.settings_fp("correlation", "downstream", "metrics"),
         downstream=lambda w, input: hydra_list(input.downstream),
     conda:
         CONDA_ENV
@@ -59,7 +59,7 @@ rule correlation_all:
         points="results/correlation/all.points.csv",
     params:
         run=PLAN.stage("correlation"),
-        fp=PLAN.settings_fp("correlation"),
+        fp=PLAN.settings_fp("correlation", "downstream", "metrics"),
         downstream=lambda w, input: hydra_list(input.downstream),
         metrics=lambda w, input: hydra_list(input.metrics),
     conda:

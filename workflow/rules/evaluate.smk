@@ -30,7 +30,8 @@ rule significance:
         scores=expand(RESULT_FILES["scores"], rm=PLAN.listed("scores"), allow_missing=True),
         comparisons=expand(RESULT_FILES["comparisons"], rm=PLAN.listed("comparisons"), allow_missing=True),
     output:
-        "results/significance/{benchmark}.csv",
+        csv="results/significance/{benchmark}.csv",
+        md="results/significance/{benchmark}.md",
     params:
         run=PLAN.stage("significance"),
         fp=PLAN.settings_fp("metrics"),
@@ -44,7 +45,7 @@ rule significance:
         "Paired comparisons of every pair of RMs on {wildcards.benchmark}"
     shell:
         "{params.run} benchmark={wildcards.benchmark} ++io.items={input.items_file}"
-        " '++io.scores={params.scores}' '++io.comparisons={params.comparisons}' ++io.out={output}"
+        " '++io.scores={params.scores}' '++io.comparisons={params.comparisons}' ++io.out={output.csv} ++io.md={output.md}"
         " > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 

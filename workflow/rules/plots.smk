@@ -17,7 +17,7 @@ rule plots:
         **figure_outputs(figures(), "results/plots/{benchmark}", report),
     params:
         run=PLAN.stage("plots"),
-        fp=PLAN.settings_fp("metrics"),
+        fp=PLAN.settings_fp("metrics", "downstream", "correlation"),
         metrics=lambda w, input: hydra_list(input.metrics),
         downstream=lambda w, input: hydra_list(input.downstream),
         significance=lambda w, input: io_arg("significance", input.significance),
@@ -66,7 +66,7 @@ rule plots_all:
         **figure_outputs(figures(scope="all"), "results/plots/all", report),
     params:
         run=PLAN.stage("plots"),
-        fp=PLAN.settings_fp("correlation"),
+        fp=PLAN.settings_fp("correlation", "downstream", "metrics"),
         out_dir=lambda w, output: os.path.dirname(output[0]),
     conda:
         CONDA_ENV

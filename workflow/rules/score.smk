@@ -58,6 +58,7 @@ rule score_merge:
         unsharded(rules.score.output[0]),
     params:
         run=PLAN.stage("merge_scores"),
+        fp=PLAN.rm_fp,
         shards=lambda w, input: hydra_list(input.shards),
     conda:
         CONDA_ENV
@@ -108,6 +109,7 @@ rule compare_merge:
         unsharded(rules.compare.output[0]),
     params:
         run=PLAN.stage("merge_comparisons"),
+        fp=PLAN.rm_fp,
         shards=lambda w, input: hydra_list(input.shards),
     conda:
         CONDA_ENV

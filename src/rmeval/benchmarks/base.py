@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class SampleConfig:
     per_scenario: int | None = field(default=None, metadata=at_least(1))  # at most this many items per (format, goal, scenario); null = all
-    seed: int = 0
+    seed: int = field(default=0, metadata=at_least(0))
 
 
 @dataclass
@@ -52,7 +52,7 @@ class BenchmarkConfig:
     root: str | None = None  # local file or folder; null: the benchmark's default source (download, hub, fixture)
     check_manifest: bool = False  # compare files and record counts with the full public release
     sample: SampleConfig = field(default_factory=SampleConfig)
-    position_seed: int = 0  # seeds where a pairwise judge is shown the chosen response (A or B), per item
+    position_seed: int = field(default=0, metadata=at_least(0))  # seeds where a pairwise judge is shown the chosen response (A or B), per item
     judge_scores: bool = False  # items carry per-response judge scores (enables the downstream best-of-N stage)
 
 
@@ -294,9 +294,12 @@ def with_rank_groups(frame: pd.DataFrame, groups: pd.DataFrame | None) -> pd.Dat
     """Add ``rank group`` and ``tied with above`` (from ``rmeval.metrics.paired.rank_groups``) to a leaderboard frame."""
     if groups is None or groups.empty or not len(frame):
         return frame
+    import pandas as pd
+
     by_rm = groups.set_index("rm")
     frame = frame.copy()
-    frame["rank group"] = [int(by_rm.loc[rm, "group"]) if rm in by_rm.index else None for rm in frame["rm"]]
+    # nullable integers: an RM without a group (undefined value) stays empty, and the others print as 1, not 1.0000
+    frame["rank group"] = pd.array([int(by_rm.loc[rm, "group"]) if rm in by_rm.index else None for rm in frame["rm"]], dtype="Int64")
     frame["tied with above"] = [bool(by_rm.loc[rm, "tied_with_above"]) if rm in by_rm.index else None for rm in frame["rm"]]
     return frame
 
@@ -314,7 +317,7 @@ def group_cell(r) -> str:
 
     g = r.get("rank group")
     if g is None or pd.isna(g):
-        return ""
+        return " | "  # an RM without a group (undefined value): an empty cell
     return f" | {int(g)}{' (tied with above)' if r.get('tied with above') else ''}"
 
 

@@ -9,7 +9,7 @@ One record per line (``.jsonl``) or per row (``.parquet``); a ``.json`` file may
 - optional ``id`` (unique; default: the record's line number), ``group`` (a string: the per-group tables of the
   metrics, e.g. a domain), ``goal`` and ``task`` (coarser groupings; default ``all`` / the group),
   ``chosen_model`` and ``rejected_model`` / ``rejected_models``;
-- optional judge scores ``chosen_score`` and ``rejected_score`` / ``rejected_scores`` (numbers; with
+- optional judge scores ``chosen_score`` and ``rejected_score`` / ``rejected_scores`` (finite numbers; with
   ``judge_scores: true`` in the YAML every record must carry them, which enables the downstream best-of-N stage).
 
 Headline: accuracy on pairwise items, on best-of-N groups and on all items (ties count as wrong), with CIs.
@@ -125,7 +125,7 @@ class CustomBenchmark(Benchmark):
                 })
         report = {"root": str(root), "files": {w: sum(1 for it in items if it["source_file"] == w) for w, _ in files},
                   "missing_files": [], "has_judge_scores": bool(items) and n_scored == len(items),
-                  "identical_pairs": sum(1 for it in items if it["chosen_id"] in it["rejected_ids"])}
+                  "identical_pairs": _identical(items, "pairwise"), "identical_bon_groups": _identical(items, "bon")}
         return finalize_items(pd.DataFrame(items)), finalize_texts(pd.DataFrame(list(texts.values()))), report
 
     def outcome_metrics(self, items, outcomes, m):
@@ -156,3 +156,8 @@ class CustomBenchmark(Benchmark):
             node = metrics["formats"][fmt]
             out[col] = headline_cell(node["accuracy"], node["ci_low"], node["ci_high"], node["n_items"], node["chance"])
         return out
+
+
+def _identical(items: list[dict], fmt: str) -> int:
+    """Items of ``fmt`` whose chosen text is also one of its rejected ones (no scorer can get them right)."""
+    return sum(1 for it in items if it["format"] == fmt and it["chosen_id"] in it["rejected_ids"])

@@ -7,7 +7,7 @@ the generated smoke fixture, and the sets rmeval constructs itself (``construct:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rmeval.benchmarks.base import (
@@ -24,6 +24,7 @@ from rmeval.benchmarks.base import (
     plain,
     with_rank_groups,
 )
+from rmeval.config.fields import above, at_least
 from rmeval.config.schemas import ConstructConfig
 
 if TYPE_CHECKING:
@@ -36,14 +37,14 @@ class DownloadConfig:
     commit: str = ""
     url: str = ""
     subdir: str = "RMB_dataset"
-    timeout_s: float = 60.0
+    timeout_s: float = field(default=60.0, metadata=above(0))
 
 
 @dataclass
 class FixtureConfig:
     kind: str = "smoke"
-    seed: int = 0
-    items_per_scenario: int = 4
+    seed: int = field(default=0, metadata=at_least(0))
+    items_per_scenario: int = field(default=4, metadata=at_least(1))
 
 
 @dataclass

@@ -4,11 +4,11 @@ policy or judge YAML (Snakemake ``threads:`` and ``resources:``, shard counts)."
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from rmeval.config.fields import at_least
 from rmeval.config.tree import to_plain
-from rmeval.config.fields import ConfigError
 
 
 @dataclass
@@ -16,10 +16,11 @@ class ResourcesConfig:
     """What one job asks the scheduler for: Snakemake's ``threads:`` and standard ``resources:`` (the SLURM and
     Kubernetes executor plugins read them). Optional in every RM, policy and judge YAML (``resources:``)."""
 
-    threads: int | None = None  # null: a job with a local model claims all of Snakemake's cores (torch: at most the machine's CPUs); an API job 1
-    mem_mb: int = 8000  # memory per job (SLURM --mem)
-    runtime: int = 60  # minutes (SLURM -t)
-    gpus: int = 0  # GPUs per job: Snakemake resource `gpu` (SLURM --gpus=N); 0 = a CPU job
+    # null: a job with a local model claims all of Snakemake's cores (torch: at most the machine's CPUs); an API job 1
+    threads: int | None = field(default=None, metadata=at_least(1))
+    mem_mb: int = field(default=8000, metadata=at_least(1))  # memory per job (SLURM --mem)
+    runtime: int = field(default=60, metadata=at_least(1))  # minutes (SLURM -t)
+    gpus: int = field(default=0, metadata=at_least(0))  # GPUs per job: Snakemake resource `gpu` (SLURM --gpus=N); 0 = a CPU job
     gpu_model: str | None = None  # e.g. a100 (SLURM --gpus=a100:N); null = any
     slurm_partition: str | None = None  # null = the profile's (profiles/slurm) or the cluster's default
     slurm_extra: str | None = None  # more sbatch flags verbatim, e.g. "--constraint=ib" (not --gres/--gpus: use gpus)
@@ -29,14 +30,15 @@ class ResourcesConfig:
 class ScoreJobConfig:
     """How the score stage splits one (benchmark, RM) into jobs (rmeval.sharding)."""
 
-    shards: int = 1  # K length-balanced shards of the unique texts, one job each, merged into the usual score file
+    # K length-balanced shards of the unique texts, one job each, merged into the usual score file
+    shards: int = field(default=1, metadata=at_least(1))
 
 
 @dataclass
 class SampleJobConfig:
     """How the sample stage splits one (prompt set, policy) into jobs (rmeval.sharding.shard_rows)."""
 
-    shards: int = 1  # K shards of the prompts, one job each, merged into the usual responses file
+    shards: int = field(default=1, metadata=at_least(1))  # K shards of the prompts, one job each, merged into the usual responses file
 
 
 # Keys of an RM, policy or judge YAML that tell the scheduler how to run its jobs, not how the model scores:
@@ -61,19 +63,6 @@ def uses_local_model(node: Any) -> bool:
 
         return not is_remote_backend(backend.get("_target_"))
     return node.get("model") is not None
-
-
-def check_job_keys(node: Any, where: str) -> None:
-    """Ranges of the ``resources:`` and ``score:`` nodes (the schema checks their types)."""
-    res = node.get("resources") or {}
-    for key, low in (("threads", 1), ("mem_mb", 1), ("runtime", 1), ("gpus", 0)):
-        value = res.get(key)
-        if value is not None and int(value) < low:
-            raise ConfigError(f"{where}: field 'resources.{key}': {value} is below {low}")
-    for job in ("score", "sample"):
-        shards = (node.get(job) or {}).get("shards")
-        if shards is not None and int(shards) < 1:
-            raise ConfigError(f"{where}: field '{job}.shards': {shards} is below 1 (1 = one job for all of them)")
 
 
 def job_resources(node: Any, cores: int | None) -> dict[str, Any]:

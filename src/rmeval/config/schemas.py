@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from rmeval.config.fields import at_least
+from rmeval.config.fields import at_least, between, each, fraction
 from rmeval.config.jobs import ResourcesConfig, SampleJobConfig
 
 
@@ -27,8 +27,8 @@ class PromptsConfig:
     name: str = "???"
     source: str = "demo"  # demo | release | jsonl
     path: str | None = None
-    per_scenario: int | None = None
-    seed: int = 0
+    per_scenario: int | None = field(default=None, metadata=at_least(1))
+    seed: int = field(default=0, metadata=at_least(0))
 
 
 @dataclass
@@ -37,11 +37,11 @@ class PolicyConfig:
     requires_model: str | None = None  # an RM whose model folder (built by its rule) holds the weights
     backend: Any = None
     system_prompt: str | None = None
-    n_samples: int = 1
-    temperature: float = 0.7
-    top_p: float = 1.0
-    max_new_tokens: int = 256
-    seed: int = 0
+    n_samples: int = field(default=1, metadata=at_least(1))
+    temperature: float = field(default=0.7, metadata=at_least(0))
+    top_p: float = field(default=1.0, metadata=between(0, 1))
+    max_new_tokens: int = field(default=256, metadata=at_least(1))
+    seed: int = field(default=0, metadata=at_least(0))
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     sample: SampleJobConfig = field(default_factory=SampleJobConfig)
 
@@ -58,25 +58,26 @@ class JudgeConfig:
     backend: Any = None
     template: str | None = None  # null = conf/templates/pointwise_judge_v1.txt
     mode: str = "generate"  # generate | expected_value (HF backends: probabilities of the score tokens)
-    max_attempts: int = 3
-    max_tokens: int = 512
-    temperature: float = 0.0
-    seed: int = 0
-    price_per_1k_prompt: float = 0.0
-    price_per_1k_completion: float = 0.0
-    retry_temperature: float | None = None  # later attempts sample at this temperature (greedy retries repeat themselves)
+    max_attempts: int = field(default=3, metadata=at_least(1))
+    max_tokens: int = field(default=512, metadata=at_least(1))
+    temperature: float = field(default=0.0, metadata=at_least(0))
+    seed: int = field(default=0, metadata=at_least(0))
+    price_per_1k_prompt: float = field(default=0.0, metadata=at_least(0))
+    price_per_1k_completion: float = field(default=0.0, metadata=at_least(0))
+    # later attempts sample at this temperature (greedy retries repeat themselves)
+    retry_temperature: float | None = field(default=None, metadata=at_least(0))
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
 
 
 @dataclass
 class BenchmarkListConfig:
-    names: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list, metadata={"unique": True})
     description: str = ""
 
 
 @dataclass
 class RMListConfig:
-    names: list[str] = field(default_factory=list, metadata={"nonempty": True})
+    names: list[str] = field(default_factory=list, metadata={"nonempty": True, "unique": True})
     description: str = ""
 
 
@@ -108,27 +109,36 @@ class BootstrapMethod(Enum):
 
 @dataclass
 class MetricsConfig:
-    n_boot: int = 1000
-    ci_level: float = 0.95
-    seed: int = 0
+    n_boot: int = field(default=1000, metadata=at_least(1))
+    ci_level: float = field(default=0.95, metadata=fraction())
+    seed: int = field(default=0, metadata=at_least(0))
     bootstrap: BootstrapMethod = BootstrapMethod.cluster
-    significance_level: float = 0.05  # rank groups: Holm-adjusted paired tests at this level (rmeval.metrics.paired)
+    # rank groups: Holm-adjusted paired tests at this level (rmeval.metrics.paired)
+    significance_level: float = field(default=0.05, metadata=fraction())
 
 
 @dataclass
 class DownstreamConfig:
     enabled: bool = True
-    split_seed: int = 0
-    downstream_fraction: float = 0.5
-    n_draws: int = 20
-    seed: int = 0
-    min_prompts: int = 20
+    split_seed: int = field(default=0, metadata=at_least(0))
+    downstream_fraction: float = field(default=0.5, metadata=fraction())  # 0 or 1 would leave one side empty
+    n_draws: int = field(default=20, metadata=at_least(1))
+    seed: int = field(default=0, metadata=at_least(0))
+    min_prompts: int = field(default=20, metadata=at_least(1))
 
 
 @dataclass
 class CorrelationConfig:
-    n_boot: int = 1000
-    ci_level: float = 0.95
-    seed: int = 0
-    min_rms_for_ci: int = 5
-    quantiles: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.25])  # PPE lower-quantile metrics (rmeval.metrics.paired)
+    n_boot: int = field(default=1000, metadata=at_least(1))
+    ci_level: float = field(default=0.95, metadata=fraction())
+    seed: int = field(default=0, metadata=at_least(0))
+    min_rms_for_ci: int = field(default=5, metadata=at_least(3))  # below 3 RMs: no coefficient (rmeval.correlation.MIN_RMS)
+    # PPE lower-quantile metrics (rmeval.metrics.paired)
+    quantiles: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.25], metadata=each(between(0, 1)))
+
+
+@dataclass
+class RunConfig:
+    """The top-level keys of config.yaml that belong to no group."""
+
+    seed: int = field(default=0, metadata=at_least(0))  # read by no stage (each section has its own seed); checked all the same

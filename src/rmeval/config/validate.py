@@ -18,7 +18,7 @@ from rmeval.config.families import (
     rm_schema,
 )
 from rmeval.config.fields import ConfigError
-from rmeval.config.jobs import check_job_keys
+from rmeval.config.paths import built_folder, check_model_paths
 from rmeval.config.schemas import (
     BenchmarkListConfig,
     CorrelationConfig,
@@ -28,6 +28,7 @@ from rmeval.config.schemas import (
     PolicyConfig,
     PromptsConfig,
     RMListConfig,
+    RunConfig,
     ScoringConfig,
 )
 from rmeval.config.tree import available_rms, find_conf_dir
@@ -52,20 +53,27 @@ def check(schema: type, node: Any, where: str) -> DictConfig:
 
 
 def _check_values(schema: type, node: DictConfig, where: str, prefix: str = "") -> None:
-    """The ``metadata`` checks of ``schema``'s fields (see ``_at_least``), nested dataclasses included."""
-    from omegaconf import DictConfig
+    """The ``metadata`` checks of ``schema``'s fields (``rmeval.config.fields``), nested dataclasses included."""
+    from omegaconf import DictConfig, OmegaConf
 
     for f in dataclasses.fields(schema):
         value = node.get(f.name)
         key = f"{prefix}{f.name}"
-        if dataclasses.is_dataclass(f.default_factory if f.default_factory is not dataclasses.MISSING else None) and isinstance(value, DictConfig):
-            _check_values(f.default_factory, value, where, f"{key}.")
+        if isinstance(value, DictConfig) and dataclasses.is_dataclass(OmegaConf.get_type(value)):
+            _check_values(OmegaConf.get_type(value), value, where, f"{key}.")
             continue
         meta = f.metadata
-        if "min" in meta and value is not None and value < meta["min"]:
-            raise ConfigError(f"{where}: field '{key}': must be >= {meta['min']}, got {value}")
+        if "range" in meta and value is not None and (problem := meta["range"].problem(value)):
+            raise ConfigError(f"{where}: field '{key}': {problem}")
+        if "each" in meta and value is not None:
+            for item in value:
+                if (problem := meta["each"].problem(item)):
+                    raise ConfigError(f"{where}: field '{key}': every entry {problem}")
         if meta.get("nonempty") and not value:
             raise ConfigError(f"{where}: field '{key}': must list at least one entry, got an empty list")
+        if meta.get("unique") and value and len(set(value)) < len(value):
+            twice = next(v for i, v in enumerate(value) if v in value[:i])
+            raise ConfigError(f"{where}: field '{key}': {twice!r} is listed twice; list each name once")
         if "pattern" in meta and value is not None and not re.fullmatch(meta["pattern"], str(value)):
             raise ConfigError(f"{where}: field '{key}': got {value!r}, expected {meta.get('expected', meta['pattern'])}")
 
@@ -86,6 +94,7 @@ def validate(cfg: DictConfig, conf_dir: Path | None = None) -> DictConfig:
     if not cfg.benchmarks.names:
         raise ConfigError(f"{conf_dir}/benchmarks: benchmarks.names is empty; list at least one of {', '.join(known)}")
     check(RMListConfig, cfg.rms, f"{conf_dir}/rms (rms.names)")
+    check(RunConfig, {"seed": cfg.get("seed", 0)}, "config.yaml")
     check(ScoringConfig, cfg.scoring, "config.yaml: scoring")
     check(MetricsConfig, cfg.metrics, "config.yaml: metrics")
     check(DownstreamConfig, cfg.downstream, "config.yaml: downstream")
@@ -102,10 +111,11 @@ def validate(cfg: DictConfig, conf_dir: Path | None = None) -> DictConfig:
         apply_group_overrides(cfg, "policy")
     for group, schema in (("prompts", PromptsConfig), ("policy", PolicyConfig), ("judge", JudgeConfig)):
         if cfg.get(group) is not None:
-            check(schema, cfg[group], f"{conf_dir}/{group}/{cfg[group].get('name', '?')}.yaml")
-            check_job_keys(cfg[group], f"{conf_dir}/{group}/{cfg[group].get('name', '?')}.yaml")
+            where = f"{conf_dir}/{group}/{cfg[group].get('name', '?')}.yaml"
+            check(schema, cfg[group], where)
             if cfg[group].get("backend") is not None:
-                validate_backend(cfg[group].backend, f"{conf_dir}/{group}/{cfg[group].name}.yaml")
+                validate_backend(cfg[group].backend, where)
+                check_model_paths(cfg[group], where, built_folder(cfg[group].get("requires_model")))
     if cfg.get("rm") is not None:
         apply_rm_overrides(cfg)
         validate_rm(cfg.rm, f"{conf_dir}/rm/{cfg.rm.get('name', '?')}.yaml")
@@ -171,7 +181,7 @@ def validate_rm(node: DictConfig, where: str) -> DictConfig:
     if "backend" in {f.name for f in dataclasses.fields(schema)}:  # generative judges: their backend's own settings
         validate_backend(node.get("backend") or {}, where)
     merged = check(schema, node, where)
-    check_job_keys(node, where)
+    check_model_paths(node, where, built_folder(node.get("name")) if node.get("build") is not None else None)
     if node.get("build") is not None:
         kind = node.get("build").get("kind")
         if kind not in BUILD_KINDS:

@@ -7,10 +7,11 @@ answer with one JSON object ``{"key_features": [...], "score": <number>}``.
 Two modes:
 
 - ``generate`` (any ``rmeval.llm`` backend): the answer is parsed strictly (``parse_judgment``). An unparseable or
-  out-of-range answer, or a request the backend gave up on, is asked again with seed ``seed + attempt`` (so the
-  generation cache does not hand back the same bad answer), up to ``max_attempts``; all first attempts run as one
-  batch, then all second attempts, and so on. A judgment that never parses is kept, marked invalid, with its raw
-  text and the reason: nothing is dropped.
+  out-of-range answer, or a request the backend refused (e.g. HTTP 400), is asked again with seed ``seed + attempt``
+  (so the generation cache does not hand back the same bad answer), up to ``max_attempts``; all first attempts run
+  as one batch, then all second attempts, and so on. A judgment that never parses is kept, marked invalid, with its
+  raw text and the reason: nothing is dropped. Requests that failed every retry at the transport (timeouts, 5xx,
+  resets) stop the job instead (``RequestsFailedError``): a rerun sends only them.
 - ``expected_value`` (``HFLocalBackend`` only; for small local models that rarely write valid JSON): the same
   prompt plus a forced answer prefix that stops where the score goes (``{"key_features": [], "score": ``); one
   forward pass gives the next-token probabilities of the digits "1".."5", renormalised over those five.

@@ -14,11 +14,10 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from tqdm import tqdm
-
 from rmeval.data.rmb import release_manifest
 from rmeval.data.schema import DataError
 from rmeval.errors import RmevalError
+from rmeval.progress import progress_bar
 
 
 class DownloadError(RmevalError, RuntimeError):
@@ -29,7 +28,7 @@ def fetch(url: str, dest: Path, timeout_s: float) -> None:
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as resp, open(dest, "wb") as out:
             total = int(resp.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc="download RMB") as bar:
+            with progress_bar(total, "download RMB", "B", unit_scale=True) as bar:
                 while chunk := resp.read(1 << 20):
                     out.write(chunk)
                     bar.update(len(chunk))

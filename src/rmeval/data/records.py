@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 FILE_SUFFIXES = (".jsonl", ".json", ".parquet")
 ROLES = ("user", "assistant", "system")
 BOM = "\ufeff"
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # a JSON escape of a UTF-16 surrogate (paired or lone)
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # what json.loads leaves of an unpaired one
 
 
 def one_line(text: object) -> str:
@@ -66,9 +69,10 @@ def read_records(path: str | Path, where: str | None = None, *, json_list: bool 
         except Exception as err:  # noqa: BLE001 - any unreadable parquet is a data error
             raise DataError(f"{where}: record ?: field '<file>': unreadable parquet ({type(err).__name__}: {one_line(err)})") from None
     text = read_text(path, where)
+    surrogates = SURROGATE_ESCAPE.search(text) is not None
     if suffix == ".json":
         try:
-            data = json.loads(text)
+            data = _loads(text, where, "?", surrogates)
         except json.JSONDecodeError as err:
             if json_list or err.msg != "Extra data":  # anything but "several JSON values": not JSON lines either
                 raise DataError(f"{where}: record ?: field '<json>': invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
@@ -87,10 +91,40 @@ def read_records(path: str | Path, where: str | None = None, *, json_list: bool 
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            records.append(_loads(line, where, f"{len(records)} (line {lineno})", surrogates))
         except json.JSONDecodeError as err:
             raise DataError(f"{where}: record {len(records)}: field '<json>': invalid JSON at line {lineno} column {err.colno}: {err.msg}") from None
     return records
+
+
+def _loads(text: str, where: str, record: str, surrogates: bool) -> object:
+    """``json.loads`` that fails with one line on nesting deeper than Python's recursion allows and on a lone
+    surrogate escape (``"\\ud800"``: valid JSON, but no UTF-8 string can hold it); ``surrogates``: whether the
+    text has any surrogate escape at all (the check is skipped otherwise)."""
+    try:
+        data = json.loads(text)
+        if surrogates:
+            _check_surrogates(data)
+    except RecursionError:
+        raise DataError(f"{where}: record {record}: field '<json>': nested too deeply to read") from None
+    except UnicodeError:
+        raise DataError(f"{where}: record {record}: field '<json>': a lone surrogate escape (\\ud800-\\udfff without "
+                        "its pair) is not text; fix the file's encoding") from None
+    return data
+
+
+def _check_surrogates(node: object) -> None:
+    """Raise UnicodeError where a string (a key or a value) holds an unpaired surrogate."""
+    if isinstance(node, str):
+        if LONE_SURROGATE.search(node):
+            raise UnicodeError("lone surrogate")
+    elif isinstance(node, list):
+        for value in node:
+            _check_surrogates(value)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            _check_surrogates(key)
+            _check_surrogates(value)
 
 
 def record_files(root: str | Path, what: str = "benchmark.root") -> list[tuple[str, Path]]:
@@ -205,11 +239,13 @@ class Record:
         return turns
 
     def score(self, value: object, where: str, low: float = 0.0, high: float = 10.0) -> float | None:
-        """An optional judge score: a finite number in [low, high], or None."""
+        """An optional judge score: a finite number in [low, high], or None (NaN and ±Infinity fail)."""
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.fail(where, f"expected a number, got {value!r}")
+        if not math.isfinite(value):
+            self.fail(where, f"expected a finite number, got {value!r}")
         if not low <= float(value) <= high:
             self.fail(where, f"out of range [{low:g}, {high:g}]: {value}")
         return float(value)

@@ -15,12 +15,12 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
-from tqdm import tqdm
 
 from rmeval.data.records import Record, read_records
 from rmeval.data.schema import DataError, finalize_items, finalize_texts
 from rmeval.ids import prompt_id as make_prompt_id
 from rmeval.ids import text_id as make_text_id
+from rmeval.progress import progress_iter
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ class LoadReport:
     unexpected_files: list[str] = field(default_factory=list)
     has_judge_scores: bool = False
     identical_pairs: int = 0
+    identical_bon_groups: int = 0  # BoN groups with a loser byte-identical to the best: never right for a scorer
     whitespace_only_responses: int = 0
     count_mismatches: list[dict] = field(default_factory=list)
     judge_score_conflicts: int = 0  # texts that carry different judge scores in different records
@@ -75,6 +76,7 @@ class LoadReport:
             "unexpected_files": self.unexpected_files,
             "has_judge_scores": self.has_judge_scores,
             "identical_pairs": self.identical_pairs,
+            "identical_bon_groups": self.identical_bon_groups,
             "whitespace_only_responses": self.whitespace_only_responses,
             "count_mismatches": self.count_mismatches,
             "judge_score_conflicts": self.judge_score_conflicts,
@@ -160,7 +162,7 @@ def load_rmb(root: str | Path, benchmark: str = "rmb", check_manifest: bool = Tr
     seen_uids: dict[tuple[str, str], str] = {}
     n_scored = n_unscored = 0
 
-    for path, rel in tqdm(list(zip(paths, rel_paths)), desc=f"load {benchmark}", unit="file", leave=False):
+    for path, rel in progress_iter(list(zip(paths, rel_paths)), f"load {benchmark}", "file", leave=False):
         fmt, goal, task, scenario = scenario_of(rel)
         records = read_records(path, rel, json_list=True)
         report.files[rel] = len(records)
@@ -189,6 +191,8 @@ def load_rmb(root: str | Path, benchmark: str = "rmb", check_manifest: bool = Tr
                 if not loser_list:
                     rec.fail("loser_list", "empty list (a BoN group needs at least one loser)")
                 losers = [rec.response(f"loser_list[{k}]", obj) for k, obj in enumerate(loser_list)]
+                if any(loser["answer"] == best["answer"] for loser in losers):
+                    report.identical_bon_groups += 1
             ids = []
             for resp in [best, *losers]:
                 tid = make_text_id(conv, resp["answer"])
@@ -239,6 +243,9 @@ def load_rmb(root: str | Path, benchmark: str = "rmb", check_manifest: bool = Tr
             "they are loaded under their file's scenario (benchmark.strict_category_path=true stops instead)",
             len(report.category_mismatches), first["file"], first["record"], first["category_path"],
         )
+    if report.identical_pairs or report.identical_bon_groups:
+        log.warning("%d pairs and %d BoN groups have a loser byte-identical to the best response: a scorer can never "
+                    "get them right (BoN chance credits such groups 0)", report.identical_pairs, report.identical_bon_groups)
     if report.judge_score_conflicts:
         log.warning(
             "%d responses appear in several records with different judge scores; texts.judge_score keeps the first, "

@@ -67,7 +67,8 @@ class ChatResult:
     finish_reason: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    error: str | None = None  # last error when every attempt failed (the result is kept, marked invalid)
+    error: str | None = None  # last error when every attempt failed
+    transient: bool = False  # that error was a transport failure (timeout, 5xx, reset, 429, malformed body): a rerun may succeed
     attempts: int = 1
     latency_s: float = 0.0
     cache_key: str = ""

@@ -6,6 +6,9 @@ middle of a write) is cut off when the cache is opened, before anything is appen
 onto the fragment; a line glued by an older version is split and its record recovered. Appends and repairs hold an
 exclusive lock on the file, so two jobs sharing a cache (one judge on two benchmarks) never tear each other's lines. Keys hash the backend
 fingerprint and the full request including its seed. Error texts are scrubbed of anything that looks like a key.
+
+A request that failed every retry at the transport (``ChatResult.transient``) is never a result: ``generate_cached``
+keeps every answer in the cache and then stops with one line naming how many failed, so a rerun sends only those.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+from rmeval.errors import RmevalError
 from rmeval.llm.base import ChatBackend, ChatRequest, ChatResult, scrub_secrets
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,10 @@ def _parse_line(line: str) -> tuple[dict | None, bool]:
         except json.JSONDecodeError:
             start = line.find(RECORD_START, start + 1)
     return None, False
+
+
+class RequestsFailedError(RmevalError):
+    """Requests that failed every retry (timeouts, 5xx, resets, 429): the answered ones are cached, a rerun sends the rest."""
 
 
 class GenerationCache:
@@ -123,8 +131,9 @@ def generate_cached(
     """Results for ``requests``; cached ones are reused, the rest generated and appended as each finishes.
 
     Identical requests (same cache key) are sent once and the answer is given to each of them under its own key.
-    Failed requests are returned (marked with ``error``) but not cached unless ``cache_errors``, so a rerun
-    retries them.
+    A request the backend refused for good (e.g. HTTP 400) is returned marked with ``error``, cached only with
+    ``cache_errors``. Requests that failed every retry at the transport raise ``RequestsFailedError`` once all the
+    others are answered and cached: they are never cached, so a rerun sends only them.
     """
     fp = backend.fingerprint()
     keys = [r.cache_key(fp) for r in requests]
@@ -145,10 +154,16 @@ def generate_cached(
         def on_result(j: int, result: ChatResult) -> None:
             result.cache_key = keys[todo[j]]
             result.error = scrub_secrets(result.error)
-            if cache is not None and (result.ok or cache_errors):
+            if cache is not None and (result.ok or (cache_errors and not result.transient)):
                 cache.append(result)
 
         results = backend.generate([requests[i] for i in todo], progress=progress, on_result=on_result)
+        failed = [res for res in results if res.transient]
+        if failed:
+            kept = (f"the {sum(res.ok for res in results)} answered are cached, so a rerun sends only the failed ones"
+                    if cache is not None else "no generation cache is set, so a rerun sends them all again")
+            raise RequestsFailedError(f"{backend.name}: {len(failed)} of {len(todo)} request(s) failed after every retry "
+                                      f"(first: {failed[0].error}); {kept}")
         for j, res in enumerate(results):
             out[todo[j]] = res
     for i, (req, ck) in enumerate(zip(requests, keys)):

@@ -12,10 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tqdm import tqdm
-
 from rmeval.config.fields import DEVICE, DType, at_least, settings
 from rmeval.llm.base import BACKENDS, BackendConfig, ChatBackend, ChatRequest, ChatResult
+from rmeval.progress import progress_bar
 
 
 @dataclass
@@ -132,7 +131,7 @@ class HFLocalBackend(ChatBackend):
             groups += [sampled[k : k + size] for k in range(0, len(sampled), size)]
         else:
             groups += [[i] for i in sampled]
-        with tqdm(total=len(requests), desc=f"{self.name}: generate", unit="req", disable=not progress) as bar:
+        with progress_bar(len(requests), f"{self.name}: generate", "req", enabled=progress) as bar:
             for group in groups:
                 outs = self._run([requests[i] for i in group], sample=bool(group) and requests[group[0]].temperature != 0)
                 for i, res in zip(group, outs):

@@ -1,21 +1,27 @@
 """OpenAI-compatible chat completions (OpenAI, vLLM/TGI/llama.cpp servers, gateways) with the `openai` client.
 
 The API key comes only from the environment variable the YAML names (never from config files, never logged or
-written into results; server error texts are scrubbed of anything that looks like a key). Bounded concurrency:
-at most ``concurrency`` requests are in flight and nothing is queued beyond them, so an interrupt (Ctrl-C,
-SIGTERM) or an error stops the run at once: no new request is sent, no retry is started, and the answers already
-on their way are collected (and cached by the caller) before the error goes on. Retries with exponential backoff
-and jitter on 429, 5xx, timeouts, connection errors and malformed responses; a server's ``Retry-After`` (seconds
-or an HTTP date) replaces the backoff, capped by ``retry_after_max_s``. A 401/403 stops the run with one line
-naming the key variable and the endpoint. Token usage recorded per request.
+written into results: the exact key is redacted from every answer, and server error texts are scrubbed of anything
+that looks like a key). Bounded concurrency: at most ``concurrency`` requests are in flight and nothing is queued
+beyond them, so an interrupt (Ctrl-C, SIGTERM) or an error stops the run at once: the stop flag is checked by the
+HTTP client immediately before each send (first attempts and retries alike), and the answers already on their way
+are collected (and cached by the caller) before the error goes on. Retries with exponential backoff and jitter on
+429, 5xx, timeouts, connection errors and malformed responses; a server's ``Retry-After`` (seconds or an HTTP date)
+replaces the backoff, capped by ``retry_after_max_s``. A request that fails every retry that way is marked
+``transient`` (a rerun may succeed). A 401/403 stops the run with one line naming the key variable and the
+endpoint; so does an endpoint that refused or could not be reached ``max_connect_failures`` times in a row before
+answering anything (a server that is not running). Token usage recorded per request.
 """
 
 from __future__ import annotations
 
 import email.utils
+import errno
 import logging
 import os
 import random
+import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,9 +29,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timezone
 
-from rmeval.config.fields import at_least, settings
+from rmeval.config.fields import above, at_least, settings
 from rmeval.errors import RmevalError
-from rmeval.llm.base import BACKENDS, BackendConfig, ChatBackend, ChatRequest, ChatResult, scrub_secrets
+from rmeval.llm.base import BACKENDS, REDACTED, BackendConfig, ChatBackend, ChatRequest, ChatResult, scrub_secrets
 from rmeval.progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -41,10 +47,13 @@ class OpenAIBackendConfig(BackendConfig):
     api_key_env: str | None = "OPENAI_API_KEY"  # the key is read from this environment variable only; null = none
     concurrency: int = field(default=8, metadata=at_least(1))
     max_retries: int = field(default=5, metadata=at_least(0))  # on 429, 5xx, timeouts, connection errors, malformed responses
-    backoff_base_s: float = 1.0
-    backoff_max_s: float = 60.0
-    timeout_s: float = 120.0
-    retry_after_max_s: float = 120.0  # a server's Retry-After replaces the backoff, waiting at most this long
+    backoff_base_s: float = field(default=1.0, metadata=at_least(0))
+    backoff_max_s: float = field(default=60.0, metadata=at_least(0))
+    timeout_s: float = field(default=120.0, metadata=above(0))
+    retry_after_max_s: float = field(default=120.0, metadata=at_least(0))  # a server's Retry-After replaces the backoff, waiting at most this long
+    # an endpoint that refused or could not be reached this many times in a row, before answering anything, is dead:
+    # the job stops with one line instead of retrying every request in full
+    max_connect_failures: int = field(default=3, metadata=at_least(1))
 
 
 class BackendConfigError(RmevalError):
@@ -53,6 +62,33 @@ class BackendConfigError(RmevalError):
 
 class BackendAuthError(BackendConfigError):
     """The endpoint refused the key (401) or the permission (403): every further request would fail the same way."""
+
+
+class EndpointUnreachableError(BackendConfigError):
+    """The endpoint refused every connection (or could not be reached) and never answered: nothing is listening."""
+
+
+class _Stopped(Exception):
+    """Raised by the HTTP client's request hook when the run stopped before this request was sent."""
+
+
+_UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH}
+
+
+def _signals_to_the_main_thread() -> None:
+    """A pool thread's initializer: block SIGINT/SIGTERM here, so the kernel hands them to the main thread, which runs
+    Python's handlers and sets the stop flag at once (a signal taken by a pool thread waits for the main thread)."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def connect_failure(err: BaseException) -> bool:
+    """Whether ``err`` (an APIConnectionError) is a refused or unreachable connection, not a reset of an open one."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, (ConnectionRefusedError, socket.gaierror)) or (isinstance(seen, OSError) and seen.errno in _UNREACHABLE):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def retry_after_seconds(headers, now: float | None = None) -> float | None:
@@ -92,6 +128,10 @@ class OpenAICompatBackend(ChatBackend):
         self.config = settings(self.Config, config, given, f"backend {given.get('name', 'openai')}")
         self.name = self.config.name
         self._client = None
+        self._local = threading.local()  # .stop: the stop flag of the run this thread's request belongs to
+        self._lock = threading.Lock()
+        self._reached = False  # the endpoint answered something (any HTTP status)
+        self._connect_failures = 0  # refused/unreachable connections in a row
 
     def fingerprint(self) -> dict:
         return {"backend": "openai_compat", "model": self.config.model, "base_url": self.config.base_url}
@@ -102,6 +142,19 @@ class OpenAICompatBackend(ChatBackend):
 
     def _secrets(self) -> list[str]:
         return [os.environ.get(self.config.api_key_env, "")] if self.config.api_key_env else []
+
+    def _redact_key(self, text: str) -> str:
+        """``text`` with the exact API key replaced (an endpoint may echo it in a completion, which is stored)."""
+        for secret in self._secrets():
+            if len(secret) >= 4:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def _before_send(self, request) -> None:
+        """The HTTP client's request hook: the last point before the request leaves."""
+        stop = getattr(self._local, "stop", None)
+        if stop is not None and stop.is_set():
+            raise _Stopped(CANCELLED)
 
     def client(self):
         if self._client is None:
@@ -116,9 +169,12 @@ class OpenAICompatBackend(ChatBackend):
                     )
             else:
                 key = "EMPTY"
-            logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request would flood the job logs
+            for name in ("httpx", "httpx2"):  # one INFO line per request would flood the job logs (httpx2: openai >= 3)
+                logging.getLogger(name).setLevel(logging.WARNING)
             # Retries are ours (counted and logged per request), so the client's own are off.
-            self._client = openai.OpenAI(base_url=self.config.base_url, api_key=key, max_retries=0, timeout=self.config.timeout_s)
+            http = openai.DefaultHttpxClient(event_hooks={"request": [self._before_send]})
+            self._client = openai.OpenAI(base_url=self.config.base_url, api_key=key, max_retries=0, timeout=self.config.timeout_s,
+                                         http_client=http)
         return self._client
 
     def _retryable(self, err: Exception) -> bool:
@@ -148,35 +204,62 @@ class OpenAICompatBackend(ChatBackend):
             return min(after, self.config.retry_after_max_s)
         return min(self.config.backoff_max_s, self.config.backoff_base_s * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
 
+    def _note_failure(self, err: Exception) -> None:
+        """Track whether the endpoint is there: any HTTP answer proves it is; ``max_connect_failures`` refused or
+        unreachable connections in a row, before any answer, stop the run."""
+        import openai
+
+        with self._lock:
+            if not isinstance(err, openai.APIConnectionError):  # an HTTP status, or a body that is not a chat completion
+                self._reached, self._connect_failures = True, 0
+                return
+            if not connect_failure(err):  # a reset or a timeout: the server is there, or may be
+                return
+            self._connect_failures += 1
+            count = self._connect_failures
+        if not self._reached and count >= self.config.max_connect_failures:
+            raise EndpointUnreachableError(
+                f"backend {self.name}: {self.endpoint} refused or could not be reached {count} times in a row and never "
+                f"answered ({err.__cause__ or type(err).__name__}); start the server or fix base_url (max_connect_failures: "
+                f"{self.config.max_connect_failures})")
+
     def _one(self, req: ChatRequest, stop: threading.Event | None = None) -> ChatResult:
         stop = stop or threading.Event()
+        self._local.stop = stop  # read by the request hook, right before the request leaves
         start = time.perf_counter()
         last, attempt = None, 0
         for attempt in range(1, self.config.max_retries + 2):
             if stop.is_set():
-                return ChatResult(key=req.key, text=None, error=CANCELLED, attempts=attempt - 1, latency_s=time.perf_counter() - start)
+                attempt -= 1
+                break
             try:
                 resp = self.client().chat.completions.create(
                     model=self.config.model, messages=req.messages, max_tokens=req.max_tokens,
                     temperature=req.temperature, top_p=req.top_p, seed=req.seed,
                 )
+                with self._lock:
+                    self._reached, self._connect_failures = True, 0
                 choice = resp.choices[0]
                 text = choice.message.content
                 if text is None:
                     raise ValueError("response has no message content")
                 usage = resp.usage
                 return ChatResult(
-                    key=req.key, text=text, finish_reason=choice.finish_reason,
+                    key=req.key, text=self._redact_key(text), finish_reason=choice.finish_reason,
                     prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
                     completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
                     attempts=attempt, latency_s=time.perf_counter() - start,
                 )
+            except _Stopped:
+                attempt -= 1
+                break
             except BackendConfigError:
                 raise
             except Exception as err:  # noqa: BLE001 - classified below
                 auth = self._auth_error(err)
                 if auth is not None:
                     raise auth from None
+                self._note_failure(err)
                 last = err
                 if not self._retryable(err) or attempt > self.config.max_retries:
                     break
@@ -184,8 +267,11 @@ class OpenAICompatBackend(ChatBackend):
                 log.info("%s: request %s attempt %d failed (%s); retrying in %.1f s", self.name, req.key, attempt, type(err).__name__, delay)
                 if stop.wait(delay):
                     break
+        if stop.is_set():
+            return ChatResult(key=req.key, text=None, error=CANCELLED, attempts=attempt, latency_s=time.perf_counter() - start)
         message = scrub_secrets(f"{type(last).__name__}: {str(last)[:300]}", self._secrets())
-        return ChatResult(key=req.key, text=None, error=message, attempts=attempt, latency_s=time.perf_counter() - start)
+        return ChatResult(key=req.key, text=None, error=message, attempts=attempt, latency_s=time.perf_counter() - start,
+                          transient=self._retryable(last))
 
     def generate(
         self, requests: Sequence[ChatRequest], progress: bool = True, on_result: Callable[[int, ChatResult], None] | None = None
@@ -193,7 +279,7 @@ class OpenAICompatBackend(ChatBackend):
         self.client()  # fail fast on a missing key, before any thread starts
         results: list[ChatResult | None] = [None] * len(requests)
         stop = threading.Event()
-        pool = ThreadPoolExecutor(max_workers=self.config.concurrency)
+        pool = ThreadPoolExecutor(max_workers=self.config.concurrency, initializer=_signals_to_the_main_thread)
         running: dict[Future, int] = {}
         bar = progress_bar(len(requests), f"{self.name}: generate", "req", enabled=progress)
         next_i = 0

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rmeval.config.fields import above, at_least
 from rmeval.errors import RmevalError
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,9 @@ class ServerConfig:
 
     command: Any = "???"  # a list (or a shell-style string), e.g. [vllm, serve, Qwen/Qwen2-72B-Instruct, --port, "8000"]
     health_url: str = "???"  # e.g. http://127.0.0.1:8000/health (vLLM's)
-    startup_timeout_s: float = 1800.0
-    poll_s: float = 2.0
-    stop_timeout_s: float = 30.0
+    startup_timeout_s: float = field(default=1800.0, metadata=above(0))
+    poll_s: float = field(default=2.0, metadata=above(0))
+    stop_timeout_s: float = field(default=30.0, metadata=at_least(0))
     log_path: str | None = None  # the server's output; null = a temporary file (quoted in errors)
     env: dict = field(default_factory=dict)  # extra environment variables for the server (never secrets in YAML)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from rmeval.config.fields import DType, settings
+from rmeval.config.fields import DType, at_least, between, settings
 from rmeval.llm.base import BACKENDS, BackendConfig, ChatBackend, ChatRequest, ChatResult
 from rmeval.llm.openai_compat import BackendConfigError
 
@@ -18,9 +18,9 @@ class VLLMBackendConfig(BackendConfig):
     name: str = "vllm"
     revision: str | None = None
     dtype: DType = DType.auto
-    tensor_parallel_size: int = 1
-    gpu_memory_utilization: float = 0.9
-    max_model_len: int | None = None
+    tensor_parallel_size: int = field(default=1, metadata=at_least(1))
+    gpu_memory_utilization: float = field(default=0.9, metadata=between(0, 1, low_open=True))
+    max_model_len: int | None = field(default=None, metadata=at_least(1))
     trust_remote_code: bool = False
 
 

@@ -32,16 +32,27 @@ def summarize(outcomes: pd.DataFrame, n_boot: int, level: float, rng: np.random.
 
 
 def chance_accuracy(outcomes: pd.DataFrame) -> float | None:
-    """Expected accuracy of a random scorer without ties: mean over items of 1/(losers + 1)."""
+    """Expected accuracy of random scores: mean over items of 1/(losers + 1).
+
+    A best-of-N group with a loser identical to its best (``identical``, which a pointwise RM's outcomes carry)
+    counts 0: equal texts get equal scores, a tie, wrong. A pair keeps 1/2 whatever its texts, the convention of
+    published pairwise chance levels; a judge's outcomes lack the flag (a judge sees positions, not texts)."""
     if len(outcomes) == 0:
         return None
-    return float(np.mean(1.0 / (outcomes["n_losers"].to_numpy() + 1.0)))
+    credit = 1.0 / (outcomes["n_losers"].to_numpy() + 1.0)
+    if "identical" in outcomes.columns:
+        never = outcomes["identical"].to_numpy(dtype=bool) & (outcomes["format"].to_numpy() == "bon")
+        credit = np.where(never, 0.0, credit)
+    return float(np.mean(credit))
 
 
 def group_table(outcomes: pd.DataFrame, by: Sequence[str], n_boot: int, level: float, seed: int,
                 method: str = "cluster") -> list[dict]:
     """Micro accuracy per group (e.g. per scenario), each with a bootstrap CI seeded by names: the group's name
-    (item bootstrap) or its scenarios' names (cluster bootstrap: the same draws as in the components)."""
+    (item bootstrap) or its scenarios' names (cluster bootstrap). A cluster-bootstrap group's draws equal the
+    components' only where its prompts are exactly those of its stratum (goal/scenario) there: not where a prompt
+    also has items in another scenario (it is resampled in the first one's stratum) or where the group is one format
+    of a scenario whose other format has other prompts."""
     rows = []
     for key, group in outcomes.groupby(list(by), sort=True):
         key = key if isinstance(key, tuple) else (key,)

@@ -64,7 +64,8 @@ def cluster_weights(outcomes: pd.DataFrame, n_boot: int, seed: int) -> tuple[np.
 
     Within each stratum (scenario) its k prompts are drawn k times with replacement, from an RNG seeded by the
     run's seed and the stratum's *name*: the draws of a scenario are the same whichever other scenarios exist,
-    and every table built from these weights (components, macro, Overall, per scenario) sees one joint resample.
+    and every table built from these weights (components, macro, Overall) sees one joint resample (the per-group
+    tables of ``aggregate.group_table`` draw their own).
     """
     codes, n_clusters = cluster_codes(outcomes, "cluster")
     weights = np.zeros((n_boot, n_clusters))

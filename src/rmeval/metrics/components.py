@@ -180,7 +180,7 @@ def leaderboard_markdown(frame: pd.DataFrame, benchmark: str, components: Compon
         cells = [cell(r[c], r.get(f"{c} lo"), r.get(f"{c} hi")) for c in cols]
         macro = "–" if pd.isna(r["Overall macro"]) else f"{r['Overall macro']:.3f}"
         ties = "/".join(str(int(r[f"{c} ties"])) for c in components)
-        group = ""
+        group = " |" if grouped else ""  # an RM without a group (undefined value): an empty cell
         if grouped and r.get("rank group") is not None and not pd.isna(r.get("rank group")):
             group = f" {int(r['rank group'])}{' (tied with above)' if r.get('tied with above') else ''} |"
         lines.append(f"| {i + 1} | {r['rm']} | " + " | ".join(cells) + f" | {macro} | {ties} |" + group)

@@ -1,7 +1,8 @@
 """Per-item outcomes: whether an RM ranks each item's best response above every loser.
 
 A pairwise item is a best-of-N group with one loser, so both formats share one code path: margin = r(best) −
-max r(losers); correct iff margin > 0 (strictly: a tie is wrong and counted); invalid iff some score is NaN.
+max r(losers); correct iff margin > 0 (strictly: a tie is wrong and counted); invalid iff some score is not finite
+(NaN or ±inf: two equal infinite scores are no tie, they are invalid and counted).
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ class ScoreMissingError(RmevalError, KeyError):
 
 def item_outcomes(items: pd.DataFrame, scores: Mapping[str, float] | pd.Series) -> pd.DataFrame:
     """One row per item: margin = r(best) − max r(losers); correct (margin > 0), tie (margin == 0),
-    invalid (some score is NaN), plus the item's grouping columns and its number of losers."""
+    invalid (some score is NaN or infinite), plus the item's grouping columns, its number of losers and
+    ``identical`` (a loser is the best's own text: no scorer can get the item right)."""
     lookup = scores if isinstance(scores, Mapping) else scores.to_dict()
     margins = np.empty(len(items), dtype=np.float64)
     invalid = np.zeros(len(items), dtype=bool)
     n_losers = np.empty(len(items), dtype=np.int64)
+    identical = np.zeros(len(items), dtype=bool)
     for i, (item_id, best, losers) in enumerate(zip(items["item_id"], items["chosen_id"], items["rejected_ids"])):
         try:
             s_best = lookup[best]
@@ -36,13 +39,15 @@ def item_outcomes(items: pd.DataFrame, scores: Mapping[str, float] | pd.Series) 
         except KeyError as err:
             raise ScoreMissingError(f"item {item_id}: field 'text_id': no score for {err.args[0]}") from None
         n_losers[i] = len(s_losers)
-        if np.isnan(s_best) or any(np.isnan(s) for s in s_losers):
+        identical[i] = best in losers
+        if not np.isfinite(s_best) or not all(np.isfinite(s) for s in s_losers):
             invalid[i] = True
             margins[i] = np.nan
         else:
             margins[i] = s_best - max(s_losers)
     out = items[[c for c in OUTCOME_KEYS if c in items.columns]].copy()
     out["n_losers"] = n_losers
+    out["identical"] = identical
     out["margin"] = margins
     out["invalid"] = invalid
     out["correct"] = ~invalid & (np.nan_to_num(margins, nan=0.0) > 0)

@@ -224,7 +224,9 @@ def rank_groups(significance: pd.DataFrame, column: str, alpha: float = 0.05, te
 
     RMs sorted by value (best first, ties by name); ``tied_with_above`` is True when the Holm-adjusted p-value of
     the RM and the one above is at or above ``alpha``; ``group`` starts at 1 and increases at each significant
-    step. Returns rm, value, rank, group, tied_with_above, p_vs_above, and the test and level used.
+    step, and only there: a step without a p-value (the test does not apply) is no evidence of a difference. An RM
+    whose value is undefined (NaN, no items) has no rank and no group and is left out. Returns rm, value, rank,
+    group, tied_with_above, p_vs_above, and the test and level used.
     """
     if test not in TESTS:
         raise ValueError(f"rank_groups: field 'test': expected one of {', '.join(TESTS)}, got {test!r}")
@@ -235,14 +237,14 @@ def rank_groups(significance: pd.DataFrame, column: str, alpha: float = 0.05, te
         values.setdefault(r.rm_b, r.value_b)
     p_key = TESTS[test]
     p_of = {frozenset((r.rm_a, r.rm_b)): getattr(r, p_key) for r in part.itertuples(index=False)}
-    order = sorted(values, key=lambda n: (-(values[n] if values[n] is not None and not pd.isna(values[n]) else -np.inf), n))
+    order = sorted((n for n, v in values.items() if v is not None and not pd.isna(v)), key=lambda n: (-values[n], n))
     rows, group = [], 0
     for i, name in enumerate(order):
         p = p_of.get(frozenset((name, order[i - 1]))) if i else None
-        tied = bool(i and p is not None and not pd.isna(p) and p >= alpha)
-        group += 0 if tied else 1
-        rows.append({"rm": name, "value": values[name], "rank": i + 1, "group": group, "tied_with_above": tied,
-                     "p_vs_above": None if p is None or pd.isna(p) else float(p)})
+        p = None if p is None or pd.isna(p) else float(p)
+        group += 0 if i and (p is None or p >= alpha) else 1
+        rows.append({"rm": name, "value": values[name], "rank": i + 1, "group": group,
+                     "tied_with_above": bool(i and p is not None and p >= alpha), "p_vs_above": p})
     frame = pd.DataFrame(rows, columns=["rm", "value", "rank", "group", "tied_with_above", "p_vs_above"])
     frame["test"] = f"{test} (Holm-adjusted)"
     frame["alpha"] = alpha

@@ -71,15 +71,20 @@ def styled(fn: Callable[..., list[Path]]) -> Callable[..., list[Path]]:
 
 
 def save(fig, out: str | Path) -> list[Path]:
-    """Save ``fig`` as ``<out>.png`` (150 dpi) and ``<out>.pdf``, close it, and return the two paths."""
+    """Save ``fig`` as ``<out>.png`` (150 dpi) and ``<out>.pdf``, close it, and return the two paths (a refused
+    write: ``rmeval.io.WriteError``)."""
+    from rmeval.io import writing
+
     out = Path(out)
     png, pdf = out.parent / (out.name + ".png"), out.parent / (out.name + ".pdf")
-    png.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fig.savefig(png, dpi=DPI, facecolor="white")
+        with writing(png):
+            png.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(png, dpi=DPI, facecolor="white")
         # The layout is final after the first save: freeze it, so the PDF has the same layout and is faster.
         fig.set_layout_engine("none")
-        fig.savefig(pdf, facecolor="white")
+        with writing(pdf):
+            fig.savefig(pdf, facecolor="white")
     finally:
         pyplot().close(fig)
     return [png, pdf]

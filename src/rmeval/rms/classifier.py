@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rmeval.config.fields import ChatTemplateMode, TruncationSide, settings
+from rmeval.config.fields import ChatTemplateMode, TruncationSide, at_least, settings
 from rmeval.rms.base import RM_FAMILIES, Encoded, LocalModelRMConfig, PointwiseRM
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class ClassifierRMConfig(LocalModelRMConfig):
     chat_template: ChatTemplateMode = ChatTemplateMode.auto  # auto: the tokenizer's own, else fallback_template; fallback: always fallback
     fallback_template: str | None = None  # Jinja; null = rmeval's plain "role: content" template
     truncation_side: TruncationSide = TruncationSide.left  # left keeps the response (end of the text); right keeps the start
-    score_index: int = 0  # which logit is the reward
+    score_index: int = field(default=0, metadata=at_least(0))  # which logit is the reward
     output_field: str = "logits"  # the model output's attribute holding rewards (custom heads: e.g. "score")
     device_map: Any = None  # null: the whole model on `device`; auto | balanced | sequential | {module: device}
     max_memory: Any = None  # with device_map: per-device caps, e.g. {"0": 70GiB, "1": 70GiB, cpu: 200GiB}

@@ -21,12 +21,12 @@ import re
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from rmeval.config.fields import settings
+from rmeval.config.fields import finite, settings
 from rmeval.rms.base import RM_FAMILIES, Encoded
 from rmeval.rms.classifier import ClassifierRMConfig, SequenceClassifierRM
 
@@ -39,7 +39,7 @@ ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "tanh": "Tanh", "silu": "SiLU"}  
 
 @dataclass
 class LastTokenRewardRMConfig(ClassifierRMConfig):
-    sign: float = 1.0  # -1 turns a cost model (higher = more harmful) into a reward
+    sign: float = field(default=1.0, metadata=finite())  # -1 turns a cost model (higher = more harmful) into a reward
     end_token: str | None = None  # a token appended to every text (the position the head was trained to score)
 
 

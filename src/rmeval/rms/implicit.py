@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rmeval.config.fields import ChatTemplateMode, at_least, settings
+from rmeval.config.fields import ChatTemplateMode, above, at_least, settings
 from rmeval.rms.base import RM_FAMILIES, Encoded, LocalModelRMConfig, PointwiseRM
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class ImplicitRMConfig(LocalModelRMConfig):
     tokenizer: str | None = None  # defaults to the policy's (from its GGUF when gguf_file is set); shared by both
     chat_template: ChatTemplateMode = ChatTemplateMode.auto  # auto: the tokenizer's own, else fallback_template; fallback: always fallback
     fallback_template: str | None = None  # Jinja with add_generation_prompt; null = rmeval's "Role: content" one
-    beta: float = 1.0
+    beta: float = field(default=1.0, metadata=above(0))
     length_normalize: bool = False  # divide by the number of scored response tokens
     max_length: int = field(default=4096, metadata=at_least(1))  # left truncation: prompt tokens go first; a longer response keeps its last tokens
 

@@ -4,8 +4,9 @@
   comparisons, correct only if all are won). Which response is shown as A is read from the items
   (``chosen_positions``, drawn from a seeded RNG when the items were built), never drawn at inference time.
   ``both_orders: true`` also runs every comparison swapped: a comparison then counts as won only when the chosen
-  response wins in both orders, and the consistency rate is reported. Tie and invalid verdicts are counted and
-  scored as not correct.
+  response wins in both orders, and the consistency rate is reported. Tie and invalid verdicts (unparseable
+  answers, requests the endpoint refused) are counted and scored as not correct; a request that failed every retry
+  at the transport is no verdict: the job stops once the rest are cached, and a rerun sends only it.
 - Majority voting (``samples: k`` > 1): each comparison is asked k times, sample j with seed ``seed + j`` (so the
   one-sample run is sample 0 and a larger k reuses every answer already in the generation cache); the seeds are
   written into the comparisons table. The verdict is the one with most votes among the valid ones (A, B, tie); a
@@ -54,9 +55,9 @@ class PairwiseJudgeRMConfig(BaseRMConfig):
     backend: Any = None  # an OpenAIBackendConfig or HFBackendConfig node (validated separately)
     template: str = "pairwise_v1"  # a template shipped in rmeval/templates, or a file path
     both_orders: bool = False  # also run every comparison swapped; report the consistency rate
-    max_tokens: int = 512
-    temperature: float = 0.0  # majority voting needs sampling: set it > 0 with samples > 1
-    seed: int = 0  # sample j of a comparison uses seed + j
+    max_tokens: int = field(default=512, metadata=at_least(1))
+    temperature: float = field(default=0.0, metadata=at_least(0))  # majority voting needs sampling: set it > 0 with samples > 1
+    seed: int = field(default=0, metadata=at_least(0))  # sample j of a comparison uses seed + j
     samples: int = field(default=1, metadata=at_least(1))  # majority vote over this many samples per comparison
     allow_all_invalid: bool = False  # a pipeline check (untrained model): every verdict invalid warns instead of failing
     server: ServerConfig | None = None  # start a local inference server (vllm serve, ...) around the job
@@ -66,9 +67,9 @@ class PairwiseJudgeRMConfig(BaseRMConfig):
 class RatingJudgeRMConfig(BaseRMConfig):
     backend: Any = None
     template: str = "rating_v1"
-    max_tokens: int = 512
-    temperature: float = 0.0
-    seed: int = 0
+    max_tokens: int = field(default=512, metadata=at_least(1))
+    temperature: float = field(default=0.0, metadata=at_least(0))
+    seed: int = field(default=0, metadata=at_least(0))
     cache_path: str | None = None  # a JSONL generation cache (raw outputs); the score cache works without it
     allow_all_invalid: bool = False  # a pipeline check (untrained model): every rating invalid warns instead of failing
     server: ServerConfig | None = None  # start a local inference server (vllm serve, ...) around the job

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rmeval.config.fields import settings
+from rmeval.config.fields import at_least, settings
 from rmeval.llm.base import BACKENDS, BackendConfig, ChatBackend, ChatRequest, ChatResult
 from rmeval.progress import progress_bar
 from rmeval.rms.base import RM_FAMILIES
@@ -47,11 +47,11 @@ class PairPreferenceBackendConfig(BackendConfig):
     label_b: str = "B"
     add_generation_prompt: bool = True  # causal: open the assistant turn before reading the label
     strip_bos: bool = False  # causal: drop BOS from the rendered prompt and add no special tokens (RLHFlow's usage)
-    max_length: int = 4096  # left truncation keeps the responses and the label position
+    max_length: int = field(default=4096, metadata=at_least(1))  # left truncation keeps the responses and the label position
     dtype: str = "auto"
     device: str = "auto"
     trust_remote_code: bool = False
-    batch_size: int = 8
+    batch_size: int = field(default=8, metadata=at_least(1))
     device_map: Any = None
     max_memory: Any = None
     attn_implementation: str | None = "sdpa"
@@ -65,11 +65,11 @@ class PairRMBackendConfig(BackendConfig):
     _target_: str = "rmeval.rms.pair_preference.PairRMBackend"
     name: str = "pairrm"
     revision: str | None = None
-    source_max_length: int = 1224  # PairRM's own budgets: the source, then each candidate in half of what is left
-    candidate_max_length: int = 412
+    source_max_length: int = field(default=1224, metadata=at_least(1))  # PairRM's own budgets: the source, then each candidate in half of what is left
+    candidate_max_length: int = field(default=412, metadata=at_least(1))
     dtype: str = "float32"
     device: str = "auto"
-    batch_size: int = 8
+    batch_size: int = field(default=8, metadata=at_least(1))
 
 
 @dataclass
@@ -78,7 +78,7 @@ class PairRMJudgeConfig(PairwiseJudgeRMConfig):
 
     both_orders: bool = True  # PairRM's own usage scores both orders
     template: str = "pairwise_v1"  # unused by PairRM (its requests carry source and candidates); kept for the judge's init
-    max_tokens: int = 1
+    max_tokens: int = field(default=1, metadata=at_least(1))
 
 
 class _ForwardBackend(ChatBackend):
@@ -267,7 +267,8 @@ class PairRMBackend(_ForwardBackend):
         from rmeval.hf import Placement
 
         c = self.config = settings(self.Config, config, given, f"backend {given.get('name', 'pairrm')}")
-        self.name, self.tokenizer_id, self.trust_remote_code = c.name, c.model, False
+        self.name, self.tokenizer_id = c.name, c.model
+        self.trust_remote_code = None  # no such setting: PairRM is a built-in DeBERTa, never custom code (rmeval.hf)
         self.placement = Placement.build(f"backend {c.name}", c.device, c.dtype, attn_implementation=None)
         self.model = self.tokenizer = self.head = None
 
@@ -291,7 +292,7 @@ class PairRMBackend(_ForwardBackend):
 
         c = self.config
         self.model = load_pretrained(AutoModel, c.model, who=who, where=self._where, what="encoder",
-                                     placement=self.placement, trust_remote_code=False, revision=c.revision,
+                                     placement=self.placement, trust_remote_code=None, revision=c.revision,
                                      key_mapping={r"^pretrained_model\.": ""})
         cfg = self.model.config
         missing = [k for k in ("source_prefix_id", "cand1_prefix_id", "cand2_prefix_id") if getattr(cfg, k, None) is None]

@@ -47,7 +47,7 @@ def _run(fn: Callable[[DictConfig], None], cfg: DictConfig, validated: bool = Fa
         print(error_line(err), file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM turned into one by the scoring loop
-        print(error_line(f"interrupted ({err or 'Ctrl-C'}); caches keep what finished, a rerun resumes"), file=sys.stderr)
+        print(error_line(f"interrupted ({str(err) or 'Ctrl-C'}); caches keep what finished, a rerun resumes"), file=sys.stderr)
         sys.exit(130)
 
 

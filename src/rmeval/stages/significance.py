@@ -1,7 +1,7 @@
 """Paired comparisons of every pair of RMs on every headline column: results/significance/{benchmark}.csv.
 
 io.items: the benchmark's items; io.scores: score parquet files (one per pointwise RM); io.comparisons (optional):
-comparisons parquet files (one per pairwise judge); io.out: the CSV.
+comparisons parquet files (one per pairwise judge); io.out: the CSV; io.md (optional): the same table in markdown.
 """
 
 from pathlib import Path
@@ -40,6 +40,10 @@ def main(cfg):
     table = significance_table(build_benchmark(cfg.benchmark), items, scores, comparisons, n_boot=m.n_boot,
                                level=m.ci_level, seed=m.seed, bootstrap=m.bootstrap)
     write_text(table.to_csv(index=False, float_format="%.6g"), io_path(cfg, "out"))
+    if cfg.io.get("md"):
+        from rmeval.leaderboards import significance_markdown
+
+        write_text(significance_markdown(table, cfg.benchmark.name), io_path(cfg, "md"))
     n_rms = len(scores) + len(comparisons)
     print(f"{len(table)} comparisons: {n_rms} RMs, {table['column'].nunique() if len(table) else 0} columns, "
           f"{m.bootstrap} bootstrap, Holm across pairs")
