@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from rmeval.rms.base import Encoded, PointwiseRM
-from rmeval.rms.base import build_rm as _build_rm
 
 __all__ = ["Encoded", "PointwiseRM", "build_rm"]
 
@@ -21,19 +20,14 @@ def use_cpu_backends(scoring: Any) -> None:
 
 
 def build_rm(cfg: Any, scoring: Any = None) -> PointwiseRM:
-    """Instantiate an RM from its YAML; an error while building it is one line naming the RM (``rmeval.instantiate``).
-    ``scoring``: the run's ``scoring`` group, whose CPU knobs (``use_cpu_backends``) the RM's model then loads with."""
-    if scoring is not None:
-        use_cpu_backends(scoring)
-    from hydra.errors import InstantiationException
-
-    from rmeval.instantiate import unwrap
-
+    """Instantiate an RM from its YAML (``_target_`` names the family class, which takes every key of its ``Config``);
+    an error while building it is one line naming the RM (``rmeval.instantiate.build``). ``scoring``: the run's
+    ``scoring`` group, whose CPU knobs (``use_cpu_backends``) the RM's model then loads with."""
     from omegaconf import OmegaConf
 
+    from rmeval.instantiate import build
+
+    if scoring is not None:
+        use_cpu_backends(scoring)
     node = OmegaConf.to_container(cfg, resolve=True) if not isinstance(cfg, dict) else dict(cfg)
-    name, target = node.get("name", "?"), node.get("_target_")
-    try:
-        return _build_rm(node)
-    except InstantiationException as err:
-        raise unwrap(err, f"rm {name}", target) from err
+    return build(node, f"rm {node.get('name', '?')}")

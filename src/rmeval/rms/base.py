@@ -94,12 +94,3 @@ class PointwiseRM(ABC):
         """Length that counts against the token budget (padded to the batch's longest)."""
         return max(enc.n_tokens, 1)
 
-
-def build_rm(cfg: Any) -> PointwiseRM:
-    """Instantiate an RM from its YAML (``_target_`` names the family class, which takes every key of its
-    ``Config``, the scheduler's included)."""
-    from hydra.utils import instantiate
-    from omegaconf import OmegaConf
-
-    node = OmegaConf.to_container(cfg, resolve=True) if not isinstance(cfg, dict) else dict(cfg)
-    return instantiate(node, _convert_="all")
