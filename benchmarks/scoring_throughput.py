@@ -54,12 +54,14 @@ def sample_prompts(items, texts, n_prompts: int, seed: int):
 
 def rewardbench_style(rm: SequenceClassifierRM, items, texts, batch_size: int) -> dict:
     """Chosen batch then rejected batch per group of items, dataset order, no dedup, no sorting, padded rows
-    (rmeval's packed forward is switched off here: the peer pads)."""
-    packs, rm.packs_batches = rm.packs_batches, False
+    (plain padded rows: the peer pads and shares no prefix)."""
+    from rmeval.rms.batching import Path
+
+    path, rm.path = rm.path, Path()
     try:
         return _rewardbench_style(rm, items, texts, batch_size)
     finally:
-        rm.packs_batches = packs
+        rm.path = path
 
 
 def _rewardbench_style(rm: SequenceClassifierRM, items, texts, batch_size: int) -> dict:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import platform
+import sys
 from pathlib import Path
 
 
@@ -14,6 +16,11 @@ def chat_completion(model: str, content: str, prompt_tokens: int = 1, completion
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                   "total_tokens": prompt_tokens + completion_tokens},
     }).encode()
+
+
+#: Linux's SO_TIMESTAMPNS (asm-generic value; Python's socket module does not name it): received packets carry
+#: their arrival time
+SO_TIMESTAMPNS = 35 if sys.platform == "linux" and platform.machine() in ("x86_64", "aarch64") else None
 
 
 def build_tiny_bert(out: Path) -> Path:
@@ -36,7 +43,8 @@ class ChatServer:
     """A chat-completions server on 127.0.0.1 for client tests: ``respond(body)`` decides each answer and returns
     ``(status, payload bytes)`` or ``(status, payload, headers)``; status ``RESET`` drops the connection without an
     answer (a TCP reset). The server owns threads, headers and shutdown, and records every request's arrival
-    (``arrivals``: (time.time(), last message content))."""
+    (``arrivals``: (time, last message content)): on Linux the time the kernel received the request's first bytes
+    (SO_TIMESTAMPNS, so a busy machine's thread start-up does not count), else when its handler read it."""
 
     RESET = "reset"
 
@@ -52,10 +60,15 @@ class ChatServer:
         self._arrivals_lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
+            def setup(self):
+                super().setup()
+                self.received_at = server._first_bytes_at(self.connection)  # one request per connection (HTTP/1.0)
+
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                at, self.received_at = self.received_at or time.time(), None
                 with server._arrivals_lock:
-                    server.arrivals.append((time.time(), body["messages"][-1]["content"]))
+                    server.arrivals.append((at, body["messages"][-1]["content"]))
                 answer = respond(body)
                 code, payload = answer[0], answer[1]
                 headers = answer[2] if len(answer) > 2 else {}
@@ -86,8 +99,30 @@ class ChatServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        try:  # inherited by the accepted connections
+            self.httpd.socket.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        except (OSError, TypeError):
+            pass
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def _first_bytes_at(conn) -> float | None:
+        """When the kernel received the first bytes waiting on ``conn`` (peeked, so the handler still reads them)."""
+        import socket
+        import struct
+
+        if SO_TIMESTAMPNS is None:
+            return None
+        try:
+            _, ancillary, _, _ = conn.recvmsg(1, socket.CMSG_SPACE(16), socket.MSG_PEEK)
+        except OSError:
+            return None
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+                seconds, nanoseconds = struct.unpack("qq", data[:16])
+                return seconds + nanoseconds / 1e9
+        return None
 
     def close(self):
         self.httpd.shutdown()

@@ -19,23 +19,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rmeval.config import (
-    ConfigError,
-    available,
-    available_rms,
-    compose,
-    compose_benchmark,
-    fingerprint,
-    is_ensemble_target,
-    is_pairwise_target,
-    job_resources,
-    needs_build,
-    rm_node,
-    rm_target,
-    sample_shards,
-    score_shards,
-    without_job_keys,
-)
+from rmeval.config import (ConfigError, available, available_rms, compose, compose_benchmark, fingerprint,
+                           is_ensemble_target, is_pairwise_target, job_resources, needs_build, rm_node, rm_target,
+                           sample_shards, score_shards, without_job_keys)
 
 #: the ``{shard}`` wildcard: "" (the whole job) or "/shard-<i>-of-<K>"
 SHARD_RE = r"(/shard-\d+-of-\d+)?"
@@ -154,11 +140,10 @@ class Plan:
             spec = self.construction(name)
             if spec is not None:
                 self.group("prompts", spec["prompts"])
-                self.group("judge", spec["judge"])
-                for policy in spec["policies"]:
-                    self.group("policy", policy)
+                for node in [self.group("judge", spec["judge"]), *(self.group("policy", p) for p in spec["policies"])]:
+                    self._asks(node)
         for name in self.rms:
-            self.rm(name)
+            self._asks(self.rm(name))
             if self.kind(name) == ENSEMBLE:
                 self.members(name)
 
@@ -377,21 +362,36 @@ class Plan:
             return self.rm(wildcards.rm)
         return self.group(job, getattr(wildcards, job))
 
+    def _asks(self, node: Any) -> dict[str, Any]:
+        """What a job running this node asks for (``job_resources`` at the run's per-GPU memory)."""
+        return job_resources(node, self.cores, self.cfg.gpu_memory_gb)
+
     def threads(self, job: str) -> Callable[[Any], int]:
         """A rule's ``threads:`` for jobs running an RM (``rm``), a ``policy``, a ``judge`` or the ``downstream``
         stage, from the YAML's ``resources:`` node (a local model claims all of a local run's cores)."""
 
         def threads(wildcards) -> int:
-            return job_resources(self._job_node(job, wildcards), self.cores)["threads"]
+            return self._asks(self._job_node(job, wildcards))["threads"]
 
         return threads
+
+    def asks(self, job: str) -> Callable[..., str]:
+        """An untracked params function for a rule's message: what the job asks for ("1 GPU, 40,000 MB, 120 min"),
+        so ``snakemake -n`` shows each job's GPUs and memory."""
+
+        def text(wildcards, input) -> str:
+            r = self._asks(self._job_node(job, wildcards))
+            where = f"{r['gpu']} GPU" if r.get("gpu") else f"{r['threads']} CPU thread(s)"
+            return f"{where}, {r['mem_mb']:,} MB, {r['runtime']} min"
+
+        return text
 
     def resources(self, job: str) -> dict[str, Callable[[Any], Any]]:
         """A rule's ``resources:`` (one function per key of RESOURCE_KEYS; None: Snakemake drops it)."""
 
         def one(key: str) -> Callable[[Any], Any]:
             def value(wildcards):
-                return job_resources(self._job_node(job, wildcards), self.cores).get(key)
+                return self._asks(self._job_node(job, wildcards)).get(key)
 
             value.__name__ = f"{key}_of_job"
             return value

@@ -243,11 +243,10 @@ def init_runtime(rm, device: str, dtype: str, trust_remote_code: bool, token_bud
 
 def load_pretrained(auto_cls, ident: str, *, who: str, where: str, what: str, placement: Placement,
                     trust_remote_code: bool | None, revision: str | None = None, gguf_file: str | None = None,
-                    auto_class: str | None = None, hint: str | None = None, pack_cpu_linears: bool = True, **extra: Any):
+                    auto_class: str | None = None, hint: str | None = None, **extra: Any):
     """``auto_cls.from_pretrained`` with the source kwargs, the custom-code refusal and the placement knobs; every
     failure becomes one ``RMLoadError`` line naming the YAML (``trust_remote_code`` None: a loader without that
-    setting, see ``custom_code_fix``). ``pack_cpu_linears``: a float32 model on the CPU gets
-    oneDNN linear layers (``rmeval.cpu_linear``; scoring forward passes, not token-by-token generation)."""
+    setting, see ``custom_code_fix``)."""
     try:
         refuse_custom_code(ident, auto_class or auto_cls.__name__, trust_remote_code, who, where, revision, gguf_file)
         source = hf_source_kwargs(ident, revision, trust_remote_code, gguf_file)
@@ -265,9 +264,4 @@ def load_pretrained(auto_cls, ident: str, *, who: str, where: str, what: str, pl
         raise
     except Exception as err:
         raise load_error(who, where, what, ident, err, trust_remote_code, hint) from None
-    model = placement.place(model)
-    if pack_cpu_linears:
-        from rmeval.cpu_linear import maybe_pack
-
-        maybe_pack(model, who, device=placement.device, device_map=placement.device_map, quantization=placement.quantization)
-    return model
+    return placement.place(model)

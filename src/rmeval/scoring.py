@@ -1,6 +1,6 @@
 """The scoring engine: every unique text scored once per RM, in length-sorted token-budget batches, with a
-per-RM cache keyed by text_id that survives an interrupted job. On the CPU, RMs that allow it score several batches at
-once, one per thread (``cpu_workers``).
+per-RM cache keyed by text_id that survives an interrupted job. Nothing here depends on the device: the same plan,
+cache and counts on a CPU and a GPU.
 
 Cache layout: ``<cache_dir>/<fingerprint>/part-<time>-<pid>-<random>-<n>.parquet`` (text_id, score, n_tokens,
 truncated). Each part is written atomically after ``flush_every`` batches and when the job stops for any reason
@@ -30,6 +30,7 @@ from rmeval.ids import stable_hash
 from rmeval.io import atomic_path
 from rmeval.progress import progress_bar
 from rmeval.rms.base import SCORE_COLUMNS, Encoded, PointwiseRM
+from rmeval.rms.packed import plan_batches  # noqa: F401  (the engine's planner; also imported from here)
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,8 @@ class ScoringStats:
     shared_prefix_tokens: int = 0  # tokens of prompt prefixes shared by several texts of a packed batch, computed once
     n_truncated: int = 0
     wall_s: float = 0.0
-    forward_s: float = 0.0  # summed over the batches (with several workers, more than the wall time they took)
-    workers: int = 1  # batches scored at once (cpu_workers)
+    forward_s: float = 0.0  # summed over the batches
+    path: str = ""  # packed or padded batches (the RM's choice at load, rmeval.rms.classifier.choose_batching)
 
     @property
     def padding_efficiency(self) -> float:
@@ -129,57 +130,25 @@ def _merge_key(row: tuple) -> tuple:
     return (math.isnan(score), 0.0 if math.isnan(score) else score, n_tokens, truncated)
 
 
-def plan_batches(lengths: Sequence[int], token_budget: int, max_batch_size: int, packed: bool = False) -> list[list[int]]:
-    """Indices grouped into batches, longest first, so that the batch's forward tokens <= token_budget: rows x
-    longest row for padded batches, the sum of the lengths for packed ones (texts laid end to end, no padding).
-
-    Sorting by length keeps padding small; a text longer than the budget gets a batch of its own.
-    """
-    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
-    batches: list[list[int]] = []
-    current: list[int] = []
-    width = total = 0
-    for i in order:
-        w = max(width, lengths[i]) if current else lengths[i]
-        cost = total + lengths[i] if packed else (len(current) + 1) * w
-        if current and (len(current) + 1 > max_batch_size or cost > token_budget):
-            batches.append(current)
-            current, w, total = [], lengths[i], 0
-        current.append(i)
-        width = w
-        total += lengths[i]
-    if current:
-        batches.append(current)
-    return batches
-
-
-def forward_tokens(batch: Sequence[Encoded], packed: bool, min_shared_prefix: int = 0) -> int:
-    """Tokens a forward pass processes: every real token when packed (a shared prompt prefix once, when
-    ``min_shared_prefix`` > 0), rows x longest row when padded."""
-    if packed and min_shared_prefix:
-        from rmeval.rms.packed import forward_cost
-
-        return forward_cost([e.payload for e in batch], min_shared_prefix)
+def forward_tokens(batch: Sequence[Encoded], packed: bool) -> int:
+    """Tokens a forward pass processes: every real token when packed, rows x longest row when padded."""
     real = sum(e.n_tokens for e in batch)
     return real if packed else len(batch) * max(e.n_tokens for e in batch)
 
 
 def plan_for(rm: PointwiseRM, encoded: Sequence[Encoded]) -> list[list[int]]:
-    """The RM's batches (positions into ``encoded``; call after ``rm.load()``): token-id order with shared prefixes
-    counted once for a packed RM that shares them, else length-sorted token-budget batches (``plan_batches``)."""
-    packed = bool(getattr(rm, "packs_batches", False))
-    min_prefix = int(getattr(rm, "min_shared_prefix", 0) or 0) if packed else 0
-    if min_prefix:
-        from rmeval.rms.packed import plan_shared_prefix_batches
-
-        return plan_shared_prefix_batches([e.payload for e in encoded], rm.token_budget, rm.max_batch_size, min_prefix)
-    return plan_batches([rm.batch_length(e) for e in encoded], rm.token_budget, rm.max_batch_size, packed)
+    """The RM's batches (positions into ``encoded``; call after ``rm.load()``): its own ``plan`` where it has one
+    (a decoder classifier's chosen path, ``rmeval.rms.batching``), else length-sorted padded token-budget batches."""
+    if hasattr(rm, "plan"):
+        return rm.plan(encoded)
+    return plan_batches([rm.batch_length(e) for e in encoded], rm.token_budget, rm.max_batch_size)
 
 
 def batch_cost(rm: PointwiseRM, batch: Sequence[Encoded]) -> int:
     """Forward tokens of one batch of this RM (what shards are balanced by)."""
-    packed = bool(getattr(rm, "packs_batches", False))
-    return forward_tokens(batch, packed, int(getattr(rm, "min_shared_prefix", 0) or 0) if packed else 0)
+    if hasattr(rm, "forward_tokens"):
+        return rm.forward_tokens(batch)
+    return forward_tokens(batch, packed=False)
 
 
 class BackgroundLoad:
@@ -209,61 +178,13 @@ class BackgroundLoad:
             raise self._error
 
 
-def cpu_workers(rm: PointwiseRM, workers: int | None = None) -> tuple[int, int]:
-    """(batches scored at once, torch threads each) for this job.
-
-    On the CPU, one batch per thread beats one batch on all threads: each batch runs single-threaded (no thread
-    barriers inside small operations, rmeval's single-threaded attention kernel) while the other threads score
-    other batches. The job's torch threads (``scoring.threads``) are split among the workers. Only RMs whose
-    ``score_batch`` is safe to run on several threads at once (``concurrent_batches``: packed classifiers) and that
-    run on the CPU get more than one; ``workers`` (``scoring.workers``) caps the number, 1 turns it off."""
-    import torch
-
-    threads = torch.get_num_threads()
-    device = str(getattr(rm, "device", "cpu") or "cpu")
-    if not getattr(rm, "concurrent_batches", False) or not device.startswith("cpu") or threads <= 1:
-        return 1, threads
-    n = threads if workers is None else max(1, min(int(workers), threads))
-    return n, max(1, threads // n)
-
-
-def run_batches(rm: PointwiseRM, batches: Sequence[Sequence[int]], encoded: Sequence[Encoded], workers: int = 1,
-                threads_each: int | None = None) -> Iterator[tuple[Sequence[int], np.ndarray, float]]:
-    """(batch positions, scores, forward seconds) for each batch, in plan order; with ``workers`` > 1 the batches run
-    on that many threads (``threads_each`` torch threads each), a few ahead of the one handed back. A stop (an
-    exception, Ctrl-C) cancels the batches not started and waits for the running ones."""
-
-    def one(idx: Sequence[int]) -> tuple[np.ndarray, float]:
+def run_batches(rm: PointwiseRM, batches: Sequence[Sequence[int]], encoded: Sequence[Encoded]
+                ) -> Iterator[tuple[Sequence[int], np.ndarray, float]]:
+    """(batch positions, scores, forward seconds) for each batch, in plan order."""
+    for idx in batches:
         t0 = time.perf_counter()
         scores = np.asarray(rm.score_batch([encoded[i] for i in idx]), dtype=np.float64)
-        return scores, time.perf_counter() - t0
-
-    if workers <= 1:
-        for idx in batches:
-            yield (idx, *one(idx))
-        return
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    import torch
-
-    def init() -> None:
-        torch.set_num_threads(threads_each or 1)  # per OS thread: each worker's OpenMP team
-
-    pending: deque = deque()
-    with ThreadPoolExecutor(workers, thread_name_prefix=f"score-{getattr(rm, 'name', 'rm')}", initializer=init) as pool:
-        try:
-            for idx in batches:
-                pending.append((idx, pool.submit(one, idx)))
-                if len(pending) >= 2 * workers:
-                    done, fut = pending.popleft()
-                    yield (done, *fut.result())
-            while pending:
-                done, fut = pending.popleft()
-                yield (done, *fut.result())
-        finally:
-            for _, fut in pending:
-                fut.cancel()
+        yield idx, scores, time.perf_counter() - t0
 
 
 @contextmanager
@@ -291,13 +212,11 @@ def score_texts(
     flush_every: int = 8,
     progress: bool = True,
     batch_of: dict | None = None,
-    workers: int | None = None,
 ) -> tuple[pd.DataFrame, ScoringStats]:
     """Scores for every row of ``texts`` (text_id, conversation, response), one per unique text_id.
 
     ``batch_of`` (text_id -> (batch, position)) replaces the batch plan with a given one: a shard job scores its
-    texts in exactly the batches of the unsharded plan (``rmeval.sharding``), so its scores are bit for bit the same.
-    ``workers``: batches scored at once on the CPU (``cpu_workers``; None = one per torch thread where the RM allows)."""
+    texts in exactly the batches of the unsharded plan (``rmeval.sharding``), so its scores are bit for bit the same."""
     start = time.perf_counter()
     unique = texts.drop_duplicates("text_id")
     stats = ScoringStats(n_texts=len(unique))
@@ -320,7 +239,6 @@ def score_texts(
             loading.wait()  # re-raises the load's error here, in the job's thread
         else:
             rm.load()  # first: whether the RM packs its batches decides the plan
-        packed = bool(getattr(rm, "packs_batches", False))
         if batch_of is not None:
             groups: dict = {}
             for i, tid in enumerate(ids):
@@ -329,11 +247,11 @@ def score_texts(
             batches = [[i for _, i in sorted(groups[b])] for b in sorted(groups)]
         else:
             batches = plan_for(rm, encoded)
-        n_workers, threads_each = cpu_workers(rm, workers)
-        stats.workers = n_workers
+        path = getattr(rm, "path", None)  # after planning: the plan may pick the RM's path (rmeval.rms.batching)
+        stats.path = path.name if path is not None else "padded"
         bar = progress_bar(len(ids), f"{rm.name}: score", "text", enabled=progress, mininterval=2.0)
         try:
-            with _sigterm_raises(), closing(run_batches(rm, batches, encoded, n_workers, threads_each)) as results:
+            with _sigterm_raises(), closing(run_batches(rm, batches, encoded)) as results:
                 for b, (batch_idx, scores, seconds) in enumerate(results, 1):
                     batch = [encoded[i] for i in batch_idx]
                     stats.forward_s += seconds
@@ -349,10 +267,9 @@ def score_texts(
                     stats.n_batches += 1
                     stats.n_scored += len(batch)
                     stats.real_tokens += sum(e.n_tokens for e in batch)
-                    cost = batch_cost(rm, batch)
-                    stats.padded_tokens += cost
-                    if packed:
-                        stats.shared_prefix_tokens += sum(e.n_tokens for e in batch) - cost
+                    stats.padded_tokens += batch_cost(rm, batch)
+                    if hasattr(rm, "shared_tokens"):
+                        stats.shared_prefix_tokens += rm.shared_tokens(batch)
                     bar.update(len(batch))
         finally:
             bar.close()

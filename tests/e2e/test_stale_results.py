@@ -128,3 +128,21 @@ def test_a_missing_intermediate_is_rebuilt_before_its_readers_are_up_to_date(pro
     since = time.time()
     ok(run(project_root, workdir))
     assert_current(project_root, workdir, [], score_file, since - 1)
+
+
+def test_targeting_one_file_rebuilds_a_missing_intermediate_it_reads(project_root, workdir):
+    """Snakemake asks for a missing intermediate only when a job that must run reads it, so with the files made
+    from it in place, `snakemake <one of them>` said "Nothing to be done" (rule all lists the intermediates, which
+    covers a plain run only); each job's stamp (common.smk: rebuilt_if_missing) now makes it run."""
+    ok(run(project_root, workdir))
+    deleted = [SCORES / "random.parquet", SCORES / "tiny-judge.comparisons.parquet"]
+    for path in deleted:
+        (workdir / path).unlink()
+    targets = ["results/metrics/example/random.json", "results/leaderboard/example.csv"]
+    since = time.time()
+    assert NOTHING not in ok(run(project_root, workdir, [], *targets))
+    board = (workdir / "results/leaderboard/example.csv").stat().st_mtime
+    for path in deleted:
+        metrics = workdir / f"results/metrics/example/{path.name.split('.')[0]}.json"
+        assert board >= metrics.stat().st_mtime >= (workdir / path).stat().st_mtime >= since - 1, path
+    assert NOTHING in ok(run(project_root, workdir, [], "-n", *targets))

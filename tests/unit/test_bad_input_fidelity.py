@@ -143,14 +143,14 @@ def test_a_full_disk_while_scoring_is_one_error_and_a_rerun_resumes(tmp_path, mo
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", fills_up)
     with pytest.raises(WriteError) as err:
-        score_texts(rm, texts, cache=ScoreCache(tmp_path, {"rm": "length"}), flush_every=1, progress=False, workers=1)
+        score_texts(rm, texts, cache=ScoreCache(tmp_path, {"rm": "length"}), flush_every=1, progress=False)
     message = str(err.value)
     assert "\n" not in message and "part-" in message and "No space left on device" in message
     assert err.value.__suppress_context__  # one error, not a traceback inside another
     monkeypatch.undo()
     cache = ScoreCache(tmp_path, {"rm": "length"})
     assert len(cache) == 2  # the part written before the disk filled
-    scores, stats = score_texts(rm, texts, cache=cache, progress=False, workers=1)
+    scores, stats = score_texts(rm, texts, cache=cache, progress=False)
     assert stats.n_cached == 2 and stats.n_scored == 4 and scores["score"].tolist() == [100.0 * (i + 1) for i in range(6)]
 
 

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from rmeval.rms import _packed_forward, packed
+from rmeval.rms.batching import Path
 from rmeval.rms.classifier import SequenceClassifierRM
 from rmeval.scoring import forward_tokens, plan_batches, score_texts
 
@@ -45,7 +46,8 @@ def test_pack_lays_texts_end_to_end_with_their_own_positions():
 
 
 def test_packed_scores_equal_one_text_at_a_time(tiny_classifier_dir):
-    rm = SequenceClassifierRM(name="tiny", model=str(tiny_classifier_dir), max_length=256, token_budget=100_000)
+    rm = SequenceClassifierRM(name="tiny", model=str(tiny_classifier_dir), max_length=256, token_budget=100_000,
+                              batching="packed")
     rm.load()
     assert rm.packs_batches  # a Llama classifier packs
     encs = rm.encode_many([str(i) for i in range(len(RESPONSES))], [CONV] * len(RESPONSES), RESPONSES)
@@ -53,13 +55,57 @@ def test_packed_scores_equal_one_text_at_a_time(tiny_classifier_dir):
     got = rm.score_batch(encs)
     expected = [one_at_a_time(rm, e.payload) for e in encs]
     np.testing.assert_allclose(got, expected, atol=1e-5)
-    # ... and equal the padded path (the one used where a model cannot pack)
-    rm.packs_batches = False
-    np.testing.assert_allclose(rm.score_batch(encs), expected, atol=1e-5)
+    # ... and equal the padded paths (with and without a shared prefix computed once through the KV cache)
+    for path in (Path(), Path(False, packed.MIN_SHARED_PREFIX)):
+        rm.path = path
+        np.testing.assert_allclose(rm.score_batch(encs), expected, atol=1e-5, err_msg=path.name)
+
+
+def test_batching_setting_picks_the_path_and_says_why(tiny_classifier_dir, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="rmeval.rms.classifier")
+    padded = SequenceClassifierRM(name="p", model=str(tiny_classifier_dir), batching="padded", share_prefixes=False)
+    padded.load()
+    assert padded.path == Path() and "p: padded batches (batching: padded)" in caplog.text
+    auto = SequenceClassifierRM(name="a", model=str(tiny_classifier_dir), device="cpu")
+    auto.load()  # on the CPU: padded rows, with or without shared prompt prefixes, whichever plan is cheaper
+    assert "a: padded or padded + shared prefixes batches" in caplog.text
+    long_prompt = auto.encode_many([str(i) for i in range(6)], [LONG_CONV] * 6, RESPONSES)
+    auto.plan(long_prompt)
+    assert auto.path == Path(False, packed.MIN_SHARED_PREFIX)  # six texts share a long prompt: sharing is cheaper
+    short = auto.encode_many([str(i) for i in range(6)], [[{"role": "user", "content": f"q{i}"}] for i in range(6)], RESPONSES)
+    auto.plan(short)
+    assert auto.path == Path() and "(forward tokens: padded" in caplog.text  # nothing to share
+    packing = SequenceClassifierRM(name="k", model=str(tiny_classifier_dir), device="cpu", batching="packed")
+    packing.load()
+    assert packing.packs_batches and packing.min_shared_prefix == packed.MIN_SHARED_PREFIX
+    # auto on a GPU keeps the plain padded path (the one measured there) and says so
+    auto.input_device = torch.device("cuda")
+    paths, why = auto.choose_batching()
+    assert paths == [Path()] and "path measured there" in why
+    from rmeval.errors import RmevalError
+
+    with pytest.raises(RmevalError, match="batching"):
+        SequenceClassifierRM(name="x", model=str(tiny_classifier_dir), batching="fast")
+
+
+def test_packed_mask_lets_a_span_see_only_itself_causally_and_its_prefix():
+    # prefix 0:2, its members 2:4 and 4:5, then a text of its own 5:7
+    spans = [(0, 2, 0, 0), (2, 4, 0, 2), (4, 5, 0, 2), (5, 7, 5, 5)]
+    got = _packed_forward.packed_mask(spans, 7)[0, 0].int().tolist()
+    assert got == [[1, 0, 0, 0, 0, 0, 0],
+                   [1, 1, 0, 0, 0, 0, 0],
+                   [1, 1, 1, 0, 0, 0, 0],
+                   [1, 1, 1, 1, 0, 0, 0],
+                   [1, 1, 0, 0, 1, 0, 0],
+                   [0, 0, 0, 0, 0, 1, 0],
+                   [0, 0, 0, 0, 0, 1, 1]]
 
 
 def test_packed_batching_has_no_padding_and_equals_unbatched(tiny_classifier_dir):
-    rm = SequenceClassifierRM(name="tiny", model=str(tiny_classifier_dir), max_length=256, token_budget=100_000)
+    rm = SequenceClassifierRM(name="tiny", model=str(tiny_classifier_dir), max_length=256, token_budget=100_000,
+                              batching="packed")
     batched, stats = score_texts(rm, frame(), progress=False)
     assert stats.n_batches == 1
     # no padding; a shared prompt (none here: shorter than MIN_SHARED_PREFIX) would be computed once
@@ -71,7 +117,7 @@ def test_packed_batching_has_no_padding_and_equals_unbatched(tiny_classifier_dir
 
 def test_packed_attention_keeps_texts_apart(tiny_classifier_dir):
     """A text's score must not depend on its batch-mates (no attention across texts in the packed row)."""
-    rm = SequenceClassifierRM(name="tiny", model=str(tiny_classifier_dir), max_length=256)
+    rm = SequenceClassifierRM(name="tiny", model=str(tiny_classifier_dir), max_length=256, batching="packed")
     encs = rm.encode_many(["a", "b", "c"], [CONV] * 3, RESPONSES[:3])
     alone = rm.score_batch([encs[2]])[0]
     for mates in ([encs[0]], [encs[1], encs[0]]):
@@ -108,7 +154,7 @@ def test_models_that_cannot_pack_say_why(tmp_path):
 
     bert = BertForSequenceClassification(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
                                                     num_attention_heads=2, intermediate_size=32, num_labels=1))
-    assert "not a last-token decoder classifier" in _packed_forward.packing_unsupported(bert)
+    assert "not a last-token decoder classifier" in _packed_forward.packing_unsupported(bert, "sdpa")
 
 
 # ------------------------------------------------------------------ shared prompt prefixes
@@ -147,8 +193,10 @@ def test_plan_shared_prefix_batches_cover_every_text_within_budget(seed):
     assert saved > 0  # texts of one prompt end up side by side and share it
 
 
-def test_shared_prefix_scores_equal_one_text_at_a_time(tiny_classifier_dir):
-    rm = SequenceClassifierRM(name="tiny", model=str(tiny_classifier_dir), max_length=256, token_budget=100_000)
+@pytest.mark.parametrize("batching", ["packed", "padded"])
+def test_shared_prefix_scores_equal_one_text_at_a_time(tiny_classifier_dir, batching):
+    rm = SequenceClassifierRM(name="tiny", model=str(tiny_classifier_dir), max_length=256, token_budget=100_000,
+                              batching=batching)
     rm.load()
     convs = [LONG_CONV] * 4 + [CONV] * 2
     encs = rm.encode_many([str(i) for i in range(6)], convs, RESPONSES)
@@ -157,15 +205,19 @@ def test_shared_prefix_scores_equal_one_text_at_a_time(tiny_classifier_dir):
     assert [len(m) for _, m in groups] == [4, 1, 1] and groups[0][0] >= packed.MIN_SHARED_PREFIX
     expected = [one_at_a_time(rm, e.payload) for e in encs]
     np.testing.assert_allclose(rm.score_batch(encs), expected, atol=1e-5)
-    rm.share_prefixes = False
+    assert rm.min_shared_prefix == packed.MIN_SHARED_PREFIX and rm.shared_tokens(encs) > 0
+    rm.path = Path(rm.path.packed)
     assert rm.min_shared_prefix == 0
     np.testing.assert_allclose(rm.score_batch(encs), expected, atol=1e-5)
 
 
-def test_shared_prefix_plan_scores_equal_unbatched(tiny_classifier_dir):
-    rm = SequenceClassifierRM(name="tiny", model=str(tiny_classifier_dir), max_length=256, token_budget=60)
+@pytest.mark.parametrize("batching", ["packed", "padded"])
+def test_shared_prefix_plan_scores_equal_unbatched(tiny_classifier_dir, batching):
+    rm = SequenceClassifierRM(name="tiny", model=str(tiny_classifier_dir), max_length=256, token_budget=60 if batching == "packed" else 120,
+                              batching=batching)
     batched, stats = score_texts(rm, frame(conv=LONG_CONV), progress=False)
-    assert stats.n_batches > 1 and stats.shared_prefix_tokens > 0 and stats.padding_efficiency == 1.0
+    assert stats.n_batches > 1 and stats.shared_prefix_tokens > 0
+    assert stats.padding_efficiency == 1.0 if batching == "packed" else stats.padding_efficiency < 1.0  # padded rows pad
     rm.token_budget, rm.max_batch_size = 1, 1
     single, single_stats = score_texts(rm, frame(conv=LONG_CONV), progress=False)
     assert single_stats.shared_prefix_tokens == 0

@@ -88,17 +88,3 @@ def test_metrics_significance_and_leaderboard_jobs_import_no_torch(tmp_path):
     board = pd.read_csv(tmp_path / "board.csv")
     assert len(board) == 2 and (tmp_path / "all.csv").is_file()
     assert "| longer | shorter |" in (tmp_path / "significance.md").read_text()  # the CSV's table, for reading
-
-
-def test_building_an_rm_applies_the_cpu_scoring_switches():
-    from rmeval import cpu_kernels, cpu_linear
-    from rmeval.rms import build_rm, native_decoder
-
-    switches = (cpu_linear, cpu_kernels, native_decoder)
-    try:
-        build_rm({"_target_": "rmeval.rms.baselines.LengthRM", "name": "len"},
-                 {"cpu_linear": "torch", "cpu_kernels": "torch", "cpu_model": "transformers"})
-        assert [s.backend() for s in switches] == ["torch", "torch", "transformers"]
-    finally:
-        for s in switches:
-            s.set_backend(s.BACKENDS[0])

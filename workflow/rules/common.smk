@@ -3,6 +3,7 @@
 # one line), and constrain the wildcards to known names. What the rules ask of the config: rmeval.dag.Plan (PLAN).
 import os
 import sys
+import time
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -41,11 +42,34 @@ wildcard_constraints:
     shard=SHARD_RE,
 
 
+def rebuilt_if_missing(rule: str):
+    """An input function giving each job of ``rule`` a stamp, ``results/.missing/<its first output>.stamp``, that is
+    rewritten (new content and mtime) whenever one of the job's outputs is missing as the DAG is built. Snakemake
+    leaves a missing intermediate unbuilt while the files made from it exist (only a target, or a job that must run,
+    asks for it), so `snakemake <a file that reads it>` would call that file up to date; a stamp newer than those
+    files is an updated input of the job, so the job runs, then whatever reads its output. Once it has run, its
+    outputs are newer than the stamp. A stamp created next to existing outputs gets mtime 0 (nothing to redo)."""
+
+    def stamp(wildcards) -> str:
+        outputs = [expand(pattern, **dict(wildcards.items()))[0] for pattern in getattr(rules, rule).output]
+        path = Path("results/.missing", f"{Path(outputs[0]).relative_to('results')}.stamp")
+        missing = [out for out in outputs if not os.path.exists(out)]
+        if missing or not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"{time.time_ns()} missing: {' '.join(missing)}\n" if missing else "")
+            if not missing:
+                os.utime(path, (0, 0))
+        return str(path)
+
+    return stamp
+
+
 def intermediates():
     """Every file under results/ that the results of `all` are made from: the constructions, data, scores and
     comparisons (shards and ensemble members too), metrics and best-of-N files. As inputs of `all`, a missing one is
-    rebuilt, then whatever reads it, where Snakemake alone would call its readers up to date. (Each rule's `fp`
-    param does the rest: a file whose inputs' configs changed is rebuilt, even when their job failed or was killed.)"""
+    rebuilt, then whatever reads it, where Snakemake alone would call its readers up to date (a run that targets
+    one file gets the same from rebuilt_if_missing). (Each rule's `fp` param does the rest: a file whose inputs'
+    configs changed is rebuilt, even when their job failed or was killed.)"""
     rms, files = list(PLAN.rms), []
     for rm in rms:  # an ensemble's members, however deep
         rms += [m for m in (PLAN.members(rm) if PLAN.kind(rm) == "ensemble" else []) if m not in rms]

@@ -5,6 +5,8 @@
 
 
 rule construct_prompts:
+    input:
+        missing=rebuilt_if_missing("construct_prompts"),
     output:
         "results/construct/{prompts}/prompts.parquet",
     params:
@@ -24,10 +26,12 @@ rule sample:
     input:
         prompts_file=rules.construct_prompts.output[0],
         model=lambda w: expand(rules.tiny_model.output[0], model=PLAN.models("policy", w.policy)),
+        missing=rebuilt_if_missing("sample"),
     output:
         "results/construct/{prompts}/responses/{policy}{shard}.parquet",
     params:
         run=PLAN.stage("sample"),
+        asks=PLAN.asks("policy"),
         fp=PLAN.policy_fp,
         shard=shard_param,
         cache="results/cache/generations/policy-{policy}",
@@ -39,7 +43,7 @@ rule sample:
     log:
         "logs/construct/{prompts}/responses/{policy}{shard}.log",
     message:
-        "Sampling {wildcards.policy}{wildcards.shard} on the {wildcards.prompts} prompts"
+        "Sampling {wildcards.policy}{wildcards.shard} on the {wildcards.prompts} prompts ({params.asks})"
     shell:
         "{params.run} policy={wildcards.policy} ++io.prompts={input.prompts_file} {params.shard}"
         " ++io.cache_dir={params.cache} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
@@ -51,6 +55,7 @@ rule sample_merge:
     input:
         prompts_file=rules.construct_prompts.output[0],
         shards=lambda w: shard_files(rules.sample.output[0], PLAN.policy_shards(w.policy)),
+        missing=rebuilt_if_missing("sample_merge"),
     output:
         unsharded(rules.sample.output[0]),
     params:
@@ -78,11 +83,13 @@ rule judge:
             unsharded(rules.sample.output[0]), prompts=w.prompts, policy=PLAN.construction_for(w.prompts)["policies"]
         ),
         model=lambda w: expand(rules.tiny_model.output[0], model=PLAN.models("judge", w.judge)),
+        missing=rebuilt_if_missing("judge"),
     output:
         judgments="results/construct/{prompts}/judgments/{judge}.parquet",
         report="results/construct/{prompts}/judgments/{judge}.report.json",
     params:
         run=PLAN.stage("judge"),
+        asks=PLAN.asks("judge"),
         fp=PLAN.judge_fp,
         responses=lambda w, input: hydra_list(input.responses),
         cache="results/cache/generations/judge-{judge}",
@@ -94,7 +101,7 @@ rule judge:
     log:
         "logs/construct/{prompts}/judgments/{judge}.log",
     message:
-        "Judging the sampled responses to {wildcards.prompts} with {wildcards.judge}"
+        "Judging the sampled responses to {wildcards.prompts} with {wildcards.judge} ({params.asks})"
     shell:
         "{params.run} judge={wildcards.judge} ++io.prompts={input.prompts_file}"
         " '++io.responses={params.responses}' ++io.cache_dir={params.cache} ++io.out={output.judgments}"
@@ -108,6 +115,7 @@ rule build_sets:
         judgments=lambda w: expand(
             rules.judge.output.judgments, prompts=w.prompts, judge=PLAN.construction(w.benchmark)["judge"]
         ),
+        missing=rebuilt_if_missing("build_sets"),
     output:
         sets=directory("results/construct/{prompts}/sets/{benchmark}"),
         report="results/construct/{prompts}/sets/{benchmark}.report.json",

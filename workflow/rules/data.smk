@@ -45,6 +45,7 @@ SOURCE_OUTPUTS = {
 rule data:
     input:
         raw=lambda w: PLAN.raw_input(w.benchmark, SOURCE_OUTPUTS),
+        missing=rebuilt_if_missing("data"),
     output:
         items_file="results/data/{benchmark}/items.parquet",
         texts_file="results/data/{benchmark}/texts.parquet",

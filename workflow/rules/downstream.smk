@@ -9,6 +9,7 @@ rule downstream:
         result=rules.metrics.input.result,
         texts=branch(lambda w: PLAN.artifact(w.rm) == "comparisons", then=rules.data.output.texts_file),
         model=branch(lambda w: PLAN.artifact(w.rm) == "comparisons", then=rules.score.input.model),
+        missing=rebuilt_if_missing("downstream"),
     output:
         "results/downstream/{benchmark}/{rm}.json",
     params:

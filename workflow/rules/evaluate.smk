@@ -7,6 +7,7 @@ rule metrics:
         report_file=rules.data.output.report_file,
         texts=rules.data.output.texts_file,
         result=lambda w: RESULT_FILES[PLAN.artifact(w.rm)],
+        missing=rebuilt_if_missing("metrics"),
     output:
         "results/metrics/{benchmark}/{rm}.json",
     params:

@@ -27,10 +27,12 @@ rule score:
     input:
         texts=rules.data.output.texts_file,
         model=lambda w: expand(rules.tiny_model.output[0], model=PLAN.models("rm", w.rm)),
+        missing=rebuilt_if_missing("score"),
     output:
         "results/scores/{benchmark}/{rm}{shard}.parquet",
     params:
         run=PLAN.stage("score"),
+        asks=PLAN.asks("rm"),
         fp=PLAN.rm_fp,
         shard=shard_param,
         cache="results/cache/scores/{rm}",
@@ -42,7 +44,7 @@ rule score:
     log:
         "logs/score/{benchmark}/{rm}{shard}.log",
     message:
-        "Scoring the unique texts of {wildcards.benchmark} with {wildcards.rm}{wildcards.shard}"
+        "Scoring the unique texts of {wildcards.benchmark} with {wildcards.rm}{wildcards.shard} ({params.asks})"
     shell:
         "{params.run} benchmark={wildcards.benchmark} rm={wildcards.rm} ++io.texts={input.texts} {params.shard}"
         " ++io.cache_dir={params.cache} ++io.threads={threads} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
@@ -54,6 +56,7 @@ rule score_merge:
     input:
         texts=rules.data.output.texts_file,
         shards=lambda w: shard_files(rules.score.output[0], PLAN.rm_shards(w.rm)),
+        missing=rebuilt_if_missing("score_merge"),
     output:
         unsharded(rules.score.output[0]),
     params:
@@ -78,10 +81,12 @@ rule compare:
         items_file=rules.data.output.items_file,
         texts=rules.data.output.texts_file,
         model=rules.score.input.model,
+        missing=rebuilt_if_missing("compare"),
     output:
         "results/scores/{benchmark}/{rm}{shard}.comparisons.parquet",
     params:
         run=PLAN.stage("compare"),
+        asks=PLAN.asks("rm"),
         fp=PLAN.rm_fp,
         shard=shard_param,
         cache="results/cache/generations/{rm}",
@@ -93,7 +98,7 @@ rule compare:
     log:
         "logs/score/{benchmark}/{rm}{shard}.comparisons.log",
     message:
-        "Judging the pairs and best-of-N groups of {wildcards.benchmark} with {wildcards.rm}{wildcards.shard}"
+        "Judging the pairs and best-of-N groups of {wildcards.benchmark} with {wildcards.rm}{wildcards.shard} ({params.asks})"
     shell:
         "{params.run} benchmark={wildcards.benchmark} rm={wildcards.rm} ++io.items={input.items_file}"
         " ++io.texts={input.texts} {params.shard} ++io.cache_dir={params.cache} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
@@ -105,6 +110,7 @@ rule compare_merge:
     input:
         items_file=rules.data.output.items_file,
         shards=lambda w: shard_files(rules.compare.output[0], PLAN.rm_shards(w.rm)),
+        missing=rebuilt_if_missing("compare_merge"),
     output:
         unsharded(rules.compare.output[0]),
     params:
@@ -132,6 +138,7 @@ rule ensemble:
     input:
         texts=rules.data.output.texts_file,
         members=lambda w: expand(unsharded(rules.score.output[0]), benchmark=w.benchmark, rm=PLAN.members(w.rm)),
+        missing=rebuilt_if_missing("ensemble"),
     output:
         unsharded(rules.score.output[0]),
     params:

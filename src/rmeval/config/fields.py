@@ -98,6 +98,14 @@ class ChatTemplateMode(Enum):
     fallback = "fallback"  # always the fallback template
 
 
+class Batching(Enum):
+    """How a decoder classifier's batches are laid out (rmeval.rms.classifier.choose_batching)."""
+
+    auto = "auto"  # packed on the CPU where the model can pack, padded on a GPU (the path measured there)
+    packed = "packed"  # texts end to end in one row, no padding (falls back to padded where the model cannot pack)
+    padded = "padded"  # right-padded rows, length-sorted
+
+
 class LengthUnit(Enum):
     chars = "chars"
     words = "words"

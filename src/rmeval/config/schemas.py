@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from rmeval.config.fields import at_least, between, each, fraction
+from rmeval.config.fields import above, at_least, between, each, fraction
 from rmeval.config.jobs import ResourcesConfig, SampleJobConfig
 
 
@@ -86,18 +86,6 @@ class ScoringConfig:
     flush_every_batches: int = field(default=8, metadata=at_least(1))  # write the score cache after this many batches (resume granularity)
     progress: bool = True  # progress bars on a terminal, a few plain log lines otherwise
     threads: int | None = field(default=None, metadata=at_least(1))  # torch CPU threads; null = Snakemake's threads for the job
-    # float32 models on the CPU: linear layers through oneDNN with pre-packed weights (rmeval.cpu_linear), or torch's own
-    cpu_linear: str = field(default="onednn", metadata={"pattern": "onednn|torch", "expected": "onednn or torch"})
-    share_prefixes: bool = True  # packed batches compute a prompt prefix that several texts share once (rmeval.rms.packed)
-    # batches scored at once on the CPU, each on threads/workers torch threads (rmeval.scoring.cpu_workers); null = one
-    # per thread for RMs that allow it (packed classifiers), 1 = one batch at a time on all threads
-    workers: int | None = field(default=None, metadata=at_least(1))
-    # float32 CPU batches on one thread each: attention and RMSNorm on rmeval's kernels (rmeval.cpu_kernels, built
-    # with the system C compiler on first use), or torch's
-    cpu_kernels: str = field(default="native", metadata={"pattern": "native|torch", "expected": "native or torch"})
-    # float32 CPU loads of local Llama/Mistral/Qwen2 classifiers: rmeval's own forward (rmeval.rms.native_decoder, no
-    # transformers model import) or transformers'
-    cpu_model: str = field(default="rmeval", metadata={"pattern": "rmeval|transformers", "expected": "rmeval or transformers"})
 
 
 class BootstrapMethod(Enum):
@@ -142,3 +130,5 @@ class RunConfig:
     """The top-level keys of config.yaml that belong to no group."""
 
     seed: int = field(default=0, metadata=at_least(0))  # read by no stage (each section has its own seed); checked all the same
+    # memory of one GPU of the target cluster (GB): a model job asks for ceil(its need / this) GPUs (rmeval.config.jobs)
+    gpu_memory_gb: float = field(default=80.0, metadata=above(0))

@@ -74,7 +74,7 @@ class HFLocalBackend(ChatBackend):
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = load_pretrained(AutoModelForCausalLM, c.model, who=who, where=where, what="causal LM", pack_cpu_linears=False,
+        self.model = load_pretrained(AutoModelForCausalLM, c.model, who=who, where=where, what="causal LM",
                                      placement=self.placement, trust_remote_code=c.trust_remote_code,
                                      revision=c.revision, gguf_file=c.gguf_file)
         self.input_device = self.placement.input_device(self.model)

@@ -4,13 +4,14 @@ The API key comes only from the environment variable the YAML names (never from 
 written into results: the exact key is redacted from every answer, and server error texts are scrubbed of anything
 that looks like a key). Bounded concurrency: at most ``concurrency`` requests are in flight and nothing is queued
 beyond them, so an interrupt (Ctrl-C, SIGTERM) or an error stops the run at once: the stop flag is checked by the
-HTTP client immediately before each send (first attempts and retries alike), and the answers already on their way
-are collected (and cached by the caller) before the error goes on. Retries with exponential backoff and jitter on
-429, 5xx, timeouts, connection errors and malformed responses; a server's ``Retry-After`` (seconds or an HTTP date)
-replaces the backoff, capped by ``retry_after_max_s``. A request that fails every retry that way is marked
-``transient`` (a rerun may succeed). A 401/403 stops the run with one line naming the key variable and the
-endpoint; so does an endpoint that refused or could not be reached ``max_connect_failures`` times in a row before
-answering anything (a server that is not running). Token usage recorded per request.
+HTTP client immediately before each send, once the connection is open (first attempts and retries alike), and the
+answers already on their way are collected (and cached by the caller) before the error goes on. Retries with
+exponential backoff and jitter on 429, 5xx, timeouts, connection errors and malformed responses; a server's
+``Retry-After`` (seconds or an HTTP date) replaces the backoff, capped by ``retry_after_max_s``. A request that
+fails every retry that way is marked ``transient`` (a rerun may succeed). A 401/403 stops the run with one line
+naming the key variable and the endpoint; so does an endpoint that refused or could not be reached
+``max_connect_failures`` times in a row before answering anything (a server that is not running). Token usage
+recorded per request.
 """
 
 from __future__ import annotations
@@ -73,6 +74,52 @@ class _Stopped(Exception):
 
 
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH}
+
+
+class _StopFlag(threading.Event):
+    """A run's stop flag that is also set the moment SIGINT or SIGTERM lands. Python runs a signal's handler (which
+    stops the run) in the main thread only once that thread holds the interpreter, up to its switch interval (5 ms)
+    later on a busy machine, and a pool thread checking the flag meanwhile would still send; but the C-level handler
+    writes the signal's number to ``signal.set_wakeup_fd``'s socket at once, and :meth:`is_set` reads it. Only in the
+    main thread, and only where no one else (asyncio) watches that socket."""
+
+    def __init__(self):
+        super().__init__()
+        self._reader = self._writer = None
+        self._read_lock = threading.Lock()
+
+    def watch_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        reader, writer = socket.socketpair()
+        reader.setblocking(False)
+        writer.setblocking(False)
+        previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+        if previous == -1:
+            self._reader, self._writer = reader, writer
+            return
+        signal.set_wakeup_fd(previous)  # someone else's: theirs to keep
+        reader.close()
+        writer.close()
+
+    def unwatch_signals(self) -> None:
+        if self._writer is not None:
+            signal.set_wakeup_fd(-1)
+            self._reader.close()
+            self._writer.close()
+            self._writer = None
+
+    def is_set(self) -> bool:
+        if super().is_set() or self._reader is None:
+            return super().is_set()
+        with self._read_lock:
+            try:
+                landed = self._reader.recv(64)
+            except OSError:  # nothing landed (or the run is over)
+                landed = b""
+        if signal.SIGINT in landed or signal.SIGTERM in landed:
+            self.set()
+        return super().is_set()
 
 
 def _signals_to_the_main_thread() -> None:
@@ -150,11 +197,23 @@ class OpenAICompatBackend(ChatBackend):
                 text = text.replace(secret, REDACTED)
         return text
 
-    def _before_send(self, request) -> None:
-        """The HTTP client's request hook: the last point before the request leaves."""
+    def _check_stop(self) -> None:
         stop = getattr(self._local, "stop", None)
         if stop is not None and stop.is_set():
             raise _Stopped(CANCELLED)
+
+    def _before_send(self, request) -> None:
+        """The HTTP client's request hook: checks the stop flag, and hands the transport a trace callback
+        (:meth:`_on_trace`) that checks it again once the connection is open, right before the first byte is written."""
+        self._check_stop()
+        request.extensions["trace"] = self._on_trace
+
+    def _on_trace(self, event: str, info: dict) -> None:
+        """httpcore's ``trace`` extension. Opening a connection can take milliseconds (the thread gives up the
+        interpreter meanwhile), and a signal handled then came after the request hook's check: a Snakemake run
+        interrupted during a fault storm sent requests 5 ms after Ctrl-C that way."""
+        if event.endswith(".send_request_headers.started"):
+            self._check_stop()
 
     def client(self):
         if self._client is None:
@@ -278,12 +337,13 @@ class OpenAICompatBackend(ChatBackend):
     ) -> list[ChatResult]:
         self.client()  # fail fast on a missing key, before any thread starts
         results: list[ChatResult | None] = [None] * len(requests)
-        stop = threading.Event()
+        stop = _StopFlag()
         pool = ThreadPoolExecutor(max_workers=self.config.concurrency, initializer=_signals_to_the_main_thread)
         running: dict[Future, int] = {}
         bar = progress_bar(len(requests), f"{self.name}: generate", "req", enabled=progress)
         next_i = 0
         try:
+            stop.watch_signals()
             while next_i < len(requests) or running:
                 while next_i < len(requests) and len(running) < self.config.concurrency:
                     running[pool.submit(self._one, requests[next_i], stop)] = next_i
@@ -304,6 +364,7 @@ class OpenAICompatBackend(ChatBackend):
         finally:
             stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
+            stop.unwatch_signals()
             bar.close()
         return results  # type: ignore[return-value]
 

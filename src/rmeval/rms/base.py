@@ -69,7 +69,6 @@ class PointwiseRM(ABC):
     token_budget: int = 1 << 30  # padded tokens per batch
     max_batch_size: int = 4096
     load_while_encoding: bool = False  # the engine may run load() on a second thread while encode_many runs
-    concurrent_batches: bool = False  # score_batch may run on several threads at once (the engine's CPU workers)
 
     def load(self) -> None:
         """Load weights (called once, lazily, only when something needs scoring)."""

@@ -5,10 +5,9 @@ Pitfalls handled here (docs/benchmarks.md):
   only when the tokenizer has none (or when asked); the rendered text is tokenised without adding special tokens
   a second time (no double BOS);
 - pad token: decoder classifiers pool the rightmost token that is not ``pad_token_id``; when pad = EOS and the
-  template ends with EOS, that would skip the real last token. Decoder classifiers that support it get packed
-  batches (``rmeval.rms.packed``: no padding at all, each text's last token read directly); otherwise the engine
-  right-pads each batch with an id that occurs in none of its texts, so pooling always lands on each text's real
-  last token, batched or not;
+  template ends with EOS, that would skip the real last token. The engine right-pads each batch with an id that
+  occurs in none of its texts, so pooling always lands on each text's real last token, batched or not (packed
+  batches, ``batching: packed``, read each text's last token directly; ``rmeval.rms.batching``);
 - truncation: ``max_length`` with a side (left keeps the response), counted per text;
 - dtype and device: explicit, recorded in the fingerprint.
 """
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rmeval.config.fields import ChatTemplateMode, TruncationSide, at_least, settings
+from rmeval.config.fields import Batching, ChatTemplateMode, TruncationSide, at_least, settings
 from rmeval.rms.base import RM_FAMILIES, Encoded, LocalModelRMConfig, PointwiseRM
 
 if TYPE_CHECKING:
@@ -64,6 +63,11 @@ class ClassifierRMConfig(LocalModelRMConfig):
     attn_implementation: str | None = "sdpa"  # sdpa | eager | flash_attention_2 (needs flash-attn) | null
     quantization: str | None = None  # null | 8bit | 4bit (needs bitsandbytes; implies device_map: auto)
     offload_folder: str | None = None  # where a device_map's "disk" modules live
+    # auto: padded rows (on the CPU, with shared prompt prefixes computed once where that plan has fewer forward
+    # tokens; on a GPU plain padded, the path measured there); packed: texts end to end, no padding (padded with a log
+    # line where the model cannot pack); padded: padded rows (rmeval.rms.batching)
+    batching: Batching = Batching.auto
+    share_prefixes: bool = True  # compute a prompt prefix that several texts of a batch share once
 
 
 def free_pad_id(batch_ids: Sequence[Sequence[int]], preferred: int | None, vocab_size: int) -> int:
@@ -110,21 +114,46 @@ def load_tokenizer(ident: str, source: dict):
 
 @RM_FAMILIES.register()
 class SequenceClassifierRM(PointwiseRM):
-    packs_batches = False  # set by load(): one packed row per batch (rmeval.rms.packed) instead of padded rows
     load_while_encoding = True  # the scoring engine loads the model on a second thread while texts are tokenised
-    share_prefixes = True  # packed batches compute a prompt prefix shared by several texts once (scoring.share_prefixes)
 
     @property
-    def concurrent_batches(self) -> bool:
-        """Packed forwards share the model safely across threads (the engine's CPU workers); padded ones do not."""
-        return self.packs_batches and type(self).score_batch is SequenceClassifierRM.score_batch
+    def path(self):
+        """How batches are laid out (``rmeval.rms.batching.Path``), chosen at load; plain padded rows before."""
+        from rmeval.rms.batching import Path
+
+        return self.__dict__.get("_path") or Path()
+
+    @path.setter
+    def path(self, value) -> None:
+        self.__dict__["_path"] = value
+
+    @property
+    def packs_batches(self) -> bool:
+        return self.path.packed
 
     @property
     def min_shared_prefix(self) -> int:
-        """The shortest common prefix a packed batch computes once (0: none shared)."""
-        from rmeval.rms.packed import MIN_SHARED_PREFIX
+        """The shortest common prefix a batch computes once (0: none shared)."""
+        return self.path.min_prefix
 
-        return MIN_SHARED_PREFIX if (self.packs_batches and self.share_prefixes) else 0
+    def plan(self, encoded: Sequence[Encoded]) -> list[list[int]]:
+        """The scoring engine's batches for these texts (positions): of the candidate paths chosen at load, the one
+        whose plan processes the fewest forward tokens (``rmeval.rms.batching.cheapest``); it becomes ``path``."""
+        from rmeval.rms.batching import cheapest
+
+        candidates = self.__dict__.get("_candidates") or [self.path]
+        path, batches, costs = cheapest(candidates, [e.payload for e in encoded], self.token_budget, self.max_batch_size)
+        if len(candidates) > 1:
+            log.info("%s: %s batches (forward tokens: %s)", self.name, path.name,
+                     ", ".join(f"{k} {v:,}" for k, v in costs.items()))
+        self.path = path
+        return batches
+
+    def forward_tokens(self, batch: Sequence[Encoded]) -> int:
+        return self.path.forward_tokens([e.payload for e in batch])
+
+    def shared_tokens(self, batch: Sequence[Encoded]) -> int:
+        return self.path.shared_tokens([e.payload for e in batch])
 
     Config = ClassifierRMConfig
 
@@ -135,6 +164,8 @@ class SequenceClassifierRM(PointwiseRM):
         name, model, truncation_side, chat_template = c.name, c.model, c.truncation_side, c.chat_template
         if truncation_side not in ("left", "right"):
             raise RMLoadError(f"rm {name}: field 'truncation_side': expected left or right, got {truncation_side!r}")
+        if str(getattr(c.batching, "value", c.batching)) not in ("auto", "packed", "padded"):
+            raise RMLoadError(f"rm {name}: field 'batching': expected auto, packed or padded, got {c.batching!r}")
         if chat_template not in ("auto", "fallback"):
             raise RMLoadError(f"rm {name}: field 'chat_template': expected auto or fallback, got {chat_template!r}")
         self.name, self.model_id, self.revision = name, model, c.revision
@@ -175,30 +206,9 @@ class SequenceClassifierRM(PointwiseRM):
         self._template = own if (own and self.chat_template_mode == "auto") else self.fallback_template
         self.template_source = "tokenizer" if self._template is own else "fallback"
 
-    def native_unsupported(self) -> str | None:
-        """Why this RM does not run on rmeval's own decoder forward (``rmeval.rms.native_decoder``); None when it
-        does: a float32 CPU load of a local Llama/Mistral/Qwen2 classifier checkpoint, nothing else asked for."""
-        import torch
-
-        from rmeval.rms import native_decoder
-
-        p = self.placement
-        if native_decoder.backend() != "rmeval":
-            return "scoring.cpu_model is transformers"
-        if str(p.device) != "cpu" or p.dtype != torch.float32 or p.device_map is not None or p.quantization:
-            return "not a float32 CPU load"
-        if self.trust_remote_code or self.output_field != "logits":
-            return "custom code or another output field"
-        return native_decoder.why_not(self.model_id)
-
     def load(self) -> None:
         if self.model is not None:
             return
-        why_not = self.native_unsupported()
-        if why_not is None:
-            self._load_native()
-            return
-        log.info("%s: transformers' forward (rmeval's does not apply: %s)", self.name, why_not)
         from transformers import AutoModelForSequenceClassification
 
         from rmeval.hf import RMLoadError, load_pretrained
@@ -213,38 +223,21 @@ class SequenceClassifierRM(PointwiseRM):
         self.input_device = self.placement.input_device(model)
         self._text_config = self.model.config.get_text_config()
         self.vocab_size = int(getattr(self._text_config, "vocab_size", None) or len(self.tokenizer))
-        self._setup_packing()
+        candidates, why = self.choose_batching()
+        self.__dict__["_candidates"], self.path = candidates, candidates[0]
+        log.info("%s: %s batches (%s)", self.name, " or ".join(p.name for p in candidates), why)
 
-    def _load_native(self) -> None:
-        from rmeval import cpu_kernels
-        from rmeval.hf import RMLoadError
-        from rmeval.rms._native_decoder_model import NativeDecoderClassifier
+    def choose_batching(self):
+        """(candidate paths, why) for the loaded model (``rmeval.rms.batching.choose``)."""
+        from rmeval.rms.batching import Path, choose
 
-        model = NativeDecoderClassifier.load(self.model_id, f"rm {self.name}")
-        n_labels = model.config.num_labels
-        if not 0 <= self.score_index < n_labels:
-            raise RMLoadError(f"rm {self.name}: field 'score_index': {self.score_index} but the model has {n_labels} logits")
-        self.model, self.input_device, self._text_config = model, "cpu", model.config
-        self.vocab_size = model.config.vocab_size
-        self.packs_batches = True
-        cpu_kernels.prepare(None)
-        log.info("%s: rmeval's %s forward on the CPU, packed batches (no padding)", self.name, model.config.model_type)
-
-    def _setup_packing(self) -> None:
-        """Packed (padding-free) batches where the model supports them (rmeval.rms.packed), else padded ones."""
-        import torch
-
-        from rmeval.rms import _packed_forward as packed
-
-        reason = packed.packing_unsupported(self.model) if self.output_field == "logits" else f"output_field {self.output_field!r}"
-        self.packs_batches = reason is None
-        if self.packs_batches:
-            packed.install(self.model)
-            if str(self.device) == "cpu" and next(self.model.parameters()).dtype == torch.float32:
-                from rmeval import cpu_kernels
-
-                cpu_kernels.prepare(self.model)
-        log.info("%s: %s", self.name, "packed batches (no padding)" if self.packs_batches else f"padded batches ({reason})")
+        if self.output_field != "logits":
+            return [Path()], f"padded: output_field {self.output_field!r}"
+        mode = str(getattr(self.config.batching, "value", self.config.batching))
+        if mode == "padded" and not self.config.share_prefixes:
+            return [Path()], "batching: padded"
+        return choose(self.model, mode, bool(self.config.share_prefixes), self.placement.attn_implementation,
+                      str(self.input_device) != "cpu")
 
     # ------------------------------------------------------------------ interface
     def fingerprint(self) -> dict:
@@ -338,15 +331,18 @@ class SequenceClassifierRM(PointwiseRM):
 
     def score_batch(self, batch: Sequence[Encoded]) -> np.ndarray:
         self.load()
-        if self.packs_batches:
-            from rmeval.rms._native_decoder_model import NativeDecoderClassifier
+        seqs = [enc.payload for enc in batch]
+        if self.path.packed:
             from rmeval.rms._packed_forward import packed_logits
 
-            seqs = [enc.payload for enc in batch]
-            if isinstance(self.model, NativeDecoderClassifier):
-                values = self.model.packed_logits(seqs, self.min_shared_prefix)
-            else:
-                values = packed_logits(self.model, seqs, self.device, self.min_shared_prefix)
+            values = packed_logits(self.model, seqs, self.input_device, self.placement.attn_implementation,
+                                   self.path.min_prefix)
+            return values[:, self.score_index].float().cpu().numpy().astype(np.float64)
+        if self.path.min_prefix and self.path.shared_tokens(seqs):
+            from rmeval.rms.prefix_cache import prefix_cached_logits
+
+            pad = free_pad_id(seqs, self.tokenizer.pad_token_id, self.vocab_size)
+            values = prefix_cached_logits(self.model, seqs, self.input_device, pad, self.path.min_prefix)
             return values[:, self.score_index].float().cpu().numpy().astype(np.float64)
         out = self.padded_forward(batch)
         values = getattr(out, self.output_field, None)

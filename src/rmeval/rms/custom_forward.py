@@ -50,8 +50,7 @@ class CustomForwardRM(LastTokenRewardRM):
 
         model = load_pretrained(getattr(transformers, self.config.auto_class), self.model_id, who=f"rm {self.name}",
                                 where=f"conf/rm/{self.name}.yaml", what="model", placement=self.placement,
-                                trust_remote_code=self.trust_remote_code, revision=self.revision,
-                                pack_cpu_linears=False)  # remote code may read its projections' weights directly
+                                trust_remote_code=self.trust_remote_code, revision=self.revision)
         self.model = model
         self.input_device = self.placement.input_device(model)
         self._text_config = model.config.get_text_config()

@@ -1,31 +1,17 @@
-"""Padding-free forward passes for decoder sequence classifiers: a batch is one packed row of token ids with
-per-text position ids, attention runs per text, and only each text's last token goes through the score head.
+"""The batch planners of the scoring engine (no torch, cheap to import): length-sorted token-budget batches
+(``plan_batches``), texts that share a prompt prefix (``shared_prefix_groups``) and packed batches that lay such a
+prefix out once (``plan_shared_prefix_batches``, ``forward_cost``).
 
-Why: right padding wastes the padded tokens in every linear layer, and the padding mask forces the attention kernel
-onto its dense masked path. Packed, every linear layer sees only real tokens and each text's attention is plain
-causal attention over that text alone (``scaled_dot_product_attention(is_causal=True)``, whose CPU and flash
-kernels skip the masked upper triangle). The scores equal one-text-at-a-time scores within float tolerance.
+Packed batches: the texts of a batch end to end in one row, position ids restarting per text, attention per text,
+only each text's last token through the score head; no padding. Shared prefixes: texts that answer the same
+conversation start with the same tokens (the rendered prompt). Where consecutive texts share at least
+``MIN_SHARED_PREFIX`` tokens, the prefix is computed once and each text's own tokens attend to it and causally to
+themselves. Under causal attention a prefix's hidden states do not depend on what follows, so every text's score is
+the one it gets alone, within float tolerance. The planners order such texts side by side (by their token ids) and
+count a shared prefix once against the token budget.
 
-The last decoder layer works only where the score is read: its query and output projections and its MLP run on
-each text's last row only, and its attention computes that query row alone (keys and values still come from every
-token). Everything else of that layer's output is never read (the final norm and the score head see the last rows
-only), so it is left at zero.
-
-Shared prefixes: texts that answer the same conversation start with the same tokens (the rendered prompt). Where
-consecutive texts of a batch share at least ``MIN_SHARED_PREFIX`` tokens, the prefix is laid out once, followed by
-each text's own suffix (positions continuing after the prefix); a suffix attends to the whole prefix and causally to
-itself. Under causal attention a prefix's hidden states do not depend on what follows, so every text's score is the
-one it gets alone, within float tolerance. The planner (``plan_shared_prefix_batches``) orders texts by their token
-ids, so texts of one conversation sit side by side, and counts a shared prefix once against the token budget.
-
-Which models: those whose class is transformers' ``GenericForSequenceClassification`` (Llama, Mistral, Qwen2/3,
-Gemma, Phi3, ...: a base model plus a linear ``score`` head on the last token) and whose attention goes through the
-attention-function registry, without sliding windows, soft-capping or attention sinks. Anything else (custom heads,
-encoders) keeps the padded path; ``packing_unsupported`` says why.
-
-The planner (which texts share a prefix, what a batch costs) is here and needs no torch, so the scoring engine and
-the registry scan import it cheaply. The forward pass (``install``, ``packed_logits``, ``layout``,
-``packing_unsupported``, ...) lives in ``rmeval.rms._packed_forward`` (torch).
+The forward passes are elsewhere: ``rmeval.rms._packed_forward`` (packed rows) and ``rmeval.rms.prefix_cache``
+(padded rows on a shared prefix's KV cache); ``rmeval.rms.batching`` chooses among them.
 """
 
 from __future__ import annotations
@@ -97,6 +83,30 @@ def plan_shared_prefix_batches(seqs: Sequence[Sequence[int]], token_budget: int,
             group_p, group_n = cand, group_n + 1
         else:
             group_p, group_first, group_n = 0, i, 1
+    if current:
+        batches.append(current)
+    return batches
+
+
+def plan_batches(lengths: Sequence[int], token_budget: int, max_batch_size: int, packed: bool = False) -> list[list[int]]:
+    """Indices grouped into batches, longest first, so that the batch's forward tokens <= token_budget: rows x
+    longest row for padded batches, the sum of the lengths for packed ones (texts laid end to end, no padding).
+
+    Sorting by length keeps padding small; a text longer than the budget gets a batch of its own.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    width = total = 0
+    for i in order:
+        w = max(width, lengths[i]) if current else lengths[i]
+        cost = total + lengths[i] if packed else (len(current) + 1) * w
+        if current and (len(current) + 1 > max_batch_size or cost > token_budget):
+            batches.append(current)
+            current, w, total = [], lengths[i], 0
+        current.append(i)
+        width = w
+        total += lengths[i]
     if current:
         batches.append(current)
     return batches

@@ -161,7 +161,7 @@ class PairPreferenceBackend(_ForwardBackend):
         if self.ids[0] == self.ids[1]:
             raise RMLoadError(f"{who}: labels {c.label_a!r} and {c.label_b!r} are the same token")
         auto_cls = AutoModelForSeq2SeqLM if c.architecture == "seq2seq" else AutoModelForCausalLM
-        self.model = load_pretrained(auto_cls, c.model, who=who, where=self._where, what=f"{c.architecture} LM", pack_cpu_linears=False,
+        self.model = load_pretrained(auto_cls, c.model, who=who, where=self._where, what=f"{c.architecture} LM",
                                      placement=self.placement, trust_remote_code=c.trust_remote_code,
                                      revision=c.revision)
         self.input_device = self.placement.input_device(self.model)

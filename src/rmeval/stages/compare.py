@@ -22,7 +22,7 @@ log = logging.getLogger("rmeval.compare")
 
 @entry
 def main(cfg):
-    judge = build_rm(cfg.rm, cfg.scoring)
+    judge = build_rm(cfg.rm)
     items = pd.read_parquet(io_path(cfg, "items"))
     texts = pd.read_parquet(io_path(cfg, "texts"))
     count, index = int(cfg.io.get("shards") or 1), int(cfg.io.get("shard") or 0)

@@ -23,7 +23,7 @@ def main(cfg):
         from rmeval.llm.cache import GenerationCache
         from rmeval.rms import build_rm
 
-        judge = build_rm(cfg.rm, cfg.scoring)
+        judge = build_rm(cfg.rm)
         inputs = {"judge": judge, "texts": pd.read_parquet(io_path(cfg, "texts")),
                   "comparisons": pd.read_parquet(io_path(cfg, "comparisons")), "progress": cfg.scoring.progress,
                   "cache": GenerationCache(Path(io_path(cfg, "cache_dir")) / f"{stable_hash(judge.fingerprint())}.jsonl")}

@@ -30,9 +30,7 @@ def main(cfg):
     threads = cfg.scoring.threads or cfg.io.get("threads")
     if threads:
         torch.set_num_threads(max(1, min(int(threads), machine_cpus())))  # never more threads than CPUs
-    rm = build_rm(cfg.rm, cfg.scoring)
-    if hasattr(rm, "share_prefixes"):
-        rm.share_prefixes = bool(cfg.scoring.get("share_prefixes", True))
+    rm = build_rm(cfg.rm)
     texts = pd.read_parquet(io_path(cfg, "texts"))
     count, index = int(cfg.io.get("shards") or 1), int(cfg.io.get("shard") or 0)
     shard, batch_of = None, None
@@ -46,7 +44,7 @@ def main(cfg):
     cache = ScoreCache(io_path(cfg, "cache_dir"), fingerprint)
     with managed_server(cfg.rm.get("server"), cfg.rm.name):
         scores, stats = score_texts(rm, texts, cache, flush_every=cfg.scoring.flush_every_batches, progress=cfg.scoring.progress,
-                                    batch_of=batch_of, workers=cfg.scoring.get("workers"))
+                                    batch_of=batch_of)
     require_some_valid(scores["score"].notna(), [], f"rm {rm.name}", "every score is NaN (for a rating judge: no [[n]] rating parsed)",
                        allow_all_invalid=bool(cfg.rm.get("allow_all_invalid", False)))
     meta = provenance(
