@@ -56,7 +56,7 @@ def test_packed_scores_equal_one_text_at_a_time(tiny_classifier_dir):
     expected = [one_at_a_time(rm, e.payload) for e in encs]
     np.testing.assert_allclose(got, expected, atol=1e-5)
     # ... and equal the padded paths (with and without a shared prefix computed once through the KV cache)
-    for path in (Path(), Path(False, packed.MIN_SHARED_PREFIX)):
+    for path in (Path(), Path(unmasked=True), Path(False, packed.MIN_SHARED_PREFIX)):
         rm.path = path
         np.testing.assert_allclose(rm.score_batch(encs), expected, atol=1e-5, err_msg=path.name)
 
@@ -67,7 +67,7 @@ def test_batching_setting_picks_the_path_and_says_why(tiny_classifier_dir, caplo
     caplog.set_level(logging.INFO, logger="rmeval.rms.classifier")
     padded = SequenceClassifierRM(name="p", model=str(tiny_classifier_dir), batching="padded", share_prefixes=False)
     padded.load()
-    assert padded.path == Path() and "p: padded batches (batching: padded)" in caplog.text
+    assert padded.path == Path(unmasked=True) and "p: padded batches (batching: padded)" in caplog.text
     auto = SequenceClassifierRM(name="a", model=str(tiny_classifier_dir), device="cpu")
     auto.load()  # on the CPU: padded rows, with or without shared prompt prefixes, whichever plan is cheaper
     assert "a: padded or padded + shared prefixes batches" in caplog.text
@@ -76,14 +76,14 @@ def test_batching_setting_picks_the_path_and_says_why(tiny_classifier_dir, caplo
     assert auto.path == Path(False, packed.MIN_SHARED_PREFIX)  # six texts share a long prompt: sharing is cheaper
     short = auto.encode_many([str(i) for i in range(6)], [[{"role": "user", "content": f"q{i}"}] for i in range(6)], RESPONSES)
     auto.plan(short)
-    assert auto.path == Path() and "(forward tokens: padded" in caplog.text  # nothing to share
+    assert auto.path == Path(unmasked=True) and "(forward tokens: padded" in caplog.text  # nothing to share
     packing = SequenceClassifierRM(name="k", model=str(tiny_classifier_dir), device="cpu", batching="packed")
     packing.load()
     assert packing.packs_batches and packing.min_shared_prefix == packed.MIN_SHARED_PREFIX
     # auto on a GPU keeps the plain padded path (the one measured there) and says so
     auto.input_device = torch.device("cuda")
     paths, why = auto.choose_batching()
-    assert paths == [Path()] and "path measured there" in why
+    assert paths == [Path(unmasked=True)] and "path measured there" in why
     from rmeval.errors import RmevalError
 
     with pytest.raises(RmevalError, match="batching"):

@@ -11,6 +11,7 @@ import torch
 
 from helpers import hf_classifier
 from rmeval.rms._packed_forward import PACKABLE_MODEL_TYPES, packed_logits, packing_unsupported
+from rmeval.rms.prefix_cache import prefix_cached_logits, right_padded_logits
 
 CLASSES = {"llama": ("LlamaConfig", "LlamaForSequenceClassification"),
            "mistral": ("MistralConfig", "MistralForSequenceClassification"),
@@ -36,11 +37,11 @@ def build(out, family: str, seed: int = 0, **extra):
 
 
 def texts(seed: int = 0):
-    """Texts with a shared 40-token prompt, others on their own, of mixed lengths."""
+    """Texts with a shared 40-token prompt, others on their own, of mixed lengths (ids 1..298)."""
     g = np.random.default_rng(seed)
-    prompt = g.integers(1, 300, 40).tolist()
-    shared = [prompt + g.integers(1, 300, n).tolist() for n in (3, 25, 60, 1)]
-    alone = [g.integers(1, 300, n).tolist() for n in (2, 17, 90)]
+    prompt = g.integers(1, 299, 40).tolist()
+    shared = [prompt + g.integers(1, 299, n).tolist() for n in (3, 25, 60, 1)]
+    alone = [g.integers(1, 299, n).tolist() for n in (2, 17, 90)]
     return shared + alone
 
 
@@ -61,7 +62,10 @@ def test_packed_scores_equal_one_text_at_a_time(tmp_path, family, attention):
     for min_prefix in (16, 0):  # the shared prompt computed once, then every text laid out on its own
         got = packed_logits(model, seqs, "cpu", attention, min_prefix).numpy()
         np.testing.assert_allclose(got, want, atol=1e-5, err_msg=f"min_prefix {min_prefix}")
-    # the padded path (right padding, each row's real last token)
+    # padded rows without a mask, and on a shared prefix's KV cache (pad id 299 occurs in none of the texts)
+    np.testing.assert_allclose(right_padded_logits(model, seqs, "cpu", 299).numpy(), want, atol=1e-5)
+    np.testing.assert_allclose(prefix_cached_logits(model, seqs, "cpu", 299, 16).numpy(), want, atol=1e-5)
+    # the padded path with a padding mask (right padding, each row's real last token)
     width = max(map(len, seqs))
     ids = torch.tensor([s + [0] * (width - len(s)) for s in seqs])
     mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs])

@@ -24,6 +24,9 @@ from rmeval.rms.packed import (MIN_SHARED_PREFIX, forward_cost, plan_batches, pl
 class Path:
     packed: bool = False
     min_prefix: int = 0  # shortest prompt prefix computed once (0: none shared)
+    # padded rows without an attention mask (a causal decoder of a tested type: real tokens never see the padding
+    # after them), so SDPA runs its causal kernel instead of the masked path
+    unmasked: bool = False
 
     @property
     def name(self) -> str:
@@ -65,17 +68,19 @@ def choose(model, mode: str, share_prefixes: bool, attn_implementation: str | No
     padding). Packed rows are never chosen automatically: their SDPA mask is dense (T x T per batch), so their
     attention cost grows with the batch, which the token count does not show. On a GPU, ``auto`` keeps plain padded
     rows, the path measured there, until another is measured faster (``benchmarks/gpu_check.py``).
-    ``packed`` / ``padded``: that layout, with shared prefixes when ``share_prefixes`` is on."""
+    ``packed`` / ``padded``: that layout, with shared prefixes when ``share_prefixes`` is on. Plain padded rows of a
+    model that could pack run without an attention mask (``Path.unmasked``)."""
     from rmeval.rms._packed_forward import MASKABLE, packing_unsupported
 
     reason = packing_unsupported(model, attn_implementation)
     share = MIN_SHARED_PREFIX if share_prefixes else 0
+    plain = Path(unmasked=reason is None)
     if mode == "auto":
         if on_gpu:
-            return [Path()], "batching: auto on a GPU uses plain padded batches, the path measured there"
+            return [plain], "batching: auto on a GPU uses plain padded batches, the path measured there"
         if reason is not None or not share:
-            return [Path()], f"batching: auto; no shared prefixes ({reason or 'share_prefixes: false'})"
-        return [Path(), Path(False, share)], "batching: auto, the plan with fewer forward tokens"
+            return [plain], f"batching: auto; no shared prefixes ({reason or 'share_prefixes: false'})"
+        return [plain, Path(False, share)], "batching: auto, the plan with fewer forward tokens"
     if mode == "packed":
         if reason is not None:
             return [Path()], f"padded: the model cannot pack ({reason})"
@@ -84,6 +89,8 @@ def choose(model, mode: str, share_prefixes: bool, attn_implementation: str | No
         return [Path(True, share)], f"batching: packed{', shared prefixes computed once' if share else ''}"
     if share and reason is not None:  # the KV-cache prefix path is tested on the same model types
         return [Path()], f"batching: {mode}; no shared prefixes: {reason}"
+    if not share:
+        return [plain], f"batching: {mode}"
     return [Path(False, share)], f"batching: {mode}{', shared prefixes computed once through the KV cache' if share else ''}"
 
 

@@ -234,8 +234,6 @@ class SequenceClassifierRM(PointwiseRM):
         if self.output_field != "logits":
             return [Path()], f"padded: output_field {self.output_field!r}"
         mode = str(getattr(self.config.batching, "value", self.config.batching))
-        if mode == "padded" and not self.config.share_prefixes:
-            return [Path()], "batching: padded"
         return choose(self.model, mode, bool(self.config.share_prefixes), self.placement.attn_implementation,
                       str(self.input_device) != "cpu")
 
@@ -343,6 +341,12 @@ class SequenceClassifierRM(PointwiseRM):
 
             pad = free_pad_id(seqs, self.tokenizer.pad_token_id, self.vocab_size)
             values = prefix_cached_logits(self.model, seqs, self.input_device, pad, self.path.min_prefix)
+            return values[:, self.score_index].float().cpu().numpy().astype(np.float64)
+        if self.path.unmasked or self.path.min_prefix:  # (a batch whose texts share no prefix: plain rows)
+            from rmeval.rms.prefix_cache import right_padded_logits
+
+            pad = free_pad_id(seqs, self.tokenizer.pad_token_id, self.vocab_size)
+            values = right_padded_logits(self.model, seqs, self.input_device, pad)
             return values[:, self.score_index].float().cpu().numpy().astype(np.float64)
         out = self.padded_forward(batch)
         values = getattr(out, self.output_field, None)

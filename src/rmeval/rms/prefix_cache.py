@@ -61,6 +61,24 @@ def plan(seqs: Sequence[Sequence[int]], token_budget: int, max_batch_size: int, 
     return [[m for _, members in batch for m in members] for batch in batches]
 
 
+def right_padded_logits(model, seqs: Sequence[Sequence[int]], device, pad_id: int):
+    """Score-head outputs (n, num_labels) at each text's last token, from right-padded rows with no attention mask.
+
+    Under causal attention a real token never sees the padding after it, so its hidden state is the one it gets
+    alone; the score head reads each row's last real position. Without a mask, SDPA runs its causal kernel (flash
+    where the device has one) instead of the masked path a padding mask forces."""
+    import torch
+
+    lengths = torch.tensor([len(s) for s in seqs])
+    ids = torch.full((len(seqs), int(lengths.max())), pad_id, dtype=torch.long)
+    for r, s in enumerate(seqs):
+        ids[r, : len(s)] = torch.tensor(s)
+    with torch.inference_mode():
+        hidden = model.base_model(input_ids=ids.to(device), use_cache=False).last_hidden_state
+        rows = torch.arange(len(seqs), device=hidden.device)
+        return model.score(hidden[rows, (lengths - 1).to(hidden.device)])
+
+
 def prefix_cached_logits(model, seqs: Sequence[Sequence[int]], device, pad_id: int, min_prefix: int):
     """Score-head outputs (n, num_labels) at each text's last token (see the module docstring)."""
     import torch
