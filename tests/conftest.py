@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,10 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("RMEVAL_CONF_DIR", str(ROOT / "conf"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# A suite started in the background of a non-interactive shell (`cmd &`, nohup) inherits SIGINT ignored, and so
+# would every job the Ctrl-C tests start: give the processes they start Python's Ctrl-C (KeyboardInterrupt) back.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
