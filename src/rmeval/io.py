@@ -38,7 +38,8 @@ def writing(path: str | os.PathLike) -> Iterator[None]:
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temporary path next to ``path``; rename it onto ``path`` only if the block succeeds. The file gets the
+    permissions an ordinary ``open(path, "w")`` would (0666 less the umask), not the temporary file's 0600."""
     path = Path(path)
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,9 +48,18 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         tmp_path = Path(tmp)
         try:
             yield tmp_path
+            if tmp_path.exists():
+                os.chmod(tmp_path, 0o666 & ~current_umask())
             os.replace(tmp_path, path)
         finally:
             tmp_path.unlink(missing_ok=True)
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting it and setting it back: the only portable way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextmanager
