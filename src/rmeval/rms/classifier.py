@@ -117,17 +117,6 @@ class SequenceClassifierRM(PointwiseRM):
     load_while_encoding = True  # the scoring engine loads the model on a second thread while texts are tokenised
 
     @property
-    def path(self):
-        """How batches are laid out (``rmeval.rms.batching.Path``), chosen at load; plain padded rows before."""
-        from rmeval.rms.batching import Path
-
-        return self.__dict__.get("_path") or Path()
-
-    @path.setter
-    def path(self, value) -> None:
-        self.__dict__["_path"] = value
-
-    @property
     def packs_batches(self) -> bool:
         return self.path.packed
 
@@ -141,7 +130,7 @@ class SequenceClassifierRM(PointwiseRM):
         whose plan processes the fewest forward tokens (``rmeval.rms.batching.cheapest``); it becomes ``path``."""
         from rmeval.rms.batching import cheapest
 
-        candidates = self.__dict__.get("_candidates") or [self.path]
+        candidates = self.candidates
         path, batches, costs = cheapest(candidates, [e.payload for e in encoded], self.token_budget, self.max_batch_size)
         if len(candidates) > 1:
             log.info("%s: %s batches (forward tokens: %s)", self.name, path.name,
@@ -178,6 +167,11 @@ class SequenceClassifierRM(PointwiseRM):
         self.score_index, self.output_field = int(c.score_index), c.output_field
         self.tokenizer = None
         self.model = None
+        from rmeval.rms.batching import Path
+
+        # how batches are laid out (rmeval.rms.batching): the candidates chosen at load; ``plan`` keeps the cheapest
+        self.path = Path()
+        self.candidates = [self.path]
         self._template: str | None = None
         self.double_bos_fixed = 0
         self._load_tokenizer()
@@ -224,7 +218,7 @@ class SequenceClassifierRM(PointwiseRM):
         self._text_config = self.model.config.get_text_config()
         self.vocab_size = int(getattr(self._text_config, "vocab_size", None) or len(self.tokenizer))
         candidates, why = self.choose_batching()
-        self.__dict__["_candidates"], self.path = candidates, candidates[0]
+        self.candidates, self.path = candidates, candidates[0]
         log.info("%s: %s batches (%s)", self.name, " or ".join(p.name for p in candidates), why)
 
     def choose_batching(self):
