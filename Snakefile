@@ -15,12 +15,15 @@
 # Artifacts and paths: docs/design.md.
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/run.smk"
 include: "workflow/rules/construct.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/score.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/downstream.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/site.smk"
+include: "workflow/rules/plan.smk"
 
 
 report: "workflow/report/workflow.rst"
@@ -37,5 +40,7 @@ rule all:
         expand(rules.plots_metrics_only.output, benchmark=[b for b in PLAN.benchmarks if b not in PLAN.pool_benchmarks]),
         expand(rules.leaderboard_all.output),
         expand([*rules.correlation_all.output, *rules.plots_all.output]) if PLAN.pool_benchmarks else [],
+        rules.run_config.output,
+        rules.site.output.index,
         intermediates(),
     default_target: True

@@ -47,3 +47,10 @@ def rmb_root() -> Path:
     if not root or not Path(root).is_dir():
         pytest.skip("RMB_ROOT not set or not a folder: the RMB release is not available here")
     return Path(root)
+
+
+def pytest_configure(config):
+    """Long end-to-end tests print their Snakemake progress through pytest's terminal (helpers.say)."""
+    import helpers
+
+    helpers.PYTEST_CONFIG[:] = [config]

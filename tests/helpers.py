@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
+import re
+import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 
@@ -244,3 +249,60 @@ def hf_alone(model_dir, ids) -> float:
     with torch.inference_mode():
         hidden = model.model(input_ids=torch.tensor([list(ids)])).last_hidden_state
         return float(model.score(hidden[0, -1]).squeeze())
+
+
+# ------------------------------------------------------------------------------ progress of long DAG tests
+PYTEST_CONFIG: list = []  # the running session's pytest config (tests/conftest.py's pytest_configure puts it here)
+PROGRESS_EVERY_S = 10.0  # at most one progress line per this many seconds (and the last step)
+_STEPS = re.compile(r"^(\d+) of (\d+) steps \((\d+)%\) done")
+_JOB = re.compile(r"^Job (\d+): (.*)")
+_FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: ([\w-]+)\)")
+
+
+def say(line: str) -> None:
+    """Write one line to the terminal now, also while pytest captures the test's output and under ``-q``: the way
+    pytest's own live logging writes (capture suspended through the capture manager, then the terminal reporter)."""
+    config = PYTEST_CONFIG[0] if PYTEST_CONFIG else None
+    if config is None or config.pluginmanager.get_plugin("terminalreporter") is None:  # outside pytest, or no terminal
+        print(line, file=sys.stderr, flush=True)
+        return
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    writer = config.get_terminal_writer()
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        if writer.width_of_current_line:  # -q writes its dots without a newline: start a line of our own
+            writer.line()
+        writer.line(line)
+
+
+def run_snakemake(cmd: list[str], timeout: float, label: str) -> subprocess.CompletedProcess:
+    """``subprocess.run(cmd)`` for a Snakemake run (stderr merged into stdout) that reports its progress while it
+    runs: "<label>: 12/57 steps (21%), last: score (Scoring ...)", at most every ``PROGRESS_EVERY_S`` seconds and at
+    the last step, so a test that runs a whole DAG does not sit silent for minutes."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    killed = threading.Event()
+
+    def kill() -> None:
+        killed.set()
+        proc.kill()
+
+    timer = threading.Timer(timeout, kill)
+    timer.start()
+    lines, jobs, last_rule, said = [], {}, "", float("-inf")
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            text = line.strip()
+            if m := _JOB.match(text):
+                jobs[m.group(1)] = m.group(2)
+            elif m := _FINISHED.match(text):
+                last_rule = f"{m.group(2)} ({jobs.get(m.group(1), 'job ' + m.group(1))})"
+            elif (m := _STEPS.match(text)) and (time.monotonic() - said >= PROGRESS_EVERY_S or m.group(1) == m.group(2)):
+                last = f", last: {last_rule}" if last_rule else ""
+                say(f"  {label}: {m.group(1)}/{m.group(2)} steps ({m.group(3)}%){last}")
+                said = time.monotonic()
+        proc.wait()
+    finally:
+        timer.cancel()
+    if killed.is_set():
+        raise subprocess.TimeoutExpired(cmd, timeout, output="".join(lines))
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout="".join(lines), stderr="")

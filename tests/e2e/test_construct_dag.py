@@ -54,7 +54,7 @@ def test_construction_dag_builds_scores_and_resumes(project_root, tmp_path, monk
         gaps = items["chosen_score"] - items["rejected_scores"].map(max)
         assert len(items) > 0 and gaps.between(0.5, 2.5).all()
         assert all(m not in r for m, r in zip(items["chosen_model"], items["rejected_models"]))
-        board = pd.read_csv(tmp_path / "results/leaderboard/smoke_construct.csv")
+        board = pd.read_csv(tmp_path / "results/runs/smoke_construct/leaderboard/smoke_construct.csv")
         assert set(board["rm"]) == {"random", "length"}
 
         calls = server.calls

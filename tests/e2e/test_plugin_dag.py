@@ -133,7 +133,7 @@ def test_a_new_benchmark_and_rm_family_run_without_editing_the_project(project_r
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
 
-    board = pd.read_csv(workdir / "results/leaderboard/quiz.csv")
+    board = pd.read_csv(workdir / "results/runs/smoke/leaderboard/quiz.csv")
     assert set(board["rm"]) == {"random", "length", "keyword"}
     keyword = json.loads((workdir / "results/metrics/quiz/keyword.json").read_text())
     assert keyword["n_items"] == len(ROWS)

@@ -36,16 +36,16 @@ def test_rewardbench_through_the_dag(project_root, tmp_path, bench, rows, column
     data = tmp_path / f"{bench}.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in rows()) + "\n")
     snakemake(project_root, tmp_path, overrides=f"[benchmark={bench},benchmark.root={data},rms=baselines]")
-    board = pd.read_csv(tmp_path / f"results/leaderboard/{bench}.csv")
+    board = pd.read_csv(tmp_path / f"results/runs/rmb/leaderboard/{bench}.csv")
     assert set(board["rm"]) == {"random", "length"} and column in board.columns
     length = board.set_index("rm").loc["length"]
     if bench == "rewardbench2":
         assert length["Score"] == pytest.approx(1.0)  # the chosen is always the longest of four
     else:
         assert length["Chat"] == pytest.approx(0.75)  # 3 of every 4 chosen answers are the longer one
-    md = (tmp_path / f"results/leaderboard/{bench}.md").read_text()
+    md = (tmp_path / f"results/runs/rmb/leaderboard/{bench}.md").read_text()
     assert "| 1 | length |" in md
-    assert not (tmp_path / "results/correlation").exists()  # no judge scores: no downstream stage
+    assert not (tmp_path / "results/runs/rmb/correlation").exists()  # no judge scores: no downstream stage
 
 
 def test_rewardbench_without_a_root_plans_a_hub_load(project_root, tmp_path, monkeypatch):

@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers import run_snakemake
+
 pytestmark = pytest.mark.e2e
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
@@ -19,7 +21,7 @@ def snakemake(project_root: Path, workdir: Path, *args: str, overrides: str | No
     cmd = [*SNAKEMAKE, "-s", str(project_root / "Snakefile"), "--directory", str(workdir), "--cores", "2", *args]
     if overrides is not None:
         cmd += ["--config", f"overrides={overrides}"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    proc = run_snakemake(cmd, timeout=600, label=f"{workdir.name} {overrides or ''}".strip())  # reports progress
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     return out
@@ -44,10 +46,10 @@ def smoke_run(project_root, tmp_path_factory):
 
 
 def test_smoke_dag_produces_the_leaderboard(smoke_run):
-    board = pd.read_csv(smoke_run / "results/leaderboard/smoke.csv")
+    board = pd.read_csv(smoke_run / "results/runs/smoke/leaderboard/smoke.csv")
     assert set(board["rm"]) == {"random", "length", "tiny-classifier", "tiny-dpo", "tiny-judge"}
     assert board.iloc[0]["rm"] == "length"  # the fixture's better answers are longer
-    md = (smoke_run / "results/leaderboard/smoke.md").read_text()
+    md = (smoke_run / "results/runs/smoke/leaderboard/smoke.md").read_text()
     assert "| 1 | length |" in md and "Chance level" in md
     metrics = json.loads((smoke_run / "results/metrics/smoke/tiny-classifier.json").read_text())
     assert metrics["overall"]["micro"]["accuracy"] is not None
@@ -69,7 +71,7 @@ def test_smoke_dag_produces_downstream_correlation_and_every_plot(smoke_run):
     split = down["split"]
     assert split["n_prompts_benchmark"] > 0 and split["n_prompts_downstream"] > 0
     assert any(row["n"] == "pool" and row["goal"] == "all" for row in down["bon"])
-    table = pd.read_csv(smoke_run / "results/correlation/smoke.csv")
+    table = pd.read_csv(smoke_run / "results/runs/smoke/correlation/smoke.csv")
     # 5 RMs (the pairwise judge picks by knockout); 0 where a component is empty in the benchmark half
     assert 5 in set(table["n_rms"]) and set(table["n_rms"]) <= {0, 5}
     knockout = json.loads((smoke_run / "results/downstream/smoke/tiny-judge.json").read_text())
@@ -78,12 +80,12 @@ def test_smoke_dag_produces_downstream_correlation_and_every_plot(smoke_run):
     for name in ("leaderboard", "scenario_heatmap", "pairwise_vs_bon", "accuracy_by_gap", "bon_curves",
                  "correlation_scatter", "correlation_heatmap", "significance_matrix", "position_bias"):
         for ext in ("png", "pdf"):
-            assert (smoke_run / f"results/plots/smoke/{name}.{ext}").stat().st_size > 1000, name
+            assert (smoke_run / f"results/runs/smoke/plots/smoke/{name}.{ext}").stat().st_size > 1000, name
 
 
 def test_report_collects_the_plots(project_root, smoke_run):
-    snakemake(project_root, smoke_run, "--report", "results/report.html")
-    report = smoke_run / "results/report.html"
+    snakemake(project_root, smoke_run, "--report", "results/runs/smoke/report.html")
+    report = smoke_run / "results/runs/smoke/report.html"
     html = report.read_text(errors="replace")
     # the report embeds the 7 PNGs and the leaderboard (compressed), so it is far larger than an empty one
     assert html.lstrip().lower().startswith("<!doctype html") and report.stat().st_size > 300_000
@@ -94,7 +96,7 @@ def test_nothing_to_do_on_a_second_run(project_root, smoke_run):
 
 
 AGGREGATES = {"significance": 2, "leaderboard": 2, "leaderboard_all": 1, "correlation": 1, "correlation_all": 1,
-              "plots": 1, "plots_metrics_only": 1, "plots_all": 1, "all": 1}
+              "plots": 1, "plots_metrics_only": 1, "plots_all": 1, "site_benchmark": 2, "site": 1, "run_config": 1, "all": 1}
 
 
 def test_override_changes_rerun_exactly_the_affected_jobs(project_root, smoke_run):
@@ -113,7 +115,7 @@ def test_targeting_one_metrics_file_builds_only_what_it_needs(project_root, tmp_
     assert (tmp_path / "results/metrics/smoke/length.json").exists()
     assert not (tmp_path / "results/scores/smoke/random.parquet").exists()
     assert not (tmp_path / "resources/models/tiny-classifier").exists()
-    assert not (tmp_path / "results/leaderboard").exists()
+    assert not (tmp_path / "results/runs/smoke/leaderboard").exists()
 
 
 def test_a_typo_fails_the_dry_run_with_one_line(project_root, tmp_path):
@@ -126,27 +128,30 @@ def test_a_typo_fails_the_dry_run_with_one_line(project_root, tmp_path):
 
 def test_two_benchmarks_in_one_dag_and_the_cross_benchmark_results(smoke_run):
     """The smoke fixture and the custom example run through one DAG; all.md has one row per RM, both headlines."""
-    md = (smoke_run / "results/leaderboard/all.md").read_text()
+    md = (smoke_run / "results/runs/smoke/leaderboard/all.md").read_text()
     assert "smoke: Overall" in md and "example: Accuracy" in md
-    board = pd.read_csv(smoke_run / "results/leaderboard/all.csv")
+    board = pd.read_csv(smoke_run / "results/runs/smoke/leaderboard/all.csv")
     assert set(board["rm"]) == {"random", "length", "tiny-classifier", "tiny-dpo", "tiny-judge"}
     assert {"smoke", "smoke lo", "smoke hi", "example", "example lo", "example hi"} <= set(board.columns)
     assert board.iloc[0]["rm"] == "length"  # the longer answer wins in both benchmarks' data
-    example = pd.read_csv(smoke_run / "results/leaderboard/example.csv")
+    example = pd.read_csv(smoke_run / "results/runs/smoke/leaderboard/example.csv")
     items = pd.read_parquet(smoke_run / "results/data/example/items.parquet")
     assert set(items["format"]) == {"pairwise", "bon"} and int(example.iloc[0]["Accuracy n"]) == len(items)
-    corr = pd.read_csv(smoke_run / "results/correlation/all.csv")
+    corr = pd.read_csv(smoke_run / "results/runs/smoke/correlation/all.csv")
     assert {"benchmark", "metric", "pool", "downstream", "spearman"} <= set(corr.columns)
     assert {"smoke", "example"} <= set(corr["benchmark"]) and set(corr["pool"]) == {"smoke"}
-    assert (smoke_run / "results/plots/all/correlation_heatmap.png").stat().st_size > 1000
-    assert (smoke_run / "results/plots/example/leaderboard.png").stat().st_size > 1000
+    assert set(zip(corr["benchmark"], corr["metric_data"])) == {("smoke", "benchmark half"), ("example", "all items")}
+    summary = (smoke_run / "results/runs/smoke/correlation/all.summary.md").read_text()
+    assert "- smoke: metrics on the benchmark half" in summary and "**Warning: only 5 RMs.**" in summary
+    assert (smoke_run / "results/runs/smoke/plots/all/correlation_heatmap.png").stat().st_size > 1000
+    assert (smoke_run / "results/runs/smoke/plots/example/leaderboard.png").stat().st_size > 1000
 
 
 def test_targeting_one_file_of_each_benchmark(project_root, tmp_path):
-    snakemake(project_root, tmp_path, "results/metrics/smoke/random.json", "results/leaderboard/example.md")
+    snakemake(project_root, tmp_path, "results/metrics/smoke/random.json", "results/runs/smoke/leaderboard/example.md")
     assert (tmp_path / "results/metrics/smoke/random.json").exists()
-    assert (tmp_path / "results/leaderboard/example.md").exists()
-    assert not (tmp_path / "results/leaderboard/smoke.md").exists()
+    assert (tmp_path / "results/runs/smoke/leaderboard/example.md").exists()
+    assert not (tmp_path / "results/runs/smoke/leaderboard/smoke.md").exists()
     assert not (tmp_path / "results/metrics/smoke/length.json").exists()
 
 
@@ -164,19 +169,21 @@ def test_config_pairs_are_hydra_overrides_and_typos_fail(project_root, tmp_path)
     assert lines and "Could not override 'rmz'" in lines[0]
 
 
-def test_default_statistics_cluster_cis_rank_groups_and_significance(smoke_run):
-    """Issue 12's done-when on the smoke DAG: cluster CIs named in metrics and leaderboard, rank groups, the
-    significance table for every pair of RMs and every headline column, length bias in every metrics file."""
+def test_default_statistics_cluster_cis_ranks_and_significance(smoke_run):
+    """Issue 12's done-when on the smoke DAG: cluster CIs named in metrics and leaderboard, ranks from the paired
+    tests (issue 26: 1 + the number of RMs significantly better), the significance table for every pair of RMs and
+    every headline column, length bias in every metrics file and on the leaderboard."""
     metrics = json.loads((smoke_run / "results/metrics/smoke/length.json").read_text())
     assert metrics["ci"]["bootstrap"] == "cluster" and "length_bias" in metrics
-    md = (smoke_run / "results/leaderboard/smoke.md").read_text()
-    assert "cluster bootstrap over prompts" in md and "rank group" in md and "Rank groups:" in md
-    sig = pd.read_csv(smoke_run / "results/significance/smoke.csv")
+    md = (smoke_run / "results/runs/smoke/leaderboard/smoke.md").read_text()
+    assert "cluster bootstrap over prompts" in md and "1 + the number of RMs significantly better" in md
+    assert "length-controlled" in md and "prefers longer" in md
+    sig = pd.read_csv(smoke_run / "results/runs/smoke/significance/smoke.csv")
     assert set(sig["column"]) == {"Help-BoN", "Help-Pair", "Harm-BoN", "Harm-Pair", "Overall"}
     assert len(sig[sig["column"] == "Overall"]) == 10  # 5 RMs: every pair once
-    board = pd.read_csv(smoke_run / "results/leaderboard/smoke.csv")
-    assert board.iloc[0]["rank group"] == 1 and "tied with above" in board.columns
-    ex = pd.read_csv(smoke_run / "results/significance/example.csv")
+    board = pd.read_csv(smoke_run / "results/runs/smoke/leaderboard/smoke.csv")
+    assert board.iloc[0]["rank"] == 1 and {"Overall n", "length-controlled", "prefers longer"} <= set(board.columns)
+    ex = pd.read_csv(smoke_run / "results/runs/smoke/significance/example.csv")
     assert set(ex["column"]) == {"Pairwise", "BoN", "Accuracy"}
 
 

@@ -80,7 +80,7 @@ def workdir(project_root, tmp_path_factory) -> Path:
 def assert_current(project_root: Path, workdir: Path, overrides: list[str], score_file: Path, since: float) -> None:
     """A plain rerun rebuilt the score file and everything that reads it, and then there is nothing left to do."""
     assert (workdir / score_file).exists()
-    for reader in ("results/leaderboard/example.csv", "results/leaderboard/all.csv",
+    for reader in ("results/runs/rmb/leaderboard/example.csv", "results/runs/rmb/leaderboard/all.csv",
                    f"results/metrics/example/{score_file.name.split('.')[0]}.json"):
         assert (workdir / reader).stat().st_mtime >= (workdir / score_file).stat().st_mtime >= since, reader
     assert NOTHING in ok(run(project_root, workdir, overrides, "-n"))
@@ -138,10 +138,10 @@ def test_targeting_one_file_rebuilds_a_missing_intermediate_it_reads(project_roo
     deleted = [SCORES / "random.parquet", SCORES / "tiny-judge.comparisons.parquet"]
     for path in deleted:
         (workdir / path).unlink()
-    targets = ["results/metrics/example/random.json", "results/leaderboard/example.csv"]
+    targets = ["results/metrics/example/random.json", "results/runs/rmb/leaderboard/example.csv"]
     since = time.time()
     assert NOTHING not in ok(run(project_root, workdir, [], *targets))
-    board = (workdir / "results/leaderboard/example.csv").stat().st_mtime
+    board = (workdir / "results/runs/rmb/leaderboard/example.csv").stat().st_mtime
     for path in deleted:
         metrics = workdir / f"results/metrics/example/{path.name.split('.')[0]}.json"
         assert board >= metrics.stat().st_mtime >= (workdir / path).stat().st_mtime >= since - 1, path

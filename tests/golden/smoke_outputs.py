@@ -13,8 +13,8 @@ from pathlib import Path
 
 GOLDEN = Path(__file__).parent / "smoke"
 # Result files whose every number the smoke run must reproduce (paths relative to the run's directory).
-PATTERNS = ("results/leaderboard/*", "results/metrics/*/*.json", "results/downstream/*/*.json",
-            "results/correlation/*.csv", "results/significance/*.csv")
+PATTERNS = ("results/runs/*/leaderboard/*", "results/metrics/*/*.json", "results/downstream/*/*.json",
+            "results/runs/*/correlation/*.csv", "results/runs/*/significance/*.csv")
 DROPPED_KEYS = {"provenance", "wall_s", "forward_s"}
 
 

@@ -48,7 +48,7 @@ def _snakemake(root: Path, workdir: Path, *args: str) -> float:
 
 
 def _result_files(workdir: Path) -> list[str]:
-    boards = sorted(str(p.relative_to(workdir)) for p in (workdir / "results/leaderboard").glob("*.csv"))
+    boards = sorted(str(p.relative_to(workdir)) for p in (workdir / "results/runs/smoke/leaderboard").glob("*.csv"))
     scores = sorted(str(p.relative_to(workdir)) for p in (workdir / "results/scores").glob("*/*.parquet"))
     return boards + scores
 

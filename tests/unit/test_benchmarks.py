@@ -206,7 +206,7 @@ def test_cross_benchmark_leaderboard_sorts_by_mean_rank():
 
     def m(bench, rm, v, primary):
         return {"benchmark": bench, "rm": rm, "headline": {"primary": primary, "columns": [primary],
-                "values": {primary: {"accuracy": v, "ci_low": v - 0.1, "ci_high": v + 0.1, "n_items": 10}}}}
+                "values": {primary: {"accuracy": v, "ci_low": v - 0.1, "ci_high": v + 0.1, "n_items": 1000}}}}
 
     metrics = [m("rmb", "a", 0.6, "Overall"), m("rmb", "b", 0.7, "Overall"), m("rb", "a", 0.9, "Score"), m("rb", "b", 0.5, "Score"),
                m("rmb", "c", 0.1, "Overall"), m("rb", "c", 0.8, "Score")]

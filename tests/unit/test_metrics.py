@@ -20,7 +20,6 @@ from rmeval.metrics import (
     group_table,
     item_outcomes,
     leaderboard_frame,
-    leaderboard_markdown,
     overall,
     summarize,
 )
@@ -517,35 +516,49 @@ def test_leaderboard_frame_ties_broken_by_name_and_empty():
     assert len(leaderboard_frame([], COMPONENTS)) == 0
 
 
+def _rmb_markdown(metrics, notes=(), min_items_for_ci=1):
+    """RMB's leaderboard markdown through the shared renderer (``rmeval.leaderboards``), without RMB's data notes."""
+    from rmeval.config.schemas import LeaderboardConfig
+    from rmeval.leaderboards import board_frame, board_markdown
+
+    bench = RMBBenchmark(name="rmb")
+    frame = board_frame(bench.leaderboard_frame(metrics), metrics, columns=bench.headline_columns, primary=bench.primary,
+                        board=LeaderboardConfig(min_items_for_ci=min_items_for_ci))
+    return board_markdown(frame, name="rmb", definition=bench.headline_definition, columns=bench.headline_columns,
+                          primary=bench.primary, extra=bench.markdown_columns(), notes=notes)
+
+
 def test_leaderboard_markdown_exact():
     a, b, c = leaderboard_inputs()
-    md = leaderboard_markdown(leaderboard_frame([a, b, c], COMPONENTS), "rmb", COMPONENTS, notes=["missing: S11"], tie_labels=RMBBenchmark.tie_labels)
+    md = _rmb_markdown([a, b, c], notes=["missing: S11"])
     expected = "\n".join([
         "# Leaderboard: rmb",
         "",
-        "Accuracy (fraction of items an RM gets right; a tie counts as wrong) with 95% CIs (bootstrap over items).",
-        "Pairwise: r(chosen) > r(rejected). BoN: r(best) > r(every loser). Overall = mean of the four columns.",
+        "Accuracy (fraction of items an RM gets right; a tie counts as wrong); pairwise: r(chosen) > r(rejected), BoN: "
+        "r(best) > r(every loser); Overall = mean of the four columns; 95% bootstrap CIs in brackets (percentile bootstrap).",
         "",
-        "| rank | RM | Help-BoN | Help-Pair | Harm-BoN | Harm-Pair | Overall | Overall (macro) | ties (H-B/H-P/S-B/S-P) |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        "| # | RM | Help-BoN (n=10) | Help-Pair (n=20) | Harm-BoN (n=8) | Harm-Pair (n=12) | Overall | Overall (macro) | ties (H-B/H-P/S-B/S-P) |",
+        "|---:|---|---:|---:|---:|---:|---:|---|---|",
         "| 1 | beta | 1.000 [1.000, 1.000] | 0.750 [0.500, 0.900] | 0.500 [0.250, 0.750] | 0.750 [0.500, 1.000] | 0.750 [0.600, 0.875] | 0.750 | 0/3/0/1 |",
         "| 2 | alpha | 0.500 [0.400, 0.600] | 0.500 [0.300, 0.700] | 0.250 [0.100, 0.400] | 0.750 [0.600, 0.900] | 0.500 [0.400, 0.600] | 0.463 | 1/0/2/0 |",
         "| 3 | gamma | 0.500 [0.400, 0.600] | 0.500 [0.400, 0.600] | – | 0.500 [0.400, 0.600] | – | – | 0/0/0/0 |",
         "",
-        "Items per column: Help-BoN 10, Help-Pair 20, Harm-BoN 8, Harm-Pair 12.",
-        "",
+        "- # = position by Overall, with no paired tests behind it (the benchmark has none, or there are fewer than two "
+        "RMs): nothing here says whether neighbouring RMs differ.",
+        "- length-controlled: not defined here (it needs pairs where the chosen response is longer and pairs where it is "
+        "shorter); prefers longer: no decided pairs of unequal length (or no length bias in the metrics files).",
         "- missing: S11",
     ]) + "\n"
     assert md == expected
 
 
-def test_leaderboard_markdown_thousands_and_no_notes():
+def test_leaderboard_markdown_thousands_and_small_columns():
     _, b, _ = leaderboard_inputs()
     b["goals"]["Helpfulness"]["pairwise"]["n_items"] = 10067
-    md = leaderboard_markdown(leaderboard_frame([b], COMPONENTS), "rmb", COMPONENTS, tie_labels=RMBBenchmark.tie_labels)
-    assert "Items per column: Help-BoN 10, Help-Pair 10,067, Harm-BoN 8, Harm-Pair 12." in md
-    assert md.endswith("Harm-Pair 12.\n")
-    assert "| 1 | beta |" in md
+    md = _rmb_markdown([b], min_items_for_ci=30)
+    assert "| Help-BoN (n=10, too few items for a CI) | Help-Pair (n=10,067) |" in md
+    assert "| 1 | beta | 1.000 | 0.750 [0.500, 0.900] | 0.500 | 0.750 |" in md  # no zero-width [1.000, 1.000]
+    assert "Too few items for a CI: Help-BoN (10 items), Harm-BoN (8 items), Harm-Pair (12 items)." in md
 
 
 # ------------------------------------------------------------------------------------------- cluster bootstrap

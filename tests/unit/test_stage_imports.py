@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
-LIGHT_STAGES = ["leaderboard", "correlation", "plots", "metrics", "significance"]
+LIGHT_STAGES = ["leaderboard", "correlation", "plots", "metrics", "significance", "site", "run_config"]
 HEAVY = ("torch", "transformers")
 
 # Imports the stages one by one and names the first that pulled in a heavy package.

@@ -1,5 +1,5 @@
 """Golden tests for rmeval.metrics.paired: McNemar against SciPy's binomtest, Holm by hand, paired cluster bootstrap on a
-hand-computed case, rank groups, length bias and PPE's lower-quantile aggregation."""
+hand-computed case, ranks, length bias and PPE's lower-quantile aggregation."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from rmeval.metrics.paired import (
     lower_quantile_scores,
     mcnemar_exact,
     paired_comparisons,
-    rank_group_note,
-    rank_groups,
-    read_rank_groups,
+    rank_note,
+    read_significance_ranks,
+    significance_ranks,
 )
 
 RMB_COLUMNS = component_columns(RMBBenchmark.components)
@@ -126,27 +126,28 @@ def test_paired_comparisons_need_the_same_items():
         paired_comparisons({"a": a, "b": b}, RMB_COLUMNS, n_boot=10)
 
 
-def test_rank_groups_hand_made_table(tmp_path):
+def test_significance_ranks_hand_made_table(tmp_path):
     rows = [
         # column, a, b, value_a, value_b, p (bootstrap, Holm), p (McNemar, Holm)
         ("Overall", "a", "b", 0.80, 0.78, 0.40, 0.01),
         ("Overall", "a", "c", 0.80, 0.60, 0.001, 0.001),
+        ("Overall", "a", "d", 0.80, 0.59, 0.001, 0.30),
         ("Overall", "b", "c", 0.78, 0.60, 0.01, 0.20),
+        ("Overall", "b", "d", 0.78, 0.59, 0.02, 0.30),
         ("Overall", "c", "d", 0.60, 0.59, 0.90, 0.90),
     ]
     sig = pd.DataFrame(rows, columns=["column", "rm_a", "rm_b", "value_a", "value_b", "p_boot_holm", "p_mcnemar_holm"])
-    g = rank_groups(sig, "Overall", alpha=0.05)
+    g = significance_ranks(sig, "Overall", alpha=0.05)
     assert g["rm"].tolist() == ["a", "b", "c", "d"]
-    assert g["group"].tolist() == [1, 1, 2, 2]
-    assert g["tied_with_above"].tolist() == [False, True, False, True]
-    assert g["p_vs_above"].tolist()[1:] == [0.40, 0.01, 0.90]
-    m = rank_groups(sig, "Overall", alpha=0.05, test="mcnemar")
-    assert m["group"].tolist() == [1, 2, 2, 2]
-    assert "bootstrap (Holm-adjusted), α = 0.05" in rank_group_note(g)
+    assert g["rank"].tolist() == [1, 1, 3, 3]
+    assert g["better"].tolist() == [(), (), ("a", "b"), ("a", "b")]
+    m = significance_ranks(sig, "Overall", alpha=0.05, test="mcnemar")
+    assert dict(zip(m["rm"], m["rank"])) == {"a": 1, "b": 2, "c": 2, "d": 1}  # no test rejects for d
+    assert "bootstrap (Holm-adjusted) paired test over the same items, α = 0.05" in rank_note(g, "Overall")
     sig.to_csv(tmp_path / "rmb.csv", index=False)
-    assert read_rank_groups(tmp_path / "rmb.csv", "Overall").equals(g)
+    assert read_significance_ranks(tmp_path / "rmb.csv", "Overall").equals(g)
     with pytest.raises(ValueError, match="field 'test'"):
-        rank_groups(sig, "Overall", test="t")
+        significance_ranks(sig, "Overall", test="t")
 
 
 # ------------------------------------------------------------------------------------------- length bias

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from rmeval.config import compose, user_overrides
+from rmeval.config import compose, find_conf_dir, user_overrides
+from rmeval.config.paths import published_path
 from rmeval.dag import SHARD_RE, Plan, hydra_list, io_arg, python_command, shard_files, shard_param, unsharded
 from rmeval.errors import RmevalError
+from rmeval.runs import other_run_warning, run_dir, run_logs, run_name
 
 # Entry points compose the same conf/ as this file, wherever the working directory (--directory) is.
 os.environ.setdefault("RMEVAL_CONF_DIR", str(Path(workflow.basedir) / "conf"))
@@ -31,6 +33,12 @@ try:
     PLAN.validate()
 except RmevalError as err:
     raise WorkflowError(str(err)) from None
+
+# The run's summaries (leaderboards, paired tests, correlations, plots, report, its config.yaml) go under RUN_DIR;
+# data, scores, metrics and best-of-N files are shared between runs (rmeval.runs).
+RUN_NAME, RUN_DIR, RUN_LOGS = run_name(PLAN.cfg), run_dir(PLAN.cfg), run_logs(PLAN.cfg)
+if _warning := other_run_warning(PLAN.cfg):
+    print(_warning, file=sys.stderr)
 
 
 wildcard_constraints:
@@ -93,3 +101,10 @@ def intermediates():
         if benchmark in PLAN.pool_benchmarks:
             files += expand(rules.downstream.output, benchmark=benchmark, rm=PLAN.rms)
     return sorted(set(files))
+
+
+def published_files(benchmarks):
+    """The published-numbers files the benchmarks' configs name (conf/published/*.yaml): inputs of the leaderboards,
+    so an edit of one reruns them."""
+    found = (published_path(PLAN.benchmark_config(b).get("published"), find_conf_dir()) for b in benchmarks)
+    return [str(f[0]) for f in found if f]

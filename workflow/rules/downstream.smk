@@ -34,8 +34,9 @@ rule correlation:
     input:
         downstream=expand(rules.downstream.output[0], rm=PLAN.rms, allow_missing=True),
     output:
-        table="results/correlation/{benchmark}.csv",
-        points="results/correlation/{benchmark}.points.csv",
+        table=f"{RUN_DIR}/correlation/{{benchmark}}.csv",
+        points=f"{RUN_DIR}/correlation/{{benchmark}}.points.csv",
+        summary=f"{RUN_DIR}/correlation/{{benchmark}}.summary.md",
     params:
         run=PLAN.stage("correlation"),
         fp=PLAN.settings_fp("correlation", "downstream", "metrics"),
@@ -43,12 +44,13 @@ rule correlation:
     conda:
         CONDA_ENV
     log:
-        "logs/correlation/{benchmark}.log",
+        f"{RUN_LOGS}/correlation/{{benchmark}}.log",
     message:
         "Correlating benchmark metrics with best-of-N quality across RMs on {wildcards.benchmark}"
     shell:
         "{params.run} benchmark={wildcards.benchmark} '++io.downstream={params.downstream}'"
-        " ++io.out={output.table} ++io.points={output.points} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+        " ++io.out={output.table} ++io.points={output.points} ++io.summary={output.summary}"
+        " > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule correlation_all:
@@ -56,8 +58,9 @@ rule correlation_all:
         downstream=expand(rules.downstream.output[0], benchmark=PLAN.pool_benchmarks, rm=PLAN.rms),
         metrics=rules.leaderboard_all.input.metrics,
     output:
-        table="results/correlation/all.csv",
-        points="results/correlation/all.points.csv",
+        table=f"{RUN_DIR}/correlation/all.csv",
+        points=f"{RUN_DIR}/correlation/all.points.csv",
+        summary=f"{RUN_DIR}/correlation/all.summary.md",
     params:
         run=PLAN.stage("correlation"),
         fp=PLAN.settings_fp("correlation", "downstream", "metrics"),
@@ -66,10 +69,10 @@ rule correlation_all:
     conda:
         CONDA_ENV
     log:
-        "logs/correlation/all.log",
+        f"{RUN_LOGS}/correlation/all.log",
     message:
         "Correlating every benchmark's metrics with the best-of-N pools across RMs"
     shell:
         "{params.run} ++io.all=true '++io.downstream={params.downstream}'"
-        " '++io.metrics={params.metrics}' ++io.out={output.table} ++io.points={output.points}"
+        " '++io.metrics={params.metrics}' ++io.out={output.table} ++io.points={output.points} ++io.summary={output.summary}"
         " > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"

@@ -31,8 +31,8 @@ rule significance:
         scores=expand(RESULT_FILES["scores"], rm=PLAN.listed("scores"), allow_missing=True),
         comparisons=expand(RESULT_FILES["comparisons"], rm=PLAN.listed("comparisons"), allow_missing=True),
     output:
-        csv="results/significance/{benchmark}.csv",
-        md="results/significance/{benchmark}.md",
+        csv=f"{RUN_DIR}/significance/{{benchmark}}.csv",
+        md=f"{RUN_DIR}/significance/{{benchmark}}.md",
     params:
         run=PLAN.stage("significance"),
         fp=PLAN.settings_fp("metrics"),
@@ -41,7 +41,7 @@ rule significance:
     conda:
         CONDA_ENV
     log:
-        "logs/significance/{benchmark}.log",
+        f"{RUN_LOGS}/significance/{{benchmark}}.log",
     message:
         "Paired comparisons of every pair of RMs on {wildcards.benchmark}"
     shell:
@@ -54,22 +54,23 @@ rule leaderboard:
     input:
         metrics=expand(rules.metrics.output[0], rm=PLAN.rms, allow_missing=True),
         significance=branch(lambda w: PLAN.has_significance(w.benchmark), then=rules.significance.output[0]),
+        published=lambda w: published_files([w.benchmark]),
     output:
         csv=report(
-            "results/leaderboard/{benchmark}.csv",
+            f"{RUN_DIR}/leaderboard/{{benchmark}}.csv",
             caption="../report/leaderboard_table.rst",
             category="Leaderboard",
         ),
-        md="results/leaderboard/{benchmark}.md",
+        md=f"{RUN_DIR}/leaderboard/{{benchmark}}.md",
     params:
         run=PLAN.stage("leaderboard"),
-        fp=PLAN.settings_fp("metrics"),
+        fp=PLAN.settings_fp("metrics", "leaderboard"),
         metrics=lambda w, input: hydra_list(input.metrics),
         significance=lambda w, input: io_arg("significance", input.significance),
     conda:
         CONDA_ENV
     log:
-        "logs/leaderboard/{benchmark}.log",
+        f"{RUN_LOGS}/leaderboard/{{benchmark}}.log",
     message:
         "Writing the {wildcards.benchmark} leaderboard"
     shell:
@@ -80,23 +81,26 @@ rule leaderboard:
 rule leaderboard_all:
     input:
         metrics=expand(rules.metrics.output[0], benchmark=PLAN.benchmarks, rm=PLAN.rms),
+        significance=expand(rules.significance.output.csv, benchmark=[b for b in PLAN.benchmarks if PLAN.has_significance(b)]),
+        published=published_files(PLAN.benchmarks),
     output:
         csv=report(
-            "results/leaderboard/all.csv",
+            f"{RUN_DIR}/leaderboard/all.csv",
             caption="../report/leaderboard_all.rst",
             category="Leaderboard",
         ),
-        md="results/leaderboard/all.md",
+        md=f"{RUN_DIR}/leaderboard/all.md",
     params:
         run=PLAN.stage("leaderboard"),
-        fp=PLAN.settings_fp("metrics"),
+        fp=PLAN.settings_fp("metrics", "leaderboard"),
         metrics=lambda w, input: hydra_list(input.metrics),
+        significance=lambda w, input: hydra_list(input.significance),
     conda:
         CONDA_ENV
     log:
-        "logs/leaderboard/all.log",
+        f"{RUN_LOGS}/leaderboard/all.log",
     message:
         "Writing the cross-benchmark leaderboard"
     shell:
-        "{params.run} ++io.all=true '++io.metrics={params.metrics}'"
+        "{params.run} ++io.all=true '++io.metrics={params.metrics}' '++io.significance={params.significance}'"
         " ++io.csv={output.csv} ++io.md={output.md} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"

@@ -10,7 +10,8 @@ the leaderboards and the plots only call these methods:
   the shared steps (subsample, reference check, judge positions, counts);
 - ``evaluate(items, scores=..., outcomes=..., metrics_cfg)`` → the metrics dict of one RM, which always carries a
   ``headline`` block: the benchmark's leaderboard columns, each with its value, CI and item count;
-- ``leaderboard(metrics)`` → (frame, markdown) and ``notes(metrics)``;
+- ``leaderboard(metrics, ranks)`` → (frame, markdown), from ``leaderboard_frame(metrics)``, ``markdown_columns()``
+  and ``notes(metrics)`` (``rmeval.leaderboards`` adds the columns every leaderboard shares);
 - ``has_judge_scores``: whether items carry per-response judge scores, which enables the downstream stage;
 - ``metric_values(half)``: benchmark metrics by name for the correlation stage.
 """
@@ -54,6 +55,9 @@ class BenchmarkConfig:
     sample: SampleConfig = field(default_factory=SampleConfig)
     position_seed: int = field(default=0, metadata=at_least(0))  # seeds where a pairwise judge is shown the chosen response (A or B), per item
     judge_scores: bool = False  # items carry per-response judge scores (enables the downstream best-of-N stage)
+    # published headline numbers shown beside ours in the leaderboards: a name in conf/published/ (rmb =
+    # conf/published/rmb.yaml) or a file path; null: none
+    published: str | None = None
 
 
 @dataclass
@@ -105,7 +109,10 @@ class Benchmark:
     headline_definition: str = "accuracy (fraction of items an RM gets right; a tie counts as wrong)"
     #: whether pairwise judges (a comparisons table) can be evaluated on this benchmark
     supports_comparisons: bool = True
-    #: whether results/significance/{benchmark}.csv (paired tests, rank groups) can be computed
+    #: how a judge's verdicts in the two orders combine (``rmeval.metrics.comparisons.ORDER_RULES``): "all" = the
+    #: chosen must win in every order (RMB's rule); "net" = the orders' votes must sum to > 0 (JudgeBench's)
+    order_rule: str = "all"
+    #: whether results/significance/{benchmark}.csv (paired tests, the leaderboard's ranks) can be computed
     supports_significance: bool = True
     #: the markdown leaderboard shows values times this (100: percentages, one decimal)
     display_scale: float = 1.0
@@ -188,6 +195,18 @@ class Benchmark:
         }
         return result
 
+    def judged_items(self, items: pd.DataFrame) -> pd.DataFrame:
+        """The items a pairwise judge compares: all of them, unless the benchmark has items only scalar scores can
+        measure (PPE Correctness's best-of-K sets), which a judge is not asked about."""
+        return items
+
+    def comparison_outcomes(self, items: pd.DataFrame, comparisons: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+        """A pairwise judge's per-item outcomes (of ``judged_items``) and position statistics, its orders combined
+        by ``order_rule``."""
+        from rmeval.metrics import comparison_outcomes
+
+        return comparison_outcomes(self.judged_items(items), comparisons, rule=self.order_rule)
+
     def score_metrics(self, items: pd.DataFrame, scores: pd.DataFrame, m: dict) -> dict:
         from rmeval.metrics import item_outcomes
 
@@ -223,9 +242,28 @@ class Benchmark:
         return {col: values.get(col, {}).get("accuracy") for col in self.headline_columns}
 
     # ------------------------------------------------------------------------------------- leaderboard
-    def leaderboard(self, metrics: Sequence[dict], groups: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
-        frame = with_rank_groups(headline_frame(metrics, self.headline_columns, self.primary), groups)
-        return frame, headline_markdown(frame, self, self.notes(metrics) + group_notes(groups))
+    def leaderboard(self, metrics: Sequence[dict], ranks: pd.DataFrame | None = None, *, board=None,
+                    published=None) -> tuple[pd.DataFrame, str]:
+        """(frame, markdown): the benchmark's own columns (``leaderboard_frame``), then the ones every leaderboard
+        shares (``rmeval.leaderboards.board_frame``): ``ranks`` (``rmeval.metrics.paired.significance_ranks`` on the
+        primary column), n items per column, the length columns, ``published`` numbers beside ours; ``board``: the
+        ``leaderboard`` knobs (``rmeval.config.schemas.LeaderboardConfig``)."""
+        from rmeval.leaderboards import board_frame, board_markdown
+
+        frame = board_frame(self.leaderboard_frame(metrics), metrics, columns=self.headline_columns, primary=self.primary,
+                            ranks=ranks, board=board, published=published)
+        return frame, board_markdown(frame, name=self.name, definition=self.headline_definition, columns=self.headline_columns,
+                                     primary=self.primary, scale=self.display_scale, extra=self.markdown_columns(),
+                                     notes=self.notes(metrics))
+
+    def leaderboard_frame(self, metrics: Sequence[dict]) -> pd.DataFrame:
+        """One row per RM: each headline column with ``lo``/``hi``/``n``, sorted by the primary column; a benchmark
+        adds its own columns here."""
+        return headline_frame(metrics, self.headline_columns, self.primary)
+
+    def markdown_columns(self) -> list:
+        """Columns the markdown leaderboard shows after the headline ones: (header, cell text of a frame row)."""
+        return []
 
     def notes(self, metrics: Sequence[dict]) -> list[str]:
         """What a reader must know about these numbers (missing data, subsampling, judge statistics)."""
@@ -256,9 +294,11 @@ def judge_notes(metrics: Sequence[dict]) -> list[str]:
             if judge["n_comparisons"] and v["invalid"] == judge["n_comparisons"]:
                 notes.append(f"**{m['rm']}: every verdict is invalid ({v['invalid']:,} of {judge['n_comparisons']:,}); its row is "
                              "a pipeline check, not a measurement** (the run was allowed by allow_all_invalid).")
+            rule = ("both orders net: +1 per order that picks the chosen, -1 per order that picks the other, ties and "
+                    "invalid 0; correct iff the sum is > 0") if judge.get("order_rule") == "net" else "ties and invalid count as wrong"
             notes.append(
                 f"{m['rm']} (pairwise judge): {judge['n_comparisons']:,} comparisons; verdicts A {v['A']}, B {v['B']}, "
-                f"tie {v['tie']}, invalid {v['invalid']} (ties and invalid count as wrong)"
+                f"tie {v['tie']}, invalid {v['invalid']} ({rule})"
                 + (f"; A chosen in {share:.1%} of valid verdicts" if share is not None else "")
                 + (f"; consistent across both orders in {cons:.1%} of pairs" if cons is not None else "") + "."
             )
@@ -281,78 +321,13 @@ def headline_frame(metrics: Sequence[dict], columns: Sequence[str], primary: str
     import pandas as pd
 
     frame = pd.DataFrame(rows)
-    methods = {(m.get("ci") or {}).get("method") for m in metrics} - {None}
+    methods = {(m.get("ci_method") or m.get("ci") or {}).get("method") for m in metrics} - {None}  # RM-Bench: ci_method
     if len(methods) == 1:
         frame.attrs["ci_method"] = methods.pop()
     if len(frame):
         frame[primary] = frame[primary].astype(float)
         frame = frame.sort_values([primary, "rm"], ascending=[False, True], na_position="last", kind="stable")
     return frame.reset_index(drop=True)
-
-
-def with_rank_groups(frame: pd.DataFrame, groups: pd.DataFrame | None) -> pd.DataFrame:
-    """Add ``rank group`` and ``tied with above`` (from ``rmeval.metrics.paired.rank_groups``) to a leaderboard frame."""
-    if groups is None or groups.empty or not len(frame):
-        return frame
-    import pandas as pd
-
-    by_rm = groups.set_index("rm")
-    frame = frame.copy()
-    # nullable integers: an RM without a group (undefined value) stays empty, and the others print as 1, not 1.0000
-    frame["rank group"] = pd.array([int(by_rm.loc[rm, "group"]) if rm in by_rm.index else None for rm in frame["rm"]], dtype="Int64")
-    frame["tied with above"] = [bool(by_rm.loc[rm, "tied_with_above"]) if rm in by_rm.index else None for rm in frame["rm"]]
-    return frame
-
-
-def group_notes(groups: pd.DataFrame | None) -> list[str]:
-    from rmeval.metrics.paired import rank_group_note
-
-    if groups is None or groups.empty:
-        return []
-    return [rank_group_note(groups) + f" Groups are for {groups.attrs.get('column', 'the ranking column')}."]
-
-
-def group_cell(r) -> str:
-    import pandas as pd
-
-    g = r.get("rank group")
-    if g is None or pd.isna(g):
-        return " | "  # an RM without a group (undefined value): an empty cell
-    return f" | {int(g)}{' (tied with above)' if r.get('tied with above') else ''}"
-
-
-def cell_text(v, lo=None, hi=None, scale: float = 1.0, digits: int = 3) -> str:
-    import pandas as pd
-
-    if v is None or pd.isna(v):
-        return "–"
-    ci = f" [{scale * lo:.{digits}f}, {scale * hi:.{digits}f}]" if lo is not None and not pd.isna(lo) and hi is not None and not pd.isna(hi) else ""
-    return f"{scale * v:.{digits}f}{ci}"
-
-
-def ci_text(frame: pd.DataFrame) -> str:
-    return frame.attrs.get("ci_method") or "percentile bootstrap"
-
-
-def headline_markdown(frame: pd.DataFrame, bench: Benchmark, notes: Sequence[str] = ()) -> str:
-    import pandas as pd
-
-    cols = list(bench.headline_columns)
-    lines = [f"# Leaderboard: {bench.name}", "", f"{bench.headline_definition[0].upper()}{bench.headline_definition[1:]}; "
-             f"95% bootstrap CIs in brackets ({ci_text(frame)}).", ""]
-    grouped = "rank group" in frame.columns
-    lines.append("| rank | RM | " + " | ".join(cols) + " |" + (" rank group |" if grouped else ""))
-    lines.append("|---:|---|" + "---:|" * len(cols) + ("---|" if grouped else ""))
-    for i, r in frame.iterrows():
-        scale = bench.display_scale
-        cells = [cell_text(r[c], r.get(f"{c} lo"), r.get(f"{c} hi"), scale, 1 if scale == 100 else 3) for c in cols]
-        lines.append(f"| {i + 1} | {r['rm']} | " + " | ".join(cells) + (group_cell(r) if grouped else "") + " |")
-    if len(frame):
-        counts = ", ".join(f"{c} {int(frame.iloc[0][f'{c} n']):,}" for c in cols if not pd.isna(frame.iloc[0][f"{c} n"]))
-        if counts:
-            lines += ["", f"Items per column: {counts}."]
-    lines += ["", *[f"- {n}" for n in notes]] if notes else []
-    return "\n".join(lines) + "\n"
 
 
 class HubBenchmark(Benchmark):

@@ -18,11 +18,9 @@ from rmeval.benchmarks.base import (
     GENERATED,
     Benchmark,
     Source,
-    group_notes,
     headline_cell,
     judge_notes,
     plain,
-    with_rank_groups,
 )
 from rmeval.config.fields import above, at_least
 from rmeval.config.schemas import ConstructConfig
@@ -145,12 +143,23 @@ class RMBBenchmark(Benchmark):
 
         return component_columns(self.components)
 
-    def leaderboard(self, metrics: Sequence[dict], groups: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
-        from rmeval.metrics import leaderboard_frame, leaderboard_markdown
+    def leaderboard_frame(self, metrics: Sequence[dict]) -> pd.DataFrame:
+        """The components and Overall with CIs, each component's ties and macro accuracy, Overall (macro)."""
+        from rmeval.metrics import leaderboard_frame
 
-        frame = with_rank_groups(leaderboard_frame(metrics, self.components), groups)
-        return frame, leaderboard_markdown(frame, self.name, self.components, self.notes(metrics) + group_notes(groups),
-                                           self.tie_labels)
+        return leaderboard_frame(metrics, self.components)
+
+    def markdown_columns(self) -> list:
+        """Overall (macro) and the ties per component (``tie_labels``) after the headline columns."""
+        import pandas as pd
+
+        def macro(r) -> str:
+            return "–" if pd.isna(r["Overall macro"]) else f"{r['Overall macro']:.3f}"
+
+        def ties(r) -> str:
+            return "/".join(str(int(r[f"{c} ties"])) for c in self.components)
+
+        return [("Overall (macro)", macro), (f"ties ({'/'.join(self.tie_labels)})", ties)]
 
     def notes(self, metrics: Sequence[dict]) -> list[str]:
         """Missing scenario files, subsampling, chance levels, judge statistics, identical pairs."""

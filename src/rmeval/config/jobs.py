@@ -52,6 +52,7 @@ class ResourcesConfig:
     slurm_extra: str | None = None  # more sbatch flags verbatim, e.g. "--constraint=ib" (not --gres/--gpus: use gpus)
     params_b: float | None = field(default=None, metadata=between(0, 10000, low_open=True))  # model size, billions
     gpu_memory_gb: float | None = field(default=None, metadata=above(0))  # memory of this job's GPU; null = the run's
+    tokens_per_s: float | None = field(default=None, metadata=above(0))  # measured throughput (prompt + generated): the cost plan's GPU-hours
 
 
 @dataclass

@@ -46,3 +46,14 @@ def check_model_paths(node: Any, where: str, built: str | None = None) -> None:
         if not Path(value).expanduser().exists():
             raise ConfigError(f"{where}: field '{key}': local path {value!r} does not exist (relative paths start at "
                               f"{Path.cwd()}); give an existing folder or a hub id (org/name)")
+
+
+def published_path(setting: str | None, conf_dir: Path) -> tuple[Path, str] | None:
+    """A benchmark's ``published`` setting as (the file, how the leaderboards name it): null = none; a bare name =
+    ``conf/published/<name>.yaml``; else a file path, named as given (the name never depends on the checkout's place,
+    so the tables stay byte-identical between machines)."""
+    if not setting:
+        return None
+    if "/" not in setting and not setting.endswith((".yaml", ".yml")):
+        return Path(conf_dir) / "published" / f"{setting}.yaml", f"conf/published/{setting}.yaml"
+    return Path(setting), setting

@@ -101,8 +101,27 @@ class MetricsConfig:
     ci_level: float = field(default=0.95, metadata=fraction())
     seed: int = field(default=0, metadata=at_least(0))
     bootstrap: BootstrapMethod = BootstrapMethod.cluster
-    # rank groups: Holm-adjusted paired tests at this level (rmeval.metrics.paired)
+    # leaderboard ranks: Holm-adjusted paired tests at this level (rmeval.metrics.paired.significance_ranks)
     significance_level: float = field(default=0.05, metadata=fraction())
+
+
+class RankWeight(Enum):
+    """How the cross-benchmark leaderboard's mean rank weighs the benchmarks (rmeval.leaderboards)."""
+
+    benchmarks = "benchmarks"  # every benchmark counts the same
+    items = "items"  # a benchmark counts by the items of its primary column
+
+
+@dataclass
+class LeaderboardConfig:
+    # a column with fewer items shows no CI: a percentile bootstrap on a handful of items moves in steps of 1/n and
+    # gives zero-width intervals at 0 and 1 (13 items: 1.000 [1.000, 1.000])
+    min_items_for_ci: int = field(default=30, metadata=at_least(1))
+    weight: RankWeight = RankWeight.benchmarks  # the cross-benchmark leaderboard's mean rank
+    # cross-benchmark leaderboard: a benchmark with fewer items in its primary column is left out of the mean rank
+    # (named in the note): at 100 items a 95% CI of an accuracy near 0.7 is still about ±0.09 wide, its ranks mostly noise
+    min_items: int = field(default=100, metadata=at_least(0))
+    include_small: bool = False  # count those small benchmarks in the mean rank all the same
 
 
 @dataclass
@@ -125,6 +144,9 @@ class CorrelationConfig:
     quantiles: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.25], metadata=each(between(0, 1)))
 
 
+RUN_NAME = {"pattern": r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", "expected": "a name of letters, digits, '.', '_' and '-' (at most 64)"}
+
+
 @dataclass
 class RunConfig:
     """The top-level keys of config.yaml that belong to no group."""
@@ -132,3 +154,6 @@ class RunConfig:
     seed: int = field(default=0, metadata=at_least(0))  # read by no stage (each section has its own seed); checked all the same
     # memory of one GPU of the target cluster (GB): a model job asks for ceil(its need / this) GPUs (rmeval.config.jobs)
     gpu_memory_gb: float = field(default=80.0, metadata=above(0))
+    # the run's name: its summaries (leaderboards, significance, correlation, plots, report) go under
+    # results/runs/<run>/; scores, metrics and best-of-N files stay shared between runs
+    run: str = field(default="main", metadata=RUN_NAME)

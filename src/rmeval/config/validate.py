@@ -4,7 +4,9 @@ registry, unknown keys and out-of-range values as one line naming the file and t
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,7 @@ from rmeval.config.schemas import (
     CorrelationConfig,
     DownstreamConfig,
     JudgeConfig,
+    LeaderboardConfig,
     MetricsConfig,
     PolicyConfig,
     PromptsConfig,
@@ -39,6 +42,14 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
 
+def unknown_name(kind: str, name: str, choices: Sequence[str], folder: str | Path) -> str:
+    """"unknown <kind> <name>; did you mean <closest>? (the N <kind>s: ls <folder>)": the closest names (difflib)
+    instead of the whole list, which for RMs is 50 names on one line."""
+    close = difflib.get_close_matches(str(name), list(choices), n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "no known name is close"
+    return f"unknown {kind} {name!r}; {hint} (all {len(choices)}: ls {folder})"
+
+
 def check(schema: type, node: Any, where: str) -> DictConfig:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
@@ -47,9 +58,17 @@ def check(schema: type, node: Any, where: str) -> DictConfig:
         merged = OmegaConf.merge(OmegaConf.structured(schema), node)
         OmegaConf.to_container(merged, resolve=True, throw_on_missing=True)
     except OmegaConfBaseException as err:
-        raise ConfigError(f"{where}: {one_line(err)}") from None
+        raise ConfigError(f"{where}: {one_line(err)}{_field_hint(schema, err)}") from None
     _check_values(schema, merged, where)
     return merged
+
+
+def _field_hint(schema: type, err: Exception) -> str:
+    """"; did you mean 'n_boot'?" for a key the schema does not have (``+metrics.nboot=5``), else ""."""
+    key = getattr(err, "key", None)
+    names = [f.name for f in dataclasses.fields(schema)] if dataclasses.is_dataclass(schema) else []
+    close = difflib.get_close_matches(key, names, n=3, cutoff=0.6) if isinstance(key, str) and key not in names else []
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 def _check_values(schema: type, node: DictConfig, where: str, prefix: str = "") -> None:
@@ -81,32 +100,34 @@ def _check_values(schema: type, node: DictConfig, where: str, prefix: str = "") 
 def validate(cfg: DictConfig, conf_dir: Path | None = None) -> DictConfig:
     """Validate the composed groups; returns the same config (validation only, keys unchanged)."""
     conf_dir = conf_dir or find_conf_dir()
+    benchmarks = sorted(p.stem for p in (conf_dir / "benchmark").glob("*.yaml"))
     for name in (cfg.get("benchmark_overrides") or {}):
-        if name not in sorted(p.stem for p in (conf_dir / "benchmark").glob("*.yaml")):
-            raise ConfigError(f"benchmark_overrides.{name}: unknown benchmark {name!r}")
+        if name not in benchmarks:
+            raise ConfigError(f"benchmark_overrides.{name}: {unknown_name('benchmark', name, benchmarks, conf_dir / 'benchmark')}")
     apply_benchmark_overrides(cfg)
     validate_benchmark(cfg.benchmark, f"{conf_dir}/benchmark/{cfg.benchmark.get('name', '?')}.yaml")
     check(BenchmarkListConfig, cfg.benchmarks, f"{conf_dir}/benchmarks (benchmarks.names)")
     known = sorted(p.stem for p in (conf_dir / "benchmark").glob("*.yaml"))
     for name in cfg.benchmarks.names:
         if name not in known:
-            raise ConfigError(f"{conf_dir}/benchmarks: unknown benchmark {name!r} in benchmarks.names; available: {', '.join(known)}")
+            raise ConfigError(f"{conf_dir}/benchmarks: benchmarks.names: {unknown_name('benchmark', name, known, conf_dir / 'benchmark')}")
     if not cfg.benchmarks.names:
         raise ConfigError(f"{conf_dir}/benchmarks: benchmarks.names is empty; list at least one of {', '.join(known)}")
     check(RMListConfig, cfg.rms, f"{conf_dir}/rms (rms.names)")
-    check(RunConfig, {"seed": cfg.get("seed", 0)}, "config.yaml")
+    check(RunConfig, {"seed": cfg.get("seed", 0), "run": cfg.get("run", "main")}, "config.yaml")
     check(ScoringConfig, cfg.scoring, "config.yaml: scoring")
     check(MetricsConfig, cfg.metrics, "config.yaml: metrics")
+    check(LeaderboardConfig, cfg.leaderboard, "config.yaml: leaderboard")
     check(DownstreamConfig, cfg.downstream, "config.yaml: downstream")
     check(CorrelationConfig, cfg.correlation, "config.yaml: correlation")
     available = available_rms(conf_dir)
     for name in cfg.rms.names:
         if name not in available:
-            raise ConfigError(f"{conf_dir}/rms: unknown RM {name!r} in rms.names; available: {', '.join(sorted(available))}")
+            raise ConfigError(f"{conf_dir}/rms: rms.names: {unknown_name('RM', name, available, conf_dir / 'rm')}")
     policies = sorted(p.stem for p in (conf_dir / "policy").glob("*.yaml"))
     for name in (cfg.get("policy_overrides") or {}):
         if name not in policies:
-            raise ConfigError(f"policy_overrides.{name}: unknown policy {name!r}; available: {', '.join(policies)}")
+            raise ConfigError(f"policy_overrides.{name}: {unknown_name('policy', name, policies, conf_dir / 'policy')}")
     if cfg.get("policy") is not None:
         apply_group_overrides(cfg, "policy")
     for group, schema in (("prompts", PromptsConfig), ("policy", PolicyConfig), ("judge", JudgeConfig)):
@@ -122,7 +143,7 @@ def validate(cfg: DictConfig, conf_dir: Path | None = None) -> DictConfig:
         check_members(cfg.rm, f"{conf_dir}/rm/{cfg.rm.name}.yaml", available)
     for name in (cfg.get("rm_overrides") or {}):
         if name not in available:
-            raise ConfigError(f"rm_overrides.{name}: unknown RM {name!r}; available: {', '.join(sorted(available))}")
+            raise ConfigError(f"rm_overrides.{name}: {unknown_name('RM', name, available, conf_dir / 'rm')}")
     return cfg
 
 
@@ -203,4 +224,4 @@ def check_members(node: Any, where: str, available: list[str]) -> None:
         return
     unknown = [m for m in node.get("members") or [] if m not in available]
     if unknown:
-        raise ConfigError(f"{where}: field 'members': unknown RM {unknown[0]!r}; available: {', '.join(sorted(available))}")
+        raise ConfigError(f"{where}: field 'members': {unknown_name('RM', unknown[0], available, Path(where).parent)}")

@@ -131,10 +131,13 @@ def generate_cached(
     """Results for ``requests``; cached ones are reused, the rest generated and appended as each finishes.
 
     Identical requests (same cache key) are sent once and the answer is given to each of them under its own key.
+    A backend configured with ``mode: batch`` sends them through its provider's batch API instead (``rmeval.llm.batch``).
     A request the backend refused for good (e.g. HTTP 400) is returned marked with ``error``, cached only with
     ``cache_errors``. Requests that failed every retry at the transport raise ``RequestsFailedError`` once all the
     others are answered and cached: they are never cached, so a rerun sends only them.
     """
+    if getattr(getattr(backend, "config", None), "mode", "online") == "batch":
+        backend = batch_backend(backend, cache)
     fp = backend.fingerprint()
     keys = [r.cache_key(fp) for r in requests]
     out: dict[int, ChatResult] = {}
@@ -171,3 +174,16 @@ def generate_cached(
             sent = out[first_of[ck]]
             out[i] = ChatResult(**{**asdict(sent), "key": req.key})
     return [out[i] for i in range(len(requests))]
+
+
+def batch_backend(online: ChatBackend, cache: GenerationCache | None) -> ChatBackend:
+    """The batch backend (``rmeval.llm.batch``) of an online API backend configured with ``mode: batch``; its
+    ``batch.api`` picks the provider: OpenAI's files + ``/v1/batches`` or Anthropic's Message Batches."""
+    from rmeval.llm.pricing import BatchConfig, node
+
+    config = node(BatchConfig, online.config.batch, f"backend {online.name}: batch")
+    if config.api == "anthropic":
+        from rmeval.llm.batch_anthropic import AnthropicBatchBackend as Backend
+    else:
+        from rmeval.llm.batch_openai import OpenAIBatchBackend as Backend
+    return Backend(online, config, cache)

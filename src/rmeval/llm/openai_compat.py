@@ -33,6 +33,7 @@ from datetime import timezone
 from rmeval.config.fields import above, at_least, settings
 from rmeval.errors import RmevalError
 from rmeval.llm.base import BACKENDS, REDACTED, BackendConfig, ChatBackend, ChatRequest, ChatResult, scrub_secrets
+from rmeval.llm.pricing import MODES, BatchConfig, PriceConfig, RateLimitsConfig
 from rmeval.progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,10 @@ class OpenAIBackendConfig(BackendConfig):
     # an endpoint that refused or could not be reached this many times in a row, before answering anything, is dead:
     # the job stops with one line instead of retrying every request in full
     max_connect_failures: int = field(default=3, metadata=at_least(1))
+    mode: str = field(default="online", metadata=MODES)  # batch: the provider's batch API at its discount (rmeval.llm.batch)
+    batch: BatchConfig = field(default_factory=BatchConfig)  # mode: batch's API, poll interval and batch sizes
+    price: PriceConfig | None = None  # USD per million tokens (rmeval.llm.pricing): the cost plan and the comparisons report
+    limits: RateLimitsConfig = field(default_factory=RateLimitsConfig)  # the account's rate limits (the plan's wall time)
 
 
 class BackendConfigError(RmevalError):

@@ -13,8 +13,7 @@ from rmeval.metrics.bootstrap import (BOOTSTRAP_METHODS, CLUSTER_COLUMN, STRATUM
                                       check_bootstrap, ci_description, cluster_codes, cluster_strata, cluster_weights,
                                       group_replicates, interval, name_seed, nanmean_rows, ratio_replicates)
 from rmeval.metrics.comparisons import comparison_outcomes
-from rmeval.metrics.components import (evaluate, evaluate_outcomes, goal_format_summary, leaderboard_frame,
-                                       leaderboard_markdown, overall)
+from rmeval.metrics.components import evaluate, evaluate_outcomes, goal_format_summary, leaderboard_frame, overall
 from rmeval.metrics.outcomes import FORMATS, OUTCOME_KEYS, ScoreMissingError, item_outcomes, with_prompt_ids
 from rmeval.metrics.result import rm_metrics
 
@@ -22,6 +21,6 @@ __all__ = [
     "BOOTSTRAP_METHODS", "CLUSTER_COLUMN", "FORMATS", "OUTCOME_KEYS", "STRATUM_COLUMNS", "ScoreMissingError",
     "accuracy_by_gap", "bootstrap_means", "chance_accuracy", "check_bootstrap", "ci_description", "cluster_codes",
     "cluster_strata", "cluster_weights", "comparison_outcomes", "counts_summary", "evaluate", "evaluate_outcomes", "goal_format_summary",
-    "group_replicates", "group_table", "interval", "item_outcomes", "leaderboard_frame", "leaderboard_markdown",
+    "group_replicates", "group_table", "interval", "item_outcomes", "leaderboard_frame",
     "name_seed", "nanmean_rows", "overall", "ratio_replicates", "rm_metrics", "summarize", "with_prompt_ids",
 ]

@@ -1,4 +1,4 @@
-"""Statistics around the headline numbers: paired comparisons between RMs, rank groups, length bias and PPE's
+"""Statistics around the headline numbers: paired comparisons between RMs, ranks, length bias and PPE's
 lower-quantile aggregation. Pure functions over per-item outcomes (``rmeval.metrics.item_outcomes`` or a judge's
 ``comparison_outcomes``); the resampling is ``rmeval.metrics``' (clustered by prompt by default).
 
@@ -10,10 +10,10 @@ lower-quantile aggregation. Pure functions over per-item outcomes (``rmeval.metr
 - **Exact McNemar** on the column's items: among items where exactly one RM is right, the count where the first
   one is right is Binomial(n, 1/2) under the null; two-sided p = min(1, 2·P(X ≤ min(b, c))). Only for a column
   that is one set of items (not Overall, a mean of parts; its discordant counts are still given). It treats
-  items as independent (RMB's share prompts), so the bootstrap p is the one rank groups use by default.
+  items as independent (RMB's share prompts), so the bootstrap p is the one the ranks use by default.
 - **Holm** adjusts the p-values of all pairs of RMs within one column.
-- **Rank groups**: RMs sorted by the column; an RM joins the group of the one above when their adjusted p-value is
-  at or above the level (not significantly different); otherwise it starts a new group.
+- **Ranks** (Chatbot Arena's convention): rank = 1 + the number of RMs significantly better on the column, where
+  "significantly better" is closed under transitivity; two significantly different RMs never share a rank.
 """
 
 from __future__ import annotations
@@ -100,15 +100,17 @@ def format_is(fmt: str) -> Selector:
     return lambda o: o["format"].to_numpy() == fmt
 
 
-def rm_outcomes(items: pd.DataFrame, scores: Mapping[str, pd.DataFrame], comparisons: Mapping[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
-    """Per-item outcomes of every RM: pointwise RMs from their scores, pairwise judges from their comparisons."""
+def rm_outcomes(items: pd.DataFrame, scores: Mapping[str, pd.DataFrame], comparisons: Mapping[str, pd.DataFrame] | None = None,
+                order_rule: str = "all") -> dict[str, pd.DataFrame]:
+    """Per-item outcomes of every RM: pointwise RMs from their scores, pairwise judges from their comparisons (the
+    orders combined by the benchmark's ``order_rule``)."""
     out = {}
     for name, frame in scores.items():
         out[name] = item_outcomes(items, dict(zip(frame["text_id"], frame["score"].astype(float))))
     for name, frame in (comparisons or {}).items():
         if name in out:
             raise ValueError(f"rm {name}: field 'rm': given both as a score file and as a comparisons file")
-        out[name] = with_prompt_ids(items, comparison_outcomes(items, frame)[0])
+        out[name] = with_prompt_ids(items, comparison_outcomes(items, frame, rule=order_rule)[0])
     return out
 
 
@@ -116,8 +118,11 @@ def significance_table(bench, items: pd.DataFrame, scores: Mapping[str, pd.DataF
                        comparisons: Mapping[str, pd.DataFrame], n_boot: int, level: float, seed: int,
                        bootstrap: str) -> pd.DataFrame:
     """``paired_comparisons`` of every pair of RMs (pointwise ``scores`` and pairwise judges' ``comparisons``, by RM
-    name) on the headline columns of the benchmark object ``bench``, with a leading ``benchmark`` column."""
-    table = paired_comparisons(rm_outcomes(items, scores, comparisons), bench.significance_columns(items),
+    name) on the headline columns of the benchmark object ``bench``, with a leading ``benchmark`` column. With a
+    pairwise judge among the RMs, every RM is compared on the items a judge is asked about (``bench.judged_items``)."""
+    if comparisons:
+        items = bench.judged_items(items).reset_index(drop=True)
+    table = paired_comparisons(rm_outcomes(items, scores, comparisons, bench.order_rule), bench.significance_columns(items),
                                n_boot=n_boot, level=level, seed=seed, bootstrap=bootstrap)
     table.insert(0, "benchmark", bench.name)
     return table
@@ -219,49 +224,64 @@ def paired_comparisons(outcomes: Mapping[str, pd.DataFrame], columns: Sequence[C
 TESTS = {"bootstrap": "p_boot_holm", "mcnemar": "p_mcnemar_holm"}
 
 
-def rank_groups(significance: pd.DataFrame, column: str, alpha: float = 0.05, test: str = "bootstrap") -> pd.DataFrame:
-    """Rank groups for one column from a significance table (``paired_comparisons`` or its CSV).
+def significance_ranks(significance: pd.DataFrame, column: str, alpha: float = 0.05, test: str = "bootstrap") -> pd.DataFrame:
+    """Ranks on one column from a significance table (``paired_comparisons`` or its CSV), Chatbot Arena's convention:
+    rank = 1 + the number of RMs significantly better.
 
-    RMs sorted by value (best first, ties by name); ``tied_with_above`` is True when the Holm-adjusted p-value of
-    the RM and the one above is at or above ``alpha``; ``group`` starts at 1 and increases at each significant
-    step, and only there: a step without a p-value (the test does not apply) is no evidence of a difference. An RM
-    whose value is undefined (NaN, no items) has no rank and no group and is left out. Returns rm, value, rank,
-    group, tied_with_above, p_vs_above, and the test and level used.
+    X is significantly better than Y when X's value is higher and their Holm-adjusted p-value is below ``alpha``,
+    closed under transitivity: X better than Y and Y better than Z count X as better than Z even where the X–Z test
+    did not reject. Holm bounds the chance of any false rejection within the column by ``alpha``, so the rejections
+    hold together, and so do their consequences; the closure is what keeps two significantly different RMs from
+    sharing a rank (without it, Z could count only Y above it and tie with Y). RMs with the same outcomes share a
+    rank; RMs with equal values need not (the paired test sees which items each gets right). A pair without a
+    p-value (the test does not apply) is no evidence of a difference. An RM whose value is undefined (NaN, no items)
+    gets no rank and is left out. Returns rm, value, rank, better (the RMs counted, best first), the test and the
+    level; sorted by rank, then value (best first), then name.
     """
     if test not in TESTS:
-        raise ValueError(f"rank_groups: field 'test': expected one of {', '.join(TESTS)}, got {test!r}")
+        raise ValueError(f"significance_ranks: field 'test': expected one of {', '.join(TESTS)}, got {test!r}")
     part = significance[significance["column"] == column]
     values: dict[str, float] = {}
     for r in part.itertuples(index=False):
         values.setdefault(r.rm_a, r.value_a)
         values.setdefault(r.rm_b, r.value_b)
-    p_key = TESTS[test]
-    p_of = {frozenset((r.rm_a, r.rm_b)): getattr(r, p_key) for r in part.itertuples(index=False)}
     order = sorted((n for n, v in values.items() if v is not None and not pd.isna(v)), key=lambda n: (-values[n], n))
-    rows, group = [], 0
-    for i, name in enumerate(order):
-        p = p_of.get(frozenset((name, order[i - 1]))) if i else None
-        p = None if p is None or pd.isna(p) else float(p)
-        group += 0 if i and (p is None or p >= alpha) else 1
-        rows.append({"rm": name, "value": values[name], "rank": i + 1, "group": group,
-                     "tied_with_above": bool(i and p is not None and p >= alpha), "p_vs_above": p})
-    frame = pd.DataFrame(rows, columns=["rm", "value", "rank", "group", "tied_with_above", "p_vs_above"])
+    p_key = TESTS[test]
+    beaten_by: dict[str, set[str]] = {n: set() for n in order}  # direct significant wins over each RM
+    for r in part.itertuples(index=False):
+        p = getattr(r, p_key)
+        if r.rm_a not in beaten_by or r.rm_b not in beaten_by or p is None or pd.isna(p) or float(p) >= alpha:
+            continue
+        if values[r.rm_a] > values[r.rm_b]:
+            beaten_by[r.rm_b].add(r.rm_a)
+        elif values[r.rm_b] > values[r.rm_a]:
+            beaten_by[r.rm_a].add(r.rm_b)
+    better: dict[str, set[str]] = {}
+    for name in order:  # a win goes from a higher value to a lower one: every RM above is done before this one
+        better[name] = set().union(*({x} | better[x] for x in beaten_by[name])) if beaten_by[name] else set()
+    rows = [{"rm": n, "value": values[n], "rank": 1 + len(better[n]),
+             "better": tuple(sorted(better[n], key=lambda x: (-values[x], x)))} for n in order]
+    frame = pd.DataFrame(rows, columns=["rm", "value", "rank", "better"])
+    if len(frame):
+        frame = frame.sort_values(["rank", "value", "rm"], ascending=[True, False, True], kind="stable").reset_index(drop=True)
     frame["test"] = f"{test} (Holm-adjusted)"
     frame["alpha"] = alpha
     return frame
 
 
-def read_rank_groups(path, column: str = "Overall", alpha: float = 0.05, test: str = "bootstrap") -> pd.DataFrame:
-    """``rank_groups`` from ``results/significance/{benchmark}.csv`` (the leaderboard's entry point)."""
-    return rank_groups(pd.read_csv(path), column, alpha, test)
+def read_significance_ranks(path, column: str = "Overall", alpha: float = 0.05, test: str = "bootstrap") -> pd.DataFrame:
+    """``significance_ranks`` from ``results/significance/{benchmark}.csv`` (the leaderboard's entry point)."""
+    return significance_ranks(pd.read_csv(path), column, alpha, test)
 
 
-def rank_group_note(groups: pd.DataFrame) -> str:
-    """One leaderboard note naming the test and the level behind the rank groups."""
-    if groups.empty:
+def rank_note(ranks: pd.DataFrame, column: str) -> str:
+    """The leaderboard note that says what a rank means: the column, the test and the level behind it."""
+    if ranks.empty:
         return ""
-    return (f"Rank groups: RMs in the same group are not significantly different from the one above "
-            f"({groups['test'].iloc[0]}, α = {groups['alpha'].iloc[0]:g}, paired over the same items).")
+    return (f"rank = 1 + the number of RMs significantly better on {column} (Chatbot Arena's convention; "
+            f"{ranks['test'].iloc[0]} paired test over the same items, α = {ranks['alpha'].iloc[0]:g}; an RM better "
+            "than one that is significantly better counts too). Two significantly different RMs never share a rank; "
+            "RMs that share one are not shown to differ. An RM with no value on the column has no rank.")
 
 
 # ------------------------------------------------------------------------------------------- length bias

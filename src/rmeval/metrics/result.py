@@ -6,7 +6,6 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from rmeval.metrics.comparisons import comparison_outcomes
 from rmeval.metrics.outcomes import item_outcomes, with_prompt_ids
 
 
@@ -22,9 +21,9 @@ def rm_metrics(bench, items: pd.DataFrame, report: Mapping, rm: str, metrics_cfg
     m = dict(metrics_cfg)
     result = {"benchmark": bench.name, "benchmark_version": bench.version, "rm": rm}
     if comparisons is not None:  # a pairwise generative judge
-        outcomes, judge_stats = comparison_outcomes(items, comparisons)
+        outcomes, judge_stats = bench.comparison_outcomes(items, comparisons)  # the benchmark's rule for the two orders
         result.update(bench.evaluate(items, outcomes=outcomes, metrics_cfg=m))
-        pair_outcomes = outcomes
+        items, pair_outcomes = bench.judged_items(items).reset_index(drop=True), outcomes  # length bias: what was judged
         result["judge"] = judge_stats
         result["scoring"] = {"n_comparisons": int(len(comparisons)), "n_truncated": 0}
         score_meta = {"kind": "pairwise_judge"}

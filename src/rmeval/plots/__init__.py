@@ -11,6 +11,7 @@ workflow needs to know about it::
   stage); False: drawn for every benchmark;
 - ``scope``: ``"benchmark"`` (default; results/plots/{benchmark}/) or ``"all"`` (across benchmarks,
   results/plots/all/);
+- ``pairwise`` (default False): True: drawn only when the run lists a pairwise judge (it needs comparisons);
 - ``stem``: the output file name without extension (default: the figure's name);
 - ``caption``: its caption in workflow/report/ (default: ``<name>.rst``).
 
@@ -70,10 +71,12 @@ class Figure:
     category: str
     scope: str
     judged: bool
+    pairwise: bool
 
 
-def figures(judged: bool = True, scope: str = "benchmark") -> list[Figure]:
-    """The registered figures of ``scope``; ``judged=False``: only those drawn for benchmarks without judge scores."""
+def figures(judged: bool = True, scope: str = "benchmark", pairwise: bool = True) -> list[Figure]:
+    """The registered figures of ``scope``; ``judged=False``: only those drawn for benchmarks without judge scores;
+    ``pairwise=False``: not those that need a pairwise judge among the RMs (a run without one)."""
     if scope not in SCOPES:
         raise RmevalError(f"figure scope {scope!r}: expected one of {', '.join(SCOPES)}")
     out = []
@@ -81,15 +84,15 @@ def figures(judged: bool = True, scope: str = "benchmark") -> list[Figure]:
         meta = FIGURES.meta(name)
         fig = Figure(name=name, draw=draw, stem=meta.get("stem", name), caption=meta.get("caption", f"{name}.rst"),
                      category=meta.get("category", "Benchmark"), scope=meta.get("scope", "benchmark"),
-                     judged=meta.get("judged", True))
-        if fig.scope == scope and (judged or not fig.judged):
+                     judged=meta.get("judged", True), pairwise=meta.get("pairwise", False))
+        if fig.scope == scope and (judged or not fig.judged) and (pairwise or not fig.pairwise):
             out.append(fig)
     return out
 
 
-def figure_names(judged: bool = True, scope: str = "benchmark") -> list[str]:
+def figure_names(judged: bool = True, scope: str = "benchmark", pairwise: bool = True) -> list[str]:
     """The names of :func:`figures` (what ``draw_all`` and the plot stage's ``io.only`` take)."""
-    return [f.name for f in figures(judged, scope)]
+    return [f.name for f in figures(judged, scope, pairwise)]
 
 
 def draw_all(data: PlotData, out_dir: str | Path, names: Sequence[str] | None = None) -> dict[str, list[Path]]:

@@ -84,7 +84,7 @@ def save(fig, out: str | Path) -> list[Path]:
         # The layout is final after the first save: freeze it, so the PDF has the same layout and is faster.
         fig.set_layout_engine("none")
         with writing(pdf):
-            fig.savefig(pdf, facecolor="white")
+            fig.savefig(pdf, facecolor="white", metadata={"CreationDate": None})  # no date: a rerun gives the same bytes
     finally:
         pyplot().close(fig)
     return [png, pdf]
@@ -249,6 +249,16 @@ def text_color(color: Any) -> tuple:
 
     r, g, b = mcolors.to_rgb(color)
     return (0.6 * r, 0.6 * g, 0.6 * b)
+
+
+def text_on(background: Any) -> str:
+    """Black or white, whichever contrasts more with ``background`` (WCAG relative luminance of the sRGB colour:
+    black on cells lighter than about 18% luminance, white on darker ones)."""
+    from matplotlib import colors as mcolors
+
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in mcolors.to_rgb(background)]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return "black" if (luminance + 0.05) / 0.05 >= 1.05 / (luminance + 0.05) else "white"
 
 
 def legend_outside(fig, handles, labels, ncols: int = 1, title: str | None = None) -> None:

@@ -1,5 +1,6 @@
 """Correlation heatmap: benchmark metric (rows) × downstream measure (columns) of a correlation across RMs, per
-benchmark and across benchmarks."""
+benchmark and across benchmarks. Each cell gives its number of RMs; the title (and, where rows differ, each row)
+says which data the metrics come from (the table's ``metric_data``: a pool's benchmark half, or all items)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,22 @@ from rmeval.plots._common import (
 
 if TYPE_CHECKING:
     import pandas as pd
+
+HALF, ALL = "benchmark half", "all items"  # rmeval.correlation's metric_data labels (not imported: pandas, scipy)
+
+
+def data_note(correlation: pd.DataFrame | None) -> str:
+    """Which data the rows' metrics come from, for the title ("" for a table without ``metric_data``)."""
+    if correlation is None or "metric_data" not in correlation.columns:
+        return ""
+    labels = set(correlation["metric_data"].dropna().astype(str))
+    if labels == {HALF}:
+        return ("metrics on the benchmark half of the prompts (not the leaderboard's all items); "
+                "best-of-N on the held-out half")
+    if labels == {ALL}:
+        return "metrics on all items; best-of-N on the pools' held-out prompts"
+    return ("metrics: a pool's own benchmark on its benchmark half, other benchmarks on all items (rows marked); "
+            "best-of-N on the held-out half")
 
 
 @styled
@@ -32,6 +49,9 @@ def plot_correlation_heatmap(correlation: pd.DataFrame | None, out: str | Path,
     if is_empty(correlation) or method not in correlation.columns:
         return message_figure(out, title, NOT_ENOUGH_RMS, NO_CORRELATION)
     frame = correlation.copy()
+    note = data_note(frame)
+    if "metric_data" in frame.columns and frame["metric_data"].nunique() > 1:  # mixed: each row says its data
+        frame["metric"] = frame["metric"].astype(str) + " (" + frame["metric_data"].astype(str) + ")"
     frame["metric"] = frame["metric"].astype(str)
     frame["downstream"] = frame["downstream"].astype(str)
     frame = frame.drop_duplicates(["metric", "downstream"], keep="first")
@@ -44,7 +64,9 @@ def plot_correlation_heatmap(correlation: pd.DataFrame | None, out: str | Path,
             rec = idx.get((r, c))
             if rec is not None:
                 data[i, j] = num(rec.get(method))
-    n_vals = pd.to_numeric(frame.get("n_rms", pd.Series(dtype=float)), errors="coerce").dropna()
+    n_vals = pd.to_numeric(frame.get("n_rms", pd.Series(dtype=float)), errors="coerce")
+    coef = pd.to_numeric(frame[method], errors="coerce")
+    n_vals = (n_vals[coef.notna()] if coef.notna().any() else n_vals).dropna()  # the RMs behind the coefficients
     if n_vals.empty:
         n_txt = "n = n/a RMs"
     elif n_vals.min() == n_vals.max():
@@ -56,7 +78,7 @@ def plot_correlation_heatmap(correlation: pd.DataFrame | None, out: str | Path,
     show_ci = n_r * n_c <= 80 and f"{method}_lo" in frame.columns
     cell_w = 1.25 if show_ci else 0.8
     fig_w = max(8.0, 3.5 + cell_w * n_c)
-    fig_h = max(4.5, 3.0 + (0.55 if show_ci else 0.4) * n_r)
+    fig_h = max(4.5, 3.0 + (0.7 if show_ci else 0.45) * n_r)
     fig, ax = plt.subplots(figsize=(fig_w, fig_h), layout="constrained")
     cmap = plt.get_cmap("RdBu_r").with_extremes(bad="#e6e6e6")
     im = ax.imshow(np.ma.masked_invalid(data), cmap=cmap, vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
@@ -81,6 +103,9 @@ def plot_correlation_heatmap(correlation: pd.DataFrame | None, out: str | Path,
                 if not (math.isnan(lo) or math.isnan(hi)):
                     txt += f"\n[{lo:.2f}, {hi:.2f}]"
                     any_ci = True
+            n_cell = num(rec.get("n_rms")) if rec is not None else math.nan
+            if not math.isnan(n_cell):
+                txt += f"\nn={int(n_cell)}"
             strong = not np.isnan(v) and abs(v) > 0.6
             ax.text(j, i, txt, ha="center", va="center", fontsize=fs if "\n" not in txt else fs - 1,
                     color="white" if strong else "black")
@@ -89,7 +114,8 @@ def plot_correlation_heatmap(correlation: pd.DataFrame | None, out: str | Path,
     cb = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
     cb.set_label(f"{names[method]} across RMs (−1 … 1)")
     ci_note = "; brackets: 95% interval" if any_ci else ""
-    ax.set_title(f"{title}\n({n_txt}; few RMs ⇒ wide intervals{ci_note})")
+    note = "\n" + note.replace("; ", ";\n") if note else ""  # one line per side
+    ax.set_title(f"{title}{note}\n({n_txt}, per cell: n=RMs; few RMs ⇒ wide intervals{ci_note})")
     return save(fig, out)
 
 

@@ -1,4 +1,5 @@
-"""Correlation scatter: one panel per (benchmark metric, downstream measure) pair, RMs as labelled points."""
+"""Correlation scatter: one panel per (benchmark metric, downstream measure) pair, RMs as labelled points. The x
+label and the title say which data the metric comes from (the points' ``metric_data``: the benchmark half)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rmeval.plots._common import (
     NO_CORRELATION, NOT_ENOUGH_RMS, fmt, goal_abbreviation, is_empty, message_figure, num, place_labels, pyplot,
     rm_colors, rm_markers, save, styled, unique_handles, wrap,
 )
+from rmeval.plots.correlation_heatmap import data_note
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,8 +29,9 @@ _DOWNSTREAM_MEANING = {
 }
 
 
-def _describe_metric(name: str) -> str:
-    return f"{name}\n(accuracy, fraction of items correct)"
+def _describe_metric(name: str, data: str | None = None) -> str:
+    where = f" on the {data}" if data == "benchmark half" else (f", {data}" if data else "")
+    return f"{name}\n(accuracy{where}, fraction of items correct)"
 
 
 def _describe_downstream(name: str) -> str:
@@ -128,14 +131,17 @@ def plot_correlation_scatter(points: pd.DataFrame | None, correlation: pd.DataFr
                     color="#777777")
         ax.grid(True, zorder=0)
         ax.set_axisbelow(True)
-        ax.set_xlabel(_describe_metric(metric), fontsize=8)
+        data = str(grp["metric_data"].iloc[0]) if "metric_data" in grp.columns and len(grp) else None
+        ax.set_xlabel(_describe_metric(metric, data), fontsize=8)
         ax.set_ylabel(wrap(_describe_downstream(down), 44), fontsize=8)
         ax.set_title(coef_text(row), fontsize=9)
         jobs.append((ax, list(xs), list(ys), [wrap(n, 20) for n in names], [colors[n] for n in names]))
     for k in range(n_p, nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
     extra = f" (showing {n_p} of {len(pairs)} pairs)" if len(pairs) > n_p else ""
-    fig.suptitle(f"{title}{extra}\nr = Pearson, ρ = Spearman, τ = Kendall; few RMs ⇒ wide uncertainty")
+    note = data_note(pts)
+    note = "\n" + note.replace("; ", ";\n") if note else ""  # one line per side
+    fig.suptitle(f"{title}{extra}{note}\nr = Pearson, ρ = Spearman, τ = Kendall; few RMs ⇒ wide uncertainty")
     handles, labels = unique_handles(axes.ravel())
     fit = [(h, lab) for h, lab in zip(handles, labels) if lab == "least-squares fit"]
     rms = sorted(((h, lab) for h, lab in zip(handles, labels) if lab != "least-squares fit"), key=lambda t: t[1])

@@ -54,6 +54,6 @@ def plot_position_bias(metrics: Sequence[Mapping], out: str | Path) -> list[Path
     return save(fig, out)
 
 
-@FIGURES.register("position_bias", category="Statistics")
+@FIGURES.register("position_bias", category="Statistics", pairwise=True)
 def draw(data, out: Path) -> list[Path]:
     return plot_position_bias(data.metrics, out)

@@ -1,4 +1,6 @@
-"""Metrics of one RM on one benchmark: results/metrics/{benchmark}/{rm}.json (``rmeval.metrics.rm_metrics``)."""
+"""Metrics of one RM on one benchmark: results/metrics/{benchmark}/{rm}.json (``rmeval.metrics.rm_metrics``); a
+pairwise judge's also carry ``judge.usage``: the provider's token usage and its cost at the YAML's price, next to
+the plan's input-token estimate (from the comparisons file's metadata)."""
 
 import pandas as pd
 
@@ -16,11 +18,15 @@ def main(cfg):
     items = pd.read_parquet(io_path(cfg, "items"))
     report = read_json(io_path(cfg, "data_report"))
     inputs = {"texts": pd.read_parquet(io_path(cfg, "texts")) if cfg.io.get("texts") else None}
+    usage = None
     if cfg.io.get("comparisons"):  # a pairwise generative judge
-        inputs["comparisons"] = pd.read_parquet(io_path(cfg, "comparisons"))
+        inputs["comparisons"], meta = read_scores(io_path(cfg, "comparisons"))
+        usage = meta.get("usage")
     else:
         inputs["scores"], inputs["score_meta"] = read_scores(io_path(cfg, "scores"))
     result = rm_metrics(build_benchmark(cfg.benchmark), items, report, io_path(cfg, "rm"), to_plain(cfg.metrics), **inputs)
+    if usage and isinstance(result.get("judge"), dict):  # what the judge's requests cost, next to the plan's estimate
+        result["judge"]["usage"] = usage
     write_json(result, io_path(cfg, "out"))
 
 

@@ -1,0 +1,27 @@
+"""The run's record: results/runs/<run>/config.yaml, the resolved config its summaries were made with (the
+overrides typed, the run's settings, each listed benchmark's and RM's node). io.out: the YAML file."""
+
+import sys
+
+from rmeval.io import write_text
+from rmeval.stages._entry import entry, io_path
+
+
+@entry
+def main(cfg):
+    import yaml
+
+    from rmeval.config import compose_benchmark, rm_node
+    from rmeval.runs import run_record
+
+    overrides = [a for a in sys.argv[1:] if not a.lstrip("+").startswith("io.")]
+    benchmarks = {str(n): compose_benchmark(str(n), overrides) for n in cfg.benchmarks.names}
+    rms = {str(n): rm_node(cfg, str(n), overrides) for n in cfg.rms.names}
+    record = run_record(cfg, overrides, benchmarks, rms)
+    header = (f"# run {record['run']}: the resolved config of the summaries in this folder "
+              "(rmeval.runs; API keys are never recorded, only the environment variable a YAML names)\n")
+    write_text(header + yaml.safe_dump(record, sort_keys=False, allow_unicode=True), io_path(cfg, "out"))
+
+
+if __name__ == "__main__":
+    main()
