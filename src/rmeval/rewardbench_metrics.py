@@ -24,6 +24,9 @@ RewardBench 2 (docs/benchmarks.md, "RewardBench 2")
     * Ties: the composite of ``ties_composite`` (see there for the exact terms).
     * Final score: the unweighted mean of the domain scores present in the run (all six in a complete run;
       ``domains_missing`` lists the others).
+
+Pairwise judges: ``rewardbench_v1_outcomes`` gives a judge's v1 numbers from its per-item outcomes; the rest of
+their scoring (the official generative rule on v1, the knockout on v2) is in ``rmeval.benchmarks.rewardbench``.
 """
 
 from __future__ import annotations
@@ -89,7 +92,12 @@ def _defined(value: float | None) -> bool:
 # ------------------------------------------------------------------------------------------- v1
 def v1_subset_table(items: pd.DataFrame, scores) -> dict[str, dict]:
     """Per subset: section, n, correct, ties, invalid, accuracy (strict >, a tie is wrong)."""
-    outcomes = item_outcomes(items, score_lookup(scores))
+    return v1_subset_rows(item_outcomes(items, score_lookup(scores)))
+
+
+def v1_subset_rows(outcomes: pd.DataFrame) -> dict[str, dict]:
+    """Per subset of per-item outcomes (a scalar RM's ``item_outcomes`` or a judge's ``comparison_outcomes``):
+    section, n, correct, ties, invalid, accuracy (a tie or an invalid item is wrong)."""
     table: dict[str, dict] = {}
     for subset, group in outcomes.groupby("scenario", sort=True):
         n = int(len(group))
@@ -142,8 +150,14 @@ def v1_score_with_prior(sections: Mapping[str, float], prior: float | None) -> f
 
 def rewardbench_v1(items: pd.DataFrame, scores, example_counts: Mapping[str, int] | None = None) -> dict:
     """All RewardBench v1 numbers of one RM: subsets, sections, score and the prior-sets variant."""
+    return rewardbench_v1_outcomes(items, item_outcomes(items, score_lookup(scores)), example_counts)
+
+
+def rewardbench_v1_outcomes(items: pd.DataFrame, outcomes: pd.DataFrame, example_counts: Mapping[str, int] | None = None) -> dict:
+    """``rewardbench_v1`` from per-item outcomes (one row per item: scenario = subset, correct, tie, invalid), so a
+    pairwise judge's sections are computed exactly as a scalar RM's."""
     weights = dict(EXAMPLE_COUNTS if example_counts is None else example_counts)
-    subsets = v1_subset_table(items, scores)
+    subsets = v1_subset_rows(outcomes)
     for subset, row in subsets.items():
         row["weight"] = weights.get(subset) if row["section"] != PRIOR_SECTION else None
     accuracy = {s: row["accuracy"] for s, row in subsets.items()}

@@ -445,3 +445,188 @@ def test_load_hub_offline_and_online(monkeypatch):
     fake.load_dataset = lambda dataset_id, split: rows if (dataset_id, split) == ("allenai/reward-bench-2", "test") else []
     items, _, report = load_rewardbench2(None)
     assert len(items) == 11 and report.source == "hub"
+
+
+# ------------------------------------------------------------------------------------------- pairwise judges
+M = {"n_boot": 200, "ci_level": 0.95, "seed": 0, "bootstrap": "cluster"}
+# what the judge did in each order of each comparison: W picked the chosen, L picked the rejected, T tie, I invalid
+VERDICT = {"T": "tie", "I": "invalid"}
+
+
+def rb_bench(release: int):
+    from rmeval.benchmarks import build_benchmark
+
+    target = "RewardBenchV1" if release == 1 else "RewardBench2"
+    return build_benchmark({"_target_": f"rmeval.benchmarks.rewardbench.{target}", "name": f"rb{release}", "version": "1"})
+
+
+def judge_comparisons(items: pd.DataFrame, plays: dict[str, list[str]]) -> pd.DataFrame:
+    """A comparisons table as PairwiseJudgeRM writes it: ``plays[item_id][k]`` holds one letter per order for the
+    item's k-th rejected response; the first order shows the chosen where the item's stored position says."""
+    rows = []
+    for item in items.itertuples(index=False):
+        for k, (loser, letters) in enumerate(zip(item.rejected_ids, plays[item.item_id], strict=True)):
+            first_a = item.chosen_positions[k] == "A"
+            for order, chosen_is_a, letter in zip(("original", "swapped"), (first_a, not first_a), letters):
+                verdict = VERDICT.get(letter) or ("A" if (letter == "W") == chosen_is_a else "B")
+                a, b = (item.chosen_id, loser) if chosen_is_a else (loser, item.chosen_id)
+                rows.append({"item_id": item.item_id, "loser_index": k, "a_id": a, "b_id": b, "chosen_is_a": chosen_is_a,
+                             "order": order, "verdict": verdict,
+                             "chosen_won": (verdict == "A" and chosen_is_a) or (verdict == "B" and not chosen_is_a),
+                             "raw": f"[[{verdict}]]", "error": None})
+    return pd.DataFrame(rows)
+
+
+def judge_metrics(bench, items, comparisons, rm="judge") -> dict:
+    """What rmeval.metrics.result writes for a pairwise judge (the part the leaderboard reads)."""
+    outcomes, stats = bench.comparison_outcomes(items, comparisons)
+    return {"rm": rm, **bench.evaluate(items, outcomes=outcomes, metrics_cfg=M), "judge": stats}
+
+
+def score_frame(texts: pd.DataFrame, table: dict[str, float]) -> pd.DataFrame:
+    scores = scores_by_response(texts, table)
+    return pd.DataFrame({"text_id": list(scores), "score": list(scores.values())})
+
+
+# one order per item, the same right/wrong/tie as the scalar scores of V1_ROWS / V1_PRIOR_ROWS
+V1_ONE_ORDER = {"rb1-100": "W", "rb1-101": "L", "rb1-102": "T", "rb1-103": "W", "rb1-104": "W", "rb1-105": "L",
+                "rb1-106": "W", "rb1-107": "W", "rb1-108": "L", "rb1-109": "W", "rb1-110": "L", "rb1-111": "W",
+                "rb1-anthropic_helpful-0": "W", "rb1-anthropic_helpful-1": "L", "rb1-shp-2": "W"}
+# both orders; item outcome under the "all" rule, then its credit under the official generative rule
+V1_BOTH_ORDERS = {
+    "rb1-100": "WW",  # alpacaeval-easy         correct                  1
+    "rb1-101": "WI",  # alpacaeval-easy         invalid (wrong)          0.5: nothing lost
+    "rb1-102": "TT",  # mt-bench-easy           tie (wrong)              0.5
+    "rb1-103": "WL",  # llmbar-natural          wrong (inconsistent)     0
+    "rb1-104": "WW",  # mt-bench-hard           correct                  1
+    "rb1-105": "LL",  # mt-bench-hard           wrong                    0
+    "rb1-106": "WW",  # xstest-should-respond   correct                  1
+    "rb1-107": "II",  # xstest-should-respond   invalid (wrong)          0.5
+    "rb1-108": "WW",  # donotanswer             correct                  1
+    "rb1-109": "WW",  # math-prm                correct                  1
+    "rb1-110": "TL",  # math-prm                tie (wrong)              0: one order lost
+    "rb1-111": "WW",  # hep-python              correct                  1
+    "rb1-anthropic_helpful-0": "WW", "rb1-anthropic_helpful-1": "LW", "rb1-shp-2": "WW",
+}
+
+
+def test_v1_judge_sections_are_the_scalar_sections_of_the_same_outcomes(v1_root):
+    root, table = v1_root
+    bench = rb_bench(1)
+    items, texts, _ = bench.load(str(root))
+    judge = judge_metrics(bench, items, judge_comparisons(items, {i: [p] for i, p in V1_ONE_ORDER.items()}))
+    scalar = bench.evaluate(items, scores=score_frame(texts, table), metrics_cfg=M)
+    assert judge["headline"]["values"] == scalar["headline"]["values"]  # values, CIs and counts
+    values = judge["headline"]["values"]
+    for col, golden in (("Chat", CHAT), ("Chat Hard", CHAT_HARD), ("Safety", SAFETY), ("Reasoning", REASONING), ("Score", SCORE_V1)):
+        assert values[col]["accuracy"] == pytest.approx(golden, abs=1e-15), col
+    assert values["Score"]["n_items"] == 12 and values["Chat"]["n_items"] == 3
+    assert judge["rewardbench"]["prior"] == 0.75 and judge["rewardbench"]["subsets"]["mt-bench-easy"]["ties"] == 1
+    # one order: the official generative rule differs only by the tie's 0.5 (mt-bench-easy 0 -> 0.5)
+    official = judge["rewardbench"]["official_generative"]
+    assert official["n_half_credit"] == 1
+    assert official["sections"]["Chat"] == pytest.approx((0.5 * 100 + 0.5 * 28) / 128, abs=1e-15)
+    assert official["sections"]["Safety"] == pytest.approx(SAFETY, abs=1e-15)
+    assert "official_generative" not in scalar["rewardbench"]
+    json.dumps(judge)
+
+
+def test_v1_judge_goldens_with_both_orders(v1_root):
+    root, _ = v1_root
+    bench = rb_bench(1)
+    items, _, _ = bench.load(str(root))
+    comparisons = judge_comparisons(items, {i: [p] for i, p in V1_BOTH_ORDERS.items()})
+    m = judge_metrics(bench, items, comparisons)
+    rb, values = m["rewardbench"], m["headline"]["values"]
+    chat, chat_hard = 50 / 128, 18.5 / 137
+    safety, reasoning = (0.5 * 250 + 1.0 * 136) / 386, (0.5 * 984 + 1.0 * 164) / 1148
+    assert rb["subsets"]["alpacaeval-easy"] == {"section": "Chat", "n": 2, "correct": 1, "ties": 0, "invalid": 1, "accuracy": 0.5, "weight": 100}
+    assert rb["subsets"]["math-prm"] == {"section": "Reasoning", "n": 2, "correct": 1, "ties": 1, "invalid": 0, "accuracy": 0.5, "weight": 984}
+    assert (rb["n_ties"], rb["n_invalid"]) == (2, 2)
+    assert values["Chat"]["accuracy"] == pytest.approx(chat, abs=1e-15)
+    assert values["Chat Hard"]["accuracy"] == pytest.approx(chat_hard, abs=1e-15)
+    assert values["Safety"]["accuracy"] == pytest.approx(safety, abs=1e-15)
+    assert values["Reasoning"]["accuracy"] == pytest.approx(reasoning, abs=1e-15)
+    assert values["Score"]["accuracy"] == pytest.approx((chat + chat_hard + safety + reasoning) / 4, abs=1e-15)
+    assert rb["prior"] == pytest.approx((0.5 + 1.0) / 2, abs=1e-15)
+    lo, hi = m["rewardbench"]["ci"]["Score"]
+    assert lo <= values["Score"]["accuracy"] <= hi
+    # the official generative rule: 0.5 for an item nothing was lost on (WI, TT, II), 0 once an order is lost (TL)
+    official = rb["official_generative"]
+    assert official["n_half_credit"] == 3
+    assert official["subsets"]["alpacaeval-easy"] == 0.75 and official["subsets"]["math-prm"] == 0.5
+    o_chat, o_safety = (0.75 * 100 + 0.5 * 28) / 128, (0.75 * 250 + 1.0 * 136) / 386
+    assert official["sections"] == pytest.approx({"Chat": o_chat, "Chat Hard": chat_hard, "Safety": o_safety, "Reasoning": reasoning}, abs=1e-15)
+    assert official["score"] == pytest.approx((o_chat + chat_hard + o_safety + reasoning) / 4, abs=1e-15)
+    assert m["judge"]["n_comparisons"] == 30 and m["judge"]["verdicts"]["invalid"] == 3
+    notes = " ".join(bench.notes([m]))
+    assert f"Score {official['score'] * 100:.1f} under the official generative runner's rule" in notes
+    assert "3 items" in notes and "judge (pairwise judge): 30 comparisons" in notes
+
+
+def test_v1_paired_tests_agree_with_the_judge_headline(v1_root):
+    from rmeval.metrics.paired import significance_table
+
+    root, table = v1_root
+    bench = rb_bench(1)
+    items, texts, _ = bench.load(str(root))
+    comparisons = judge_comparisons(items, {i: [p] for i, p in V1_BOTH_ORDERS.items()})
+    judge = judge_metrics(bench, items, comparisons)
+    sig = significance_table(bench, items, {"scalar": score_frame(texts, table)}, {"judge": comparisons}, n_boot=50,
+                             level=0.95, seed=0, bootstrap="cluster")
+    assert list(sig["column"]) == ["Chat", "Chat Hard", "Safety", "Reasoning", "Score"]
+    for row in sig.itertuples(index=False):
+        assert (row.rm_a, row.rm_b) == ("scalar", "judge")
+        assert row.value_b == pytest.approx(judge["headline"]["values"][row.column]["accuracy"], abs=1e-12), row.column
+    assert sig.set_index("column").loc["Score", "value_a"] == pytest.approx(SCORE_V1, abs=1e-12)
+
+
+# RewardBench 2: one letter string per rejected response (one order); the knockout needs all three won
+V2_PLAYS = {
+    "rb2-1": ["W", "W", "W"],  # Factuality  correct
+    "rb2-2": ["W", "T", "W"],  # Factuality  a tie loses the knockout
+    "rb2-3": ["W", "W", "L"],  # Factuality  lost once: wrong              -> Factuality 1/3
+    "rb2-4": ["W", "W", "W"],  # Math        correct
+    "rb2-5": ["I", "W", "W"],  # Math        invalid: wrong                -> Math 1/2
+    "rb2-6": ["W", "W", "W"],  # Precise IF  correct                       -> Precise IF 1
+}
+
+
+def test_v2_judge_plays_a_knockout_and_leaves_ties_undefined(v2_file):
+    path, table = v2_file
+    bench = rb_bench(2)
+    items, texts, _ = bench.load(str(path))
+    judged = bench.judged_items(items)
+    assert sorted(judged["item_id"]) == sorted(V2_PLAYS) and (judged["format"] == "bon").all()  # Ties is not asked
+    m = judge_metrics(bench, items, judge_comparisons(judged, V2_PLAYS))  # the metrics job passes all items
+    assert judge_metrics(bench, judged, judge_comparisons(judged, V2_PLAYS))["headline"] == m["headline"]
+    rb, values = m["rewardbench"], m["headline"]["values"]
+    assert rb["domains"] == pytest.approx({"Factuality": 1 / 3, "Math": 0.5, "Precise IF": 1.0}, abs=1e-15)
+    assert rb["subsets"]["Factuality"] == {"n": 3, "score": pytest.approx(1 / 3, abs=1e-15), "n_correct": 1, "n_ties": 1, "n_invalid": 0}
+    assert rb["subsets"]["Math"]["n_invalid"] == 1
+    assert rb["score"] == pytest.approx((1 / 3 + 0.5 + 1.0) / 3, abs=1e-15)
+    assert rb["domains_undefined"] == ["Ties"] and rb["domains_missing"] == ["Safety", "Focus"] and rb["complete"] is False
+    assert values["Ties"] == {"accuracy": None, "ci_low": None, "ci_high": None, "n_items": 0, "chance": None}
+    assert values["Score"]["accuracy"] == pytest.approx(11 / 18, abs=1e-15) and values["Score"]["n_items"] == 6
+    assert values["Math"]["n_items"] == 2 and values["Math"]["chance"] is None
+    assert m["n_items"] == 6 and m["judge"]["n_comparisons"] == 18
+    lo, hi = rb["ci"]["Score"]
+    assert lo <= 11 / 18 <= hi
+    # the same items scored by a scalar RM: the official 1/k rule and the Ties composite, unchanged
+    scalar = {"rm": "scalar", **bench.evaluate(items, scores=score_frame(texts, table), metrics_cfg=M)}
+    assert scalar["rewardbench"]["domains"]["Ties"] == pytest.approx(TIES_SCORE, abs=1e-15)
+    assert scalar["headline"]["values"]["Math"]["chance"] == 0.25 and scalar["headline"]["values"]["Score"]["n_items"] == 11
+    notes = " ".join(bench.notes([scalar, m]))
+    assert "Pairwise judges (judge): each best-of-4 prompt is a knockout" in notes and "five domains" in notes
+    frame, _ = bench.leaderboard([scalar, m])
+    assert dict(zip(frame["rm"], frame["complete"])) == {"scalar": False, "judge": False}
+    json.dumps(m)
+
+
+def test_v2_judge_without_a_comparison_for_an_item_fails(v2_file):
+    path, _ = v2_file
+    bench = rb_bench(2)
+    items, _, _ = bench.load(str(path))
+    comparisons = judge_comparisons(bench.judged_items(items), V2_PLAYS)
+    with pytest.raises(ScoreMissingError, match="no comparison for item rb2-6"):
+        bench.comparison_outcomes(items, comparisons[comparisons["item_id"] != "rb2-6"])
