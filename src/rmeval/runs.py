@@ -76,5 +76,5 @@ def other_run_warning(cfg: Any, root: str | Path = ".") -> str | None:
     changed = [f"{k} {before[k]} -> {now[k]}" for k in ("rms", "benchmarks") if before[k] != now[k]]
     if not changed:
         return None
-    return (f"run {run_name(cfg)!r}: {path} was made with other {' and '.join(changed)}; this run replaces that run's "
-            f"summaries under {run_dir(cfg)}/ (pass --config run=<another name> to keep both)")
+    return (f"run {run_name(cfg)!r}: {path} was made with other {' and '.join(changed)}; the summaries this run builds "
+            f"replace that run's under {run_dir(cfg)}/ (pass --config run=<another name> to keep both)")

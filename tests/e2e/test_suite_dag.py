@@ -89,5 +89,8 @@ def test_the_smoke_rms_run_through_all_seven(project_root, tmp_path):
     judge = json.loads((tmp_path / "results/metrics/ppe_correctness/tiny-judge.json").read_text())
     assert judge["headline"]["values"]["Best-of-K"]["accuracy"] is None  # a judge gets the pairs only
     assert judge["judge"]["n_comparisons"] == 2 * 5 * 2 * 2  # both orders of 5 sources x 2 sets x 2 pairs
+    rb2 = json.loads((tmp_path / "results/metrics/rewardbench2/tiny-judge.json").read_text())
+    assert rb2["headline"]["values"]["Ties"]["accuracy"] is None  # a pairwise judge plays knockouts, Ties needs scores
+    assert rb2["judge"]["n_comparisons"] == 5 * 3 * 3 * 2  # 5 domains x 3 prompts x 3 rejected x 2 orders
     md = (tmp_path / "results/runs/suite/leaderboard/all.md").read_text()
     assert "Counted in the mean rank although below" in md  # the smoke experiment counts small benchmarks
