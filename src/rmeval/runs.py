@@ -56,12 +56,16 @@ def run_record(cfg: Any, overrides: Sequence[str], benchmarks: dict[str, Any], r
     def plain(node: Any) -> Any:
         return OmegaConf.to_container(node, resolve=True, enum_to_str=True) if OmegaConf.is_config(node) else node
 
-    return {"run": run_name(cfg), "overrides": list(overrides), "settings": run_settings(cfg),
+    settings = run_settings(cfg)
+    settings["benchmarks"] = {**settings.get("benchmarks", {}), "names": list(benchmarks)}  # the run's, as the DAG has them
+    settings["rms"] = {**settings.get("rms", {}), "names": list(rms)}
+    return {"run": run_name(cfg), "overrides": list(overrides), "settings": settings,
             "benchmarks": {name: plain(node) for name, node in benchmarks.items()},
             "rms": {name: plain(node) for name, node in rms.items()}}
 
 
-def other_run_warning(cfg: Any, root: str | Path = ".") -> str | None:
+def other_run_warning(cfg: Any, root: str | Path = ".", benchmarks: Sequence[str] | None = None,
+                      rms: Sequence[str] | None = None) -> str | None:
     """One line when ``results/runs/<run>/config.yaml`` records other RMs or benchmarks than this run lists: the
     run's summaries are about to be replaced by another configuration's (pass ``--config run=<name>`` to keep both)."""
     import yaml
@@ -72,7 +76,8 @@ def other_run_warning(cfg: Any, root: str | Path = ".") -> str | None:
     except (OSError, yaml.YAMLError, AttributeError):
         return None
     before = {k: list((old.get(k) or {}).get("names") or []) for k in ("rms", "benchmarks")}
-    now = {k: [str(n) for n in cfg[k].names] for k in ("rms", "benchmarks")}
+    now = {"rms": [str(n) for n in (rms if rms is not None else cfg.rms.names)],
+           "benchmarks": [str(n) for n in (benchmarks if benchmarks is not None else cfg.benchmarks.names)]}
     changed = [f"{k} {before[k]} -> {now[k]}" for k in ("rms", "benchmarks") if before[k] != now[k]]
     if not changed:
         return None

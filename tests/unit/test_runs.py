@@ -25,7 +25,8 @@ def test_a_run_name_that_is_no_folder_name_fails_with_one_line(bad):
 
 def test_the_record_holds_the_settings_and_each_node_but_no_per_job_keys():
     cfg = compose(["experiment=smoke", "run=r1", "rms.names=[random,length]"])
-    record = run_record(cfg, ["run=r1"], {"smoke": {"name": "smoke"}}, {"random": {"name": "random"}})
+    record = run_record(cfg, ["run=r1"], {"smoke": {"name": "smoke"}}, {"random": {"name": "random"}, "length": {"name": "length"}})
+    assert record["settings"]["benchmarks"]["names"] == ["smoke"]  # the run's list as the DAG has it
     assert record["run"] == "r1" and record["overrides"] == ["run=r1"]
     assert record["settings"]["rms"]["names"] == ["random", "length"] and "io" not in record["settings"]
     assert not {"rm", "benchmark", "hydra"} & set(record["settings"])

@@ -37,7 +37,7 @@ except RmevalError as err:
 # The run's summaries (leaderboards, paired tests, correlations, plots, report, its config.yaml) go under RUN_DIR;
 # data, scores, metrics and best-of-N files are shared between runs (rmeval.runs).
 RUN_NAME, RUN_DIR, RUN_LOGS = run_name(PLAN.cfg), run_dir(PLAN.cfg), run_logs(PLAN.cfg)
-if _warning := other_run_warning(PLAN.cfg):
+if _warning := other_run_warning(PLAN.cfg, benchmarks=PLAN.benchmarks, rms=PLAN.rms):
     print(_warning, file=sys.stderr)
 
 

@@ -12,6 +12,8 @@ rule run_config:
     params:
         run=PLAN.stage("run_config"),
         fp=lambda w: _RUN_SETTINGS_FP + PLAN.settings_fp()(w),
+        benchmarks=hydra_list(PLAN.benchmarks),
+        rms=hydra_list(PLAN.rms),
     conda:
         CONDA_ENV
     log:
@@ -19,4 +21,4 @@ rule run_config:
     message:
         f"Recording the config of run {RUN_NAME}"
     shell:
-        "{params.run} ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+        "{params.run} '++io.benchmarks={params.benchmarks}' '++io.rms={params.rms}' ++io.out={output} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"

@@ -1,10 +1,11 @@
 """The run's record: results/runs/<run>/config.yaml, the resolved config its summaries were made with (the
-overrides typed, the run's settings, each listed benchmark's and RM's node). io.out: the YAML file."""
+overrides typed, the run's settings, each listed benchmark's and RM's node). io.benchmarks, io.rms: the run's lists
+(``benchmark=<name>`` alone runs that one benchmark); io.out: the YAML file."""
 
 import sys
 
 from rmeval.io import write_text
-from rmeval.stages._entry import entry, io_path
+from rmeval.stages._entry import entry, io_path, io_paths
 
 
 @entry
@@ -15,8 +16,9 @@ def main(cfg):
     from rmeval.runs import run_record
 
     overrides = [a for a in sys.argv[1:] if not a.lstrip("+").startswith("io.")]
-    benchmarks = {str(n): compose_benchmark(str(n), overrides) for n in cfg.benchmarks.names}
-    rms = {str(n): rm_node(cfg, str(n), overrides) for n in cfg.rms.names}
+    names = {key: [str(n) for n in io_paths(cfg, key)] for key in ("benchmarks", "rms")}  # the run's, as the DAG has them
+    benchmarks = {n: compose_benchmark(n, overrides) for n in names["benchmarks"]}
+    rms = {n: rm_node(cfg, n, overrides) for n in names["rms"]}
     record = run_record(cfg, overrides, benchmarks, rms)
     header = (f"# run {record['run']}: the resolved config of the summaries in this folder "
               "(rmeval.runs; API keys are never recorded, only the environment variable a YAML names)\n")
