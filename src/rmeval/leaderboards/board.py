@@ -96,10 +96,11 @@ def board_markdown(frame: pd.DataFrame, *, name: str, definition: str, columns: 
         shown.append(f"Too few items for a CI: {cols}. A column with fewer than {min_ci} items (leaderboard.min_items_for_ci) "
                      "shows its value alone: a bootstrap over so few items moves in steps of 1/n and collapses to a "
                      "zero-width interval at 0 and 1.")
+    meaning = {LENGTH_CONTROLLED: "the mean of the pairwise accuracies where the chosen response is longer and where it "
+                                  "is shorter (n: pairs of unequal length)",
+               PREFERS_LONGER: "how often the RM picks the longer response (n: decided pairs of unequal length)"}
     if length:
-        shown.append(f"{LENGTH_CONTROLLED}: the mean of the pairwise accuracies where the chosen response is longer and "
-                     f"where it is shorter (n: pairs of unequal length); {PREFERS_LONGER}: how often the RM picks the "
-                     "longer response (n: decided pairs of unequal length). A length-driven RM has a high "
+        shown.append("; ".join(f"{c}: {meaning[c]}" for c in length) + ". A length-driven RM has a high "
                      f"{PREFERS_LONGER} rate and a {LENGTH_CONTROLLED} accuracy near 0.5.")
     if LENGTH_CONTROLLED in frame and LENGTH_CONTROLLED not in length:
         shown.append(f"{LENGTH_CONTROLLED}: not defined here (it needs pairs where the chosen response is longer and "
