@@ -1,9 +1,11 @@
-"""Leaderboards: results/leaderboard/{benchmark}.csv|.md (the benchmark's own columns, ranks from the paired tests,
-n items, length bias, published numbers beside ours), and across benchmarks results/leaderboard/all.csv|.md (one row
+"""Leaderboards: results/runs/<run>/leaderboard/{benchmark}.csv|.md (the benchmark's own columns, ranks from the paired tests,
+n items, length bias, published numbers beside ours), and across benchmarks results/runs/<run>/leaderboard/all.csv|.md (one row
 per RM, each benchmark's primary headline with its CI, the mean rank)."""
 
+from pathlib import Path
+
 from rmeval.io import read_json, write_text
-from rmeval.stages._entry import entry, io_path
+from rmeval.stages._entry import entry, io_path, job_overrides
 
 
 def published_numbers(node, conf_dir):
@@ -20,22 +22,12 @@ def published_numbers(node, conf_dir):
     return read_published(found[0], bench.name, bench.headline_columns, available_rms(conf_dir), shown=found[1])
 
 
-def benchmark_node(cfg, name: str, conf_dir):
-    """conf/benchmark/<name>.yaml with ``benchmark_overrides.<name>`` (the job's own benchmark: its composed node)."""
-    from omegaconf import OmegaConf
-
-    if cfg.benchmark.get("name") == name:
-        return cfg.benchmark
-    node = OmegaConf.load(conf_dir / "benchmark" / f"{name}.yaml")
-    extra = (cfg.get("benchmark_overrides") or {}).get(name)
-    return OmegaConf.merge(node, extra) if extra else node
-
-
 @entry
 def main(cfg):
     from rmeval.benchmarks import build_benchmark
-    from rmeval.config import find_conf_dir, to_plain
+    from rmeval.config import compose_benchmark, find_conf_dir, to_plain
     from rmeval.leaderboards import board_settings, cross_benchmark_frame, cross_benchmark_markdown
+    from rmeval.metrics.paired import read_significance_ranks
 
     io_path(cfg, "metrics")
     metrics = [read_json(str(p)) for p in cfg.io.metrics]
@@ -43,14 +35,10 @@ def main(cfg):
     conf_dir = find_conf_dir()
     if cfg.io.get("all"):  # the cross-benchmark table
         names = list(dict.fromkeys(m["benchmark"] for m in metrics))
-        published = {n: p for n in names if (p := published_numbers(benchmark_node(cfg, n, conf_dir), conf_dir))}
+        published = {n: p for n in names if (p := published_numbers(compose_benchmark(n, job_overrides()), conf_dir))}
         primary = {m["benchmark"]: m["headline"]["primary"] for m in metrics}
         ranks = {}
         for path in cfg.io.get("significance") or []:  # results/runs/<run>/significance/<benchmark>.csv
-            from pathlib import Path
-
-            from rmeval.metrics.paired import read_significance_ranks
-
             b = Path(str(path)).stem
             if b in primary:
                 ranks[b] = read_significance_ranks(str(path), column=primary[b], alpha=cfg.metrics.significance_level)
@@ -61,8 +49,6 @@ def main(cfg):
     bench = build_benchmark(cfg.benchmark)
     ranks = None
     if cfg.io.get("significance"):  # rank = 1 + the number of RMs significantly better on the ranking column
-        from rmeval.metrics.paired import read_significance_ranks
-
         ranks = read_significance_ranks(io_path(cfg, "significance"), column=bench.primary, alpha=cfg.metrics.significance_level)
     frame, markdown = bench.leaderboard(metrics, ranks, board=board, published=published_numbers(cfg.benchmark, conf_dir))
     write_text(frame.to_csv(index=False, float_format="%.4f"), io_path(cfg, "csv"))

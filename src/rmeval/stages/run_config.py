@@ -2,10 +2,8 @@
 overrides typed, the run's settings, each listed benchmark's and RM's node). io.benchmarks, io.rms: the run's lists
 (``benchmark=<name>`` alone runs that one benchmark); io.out: the YAML file."""
 
-import sys
-
 from rmeval.io import write_text
-from rmeval.stages._entry import entry, io_path, io_paths
+from rmeval.stages._entry import entry, io_path, io_paths, job_overrides
 
 
 @entry
@@ -15,7 +13,7 @@ def main(cfg):
     from rmeval.config import compose_benchmark, rm_node
     from rmeval.runs import run_record
 
-    overrides = [a for a in sys.argv[1:] if not a.lstrip("+").startswith("io.")]
+    overrides = job_overrides()
     names = {key: [str(n) for n in io_paths(cfg, key)] for key in ("benchmarks", "rms")}  # the run's, as the DAG has them
     benchmarks = {n: compose_benchmark(n, overrides) for n in names["benchmarks"]}
     rms = {n: rm_node(cfg, n, overrides) for n in names["rms"]}
