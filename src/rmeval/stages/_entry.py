@@ -63,7 +63,8 @@ def _log_to_stdout() -> None:
 
 def job_overrides() -> list[str]:
     """The user's overrides this job was started with (what Snakemake passes every job), without its ``io.*`` paths:
-    what a job that composes other benchmarks' or RMs' configs (the run record, the plan, all.md) composes them with."""
+    what a job that composes other benchmarks' or RMs' configs (the run record, the plan, the cross-benchmark
+    leaderboard) composes them with."""
     return [a for a in sys.argv[1:] if not a.lstrip("+").startswith("io.")]
 
 
